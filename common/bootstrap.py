@@ -1,0 +1,77 @@
+"""The one place that builds adapters from settings (cosmicpython's ``bootstrap``).
+
+Clients are built lazily: importing a function module must not open a connection, and the CLI must not load
+the ONNX model or the OCR engine unless a channel needs them.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from common.ports import BlobStore, DocumentStore, ModelClient, Publisher
+from common.settings import Settings, get_settings
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Deps:
+    """Everything a handler may touch. ``cache`` holds per-process derived data (brand indexes, models)."""
+
+    settings: Settings
+    blobs: BlobStore
+    docs: DocumentStore
+    publisher: Publisher
+    clock: Any = utcnow
+    cache: dict[str, Any] = field(default_factory=dict)
+    _model: ModelClient | None = None
+    _vision: Any = None
+
+    @property
+    def model(self) -> ModelClient:
+        if self._model is None:
+            from common.embedding.client import build_model_client
+
+            self._model = build_model_client(self.settings)
+        return self._model
+
+    @property
+    def vision(self) -> Any:
+        """Candidate-only vision backend (local OpenCV/RapidOCR, or Cloud Vision when configured)."""
+        if self._vision is None:
+            from common.vision.backends import build_vision_backend
+
+            self._vision = build_vision_backend(self.settings)
+        return self._vision
+
+
+def build_deps(settings: Settings, publisher: Publisher | None = None) -> Deps:
+    if settings.backend == "gcp":
+        from common.adapters import gcp
+
+        return Deps(
+            settings=settings,
+            blobs=gcp.GcsBlobStore(settings),
+            docs=gcp.FirestoreDocumentStore(settings),
+            publisher=publisher or gcp.PubSubPublisher(settings),
+        )
+    from common.adapters import local
+
+    bus = publisher or local.InProcessBus()
+    return Deps(
+        settings=settings,
+        blobs=local.FileBlobStore(settings.home / "blobs"),
+        docs=local.SqliteDocumentStore(settings.home / "documents.sqlite3"),
+        publisher=bus,
+    )
+
+
+@functools.cache
+def get_deps() -> Deps:
+    """Process-wide dependencies for cloud function handlers (built on first event, not at import)."""
+    return build_deps(get_settings())

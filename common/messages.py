@@ -1,0 +1,253 @@
+"""Typed message contracts for every hop of the chain, plus the listing and verdict records.
+
+Why pydantic: the same models validate webhook bodies (field-level errors for marketplaces), Pub/Sub payloads
+(a malformed message is dropped with a reason, never retried forever) and the CLI's JSON output.
+Every message carries ``schema_version`` so a consumer can refuse what it does not understand.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+from typing import Any, ClassVar, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+SCHEMA_VERSION = 1
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$"
+BRAND_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+
+
+class MalformedMessage(ValueError):
+    """A payload that can never be processed; handlers drop it (and record why) instead of retrying."""
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    """``field.path: message; ...`` without echoing input values (they may be huge or hostile)."""
+    parts = []
+    for err in exc.errors(include_url=False, include_input=False):
+        loc = ".".join(str(p) for p in err["loc"]) or "(body)"
+        parts.append(f"{loc}: {err['msg']}")
+    return "; ".join(parts)
+
+
+class Listing(BaseModel):
+    """A marketplace listing: webhook body, one line of a listings file, or a bare path from the CLI."""
+
+    model_config = ConfigDict(extra="ignore", str_max_length=20_000)
+
+    listing_id: str = Field(pattern=ID_PATTERN)
+    image: str = Field(min_length=1, max_length=15_000_000)  # path, gs://, https://, or data:image/...;base64
+    title: str | None = Field(default=None, max_length=2_000)
+    description: str | None = Field(default=None, max_length=20_000)
+    price: float | None = Field(default=None, ge=0, le=1e9)
+    currency: str | None = Field(default=None, max_length=8)
+    seller_id: str | None = Field(default=None, max_length=200)
+    inventory: int | None = Field(default=None, ge=0, le=10**9)
+    marketplace: str | None = Field(default=None, max_length=100)
+    url: str | None = Field(default=None, max_length=4_000)
+    spi: float | None = Field(default=None, gt=0, le=200)
+
+    @field_validator("title", "description")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        if value is not None and "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
+
+    def without_inline_image(self) -> Listing:
+        """Copy safe to store in documents and messages (inline base64 images stay in the blob store)."""
+        if self.image.startswith("data:"):
+            return self.model_copy(update={"image": "data:(inline image, stored as the scan's source blob)"})
+        return self
+
+
+class BlobRef(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    bucket: str = Field(min_length=1, max_length=222)
+    name: str = Field(min_length=1, max_length=1024)
+    generation: int | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"gs://{self.bucket}/{self.name}"
+
+    @classmethod
+    def parse(cls, uri: str) -> BlobRef:
+        if not uri.startswith("gs://") or "/" not in uri[5:]:
+            raise ValueError(f"not a gs:// URI: {uri[:200]!r}")
+        bucket, name = uri[5:].split("/", 1)
+        return cls(bucket=bucket, name=name)
+
+
+SignalStatus = Literal["fired", "clear", "not_run", "error"]
+
+
+class Signal(BaseModel):
+    """One piece of evidence. ``fired``: evidence of infringement; ``clear``: ran and found none;
+    ``not_run``: channel absent or skipped (never counts either way); ``error``: ran and failed (same as not_run
+    for scoring, but visible)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    status: SignalStatus
+    score: float | None = Field(default=None, ge=0.0, le=1.0)
+    reference: str | None = None  # best-matching reference id (e.g. "references/front.jpg")
+    reason: str | None = None  # one readable sentence
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def not_run(cls, name: str, why: str) -> Signal:
+        return cls(name=name, status="not_run", reason=why)
+
+
+class Box(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    x: int
+    y: int
+    w: int = Field(gt=0)
+    h: int = Field(gt=0)
+
+
+class ColorShare(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    rgb: tuple[int, int, int]
+    share: float = Field(ge=0.0, le=1.0)
+
+
+class Message(BaseModel):
+    """Base of every Pub/Sub payload: JSON body, routing facts duplicated into attributes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    KIND: ClassVar[str] = "message"
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    scan_id: str = Field(pattern=ID_PATTERN)
+    brand_id: str = Field(pattern=BRAND_PATTERN)
+
+    def to_pubsub(self) -> tuple[bytes, dict[str, str]]:
+        attributes = {
+            "kind": self.KIND,
+            "schema_version": str(self.schema_version),
+            "scan_id": self.scan_id,
+            "brand_id": self.brand_id,
+        }
+        return self.model_dump_json().encode(), attributes
+
+    @classmethod
+    def from_pubsub(cls, data: bytes, attributes: dict[str, str] | None = None) -> Self:
+        attributes = attributes or {}
+        kind = attributes.get("kind")
+        if kind is not None and kind != cls.KIND:
+            raise MalformedMessage(f"expected a {cls.KIND} message, got kind={kind[:50]!r}")
+        try:
+            raw = json.loads(data)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise MalformedMessage(f"{cls.KIND}: payload is not JSON ({exc.__class__.__name__})") from exc
+        if isinstance(raw, dict) and raw.get("schema_version") not in (None, SCHEMA_VERSION):
+            raise MalformedMessage(f"{cls.KIND}: unsupported schema_version {raw.get('schema_version')!r}")
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            raise MalformedMessage(f"{cls.KIND}: {format_validation_error(exc)}") from exc
+
+    @classmethod
+    def from_base64(cls, data_b64: str, attributes: dict[str, str] | None = None) -> Self:
+        try:
+            data = base64.b64decode(data_b64, validate=True)
+        except (ValueError, TypeError) as exc:
+            raise MalformedMessage(f"{cls.KIND}: message data is not base64") from exc
+        return cls.from_pubsub(data, attributes)
+
+
+class ScanRequested(Message):
+    """Ingest stored the candidate as received and asks for a scan."""
+
+    KIND: ClassVar[str] = "scan.requested"
+    listing: Listing
+    source: BlobRef
+    received_at: datetime
+
+
+class Preprocessed(BaseModel):
+    """What preprocess learned about the candidate; carried by every later message."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    working: BlobRef  # normalised RGB working copy (PNG), longest side <= WORKING_MAX_SIDE
+    sha256: str  # of the bytes as received
+    format: str
+    width: int  # of the original, after EXIF orientation
+    height: int
+    dominant_colors: list[ColorShare] = Field(default_factory=list)
+    product_box: Box | None = None  # in working-copy pixels
+    warnings: list[str] = Field(default_factory=list)
+
+
+class ScanPreprocessed(Message):
+    KIND: ClassVar[str] = "scan.preprocessed"
+    listing: Listing
+    source: BlobRef
+    image: Preprocessed
+
+
+class ChannelsRequested(Message):
+    """Hash-match found no short-circuit: the expensive channels should run."""
+
+    KIND: ClassVar[str] = "channels.requested"
+    listing: Listing
+    source: BlobRef
+    image: Preprocessed
+    channels: list[str]
+
+
+class ChannelCompleted(Message):
+    """One channel's signals for fan-in at fuse. ``expected`` lists every channel fuse must wait for."""
+
+    KIND: ClassVar[str] = "channel.completed"
+    channel: str
+    signals: dict[str, Signal]
+    expected: list[str]
+
+
+class VerdictRecorded(Message):
+    KIND: ClassVar[str] = "verdict.recorded"
+    listing_id: str
+    tier: int = Field(ge=1, le=4)
+    score: float = Field(ge=0.0, le=1.0)
+
+
+class Verdict(BaseModel):
+    """The tiered verdict: stored once per scan, printed by ``counterfeit scan --json``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scan_id: str
+    brand_id: str
+    listing_id: str
+    tier: int = Field(ge=1, le=4)
+    score: float = Field(ge=0.0, le=1.0)
+    signals: dict[str, Signal]
+    exemptions: list[str] = Field(default_factory=list)
+    reasons: list[str] = Field(default_factory=list)
+    best_reference: str | None = None
+    rule: str  # which fusion rule decided the tier ("hash_short_circuit", "weighted", ...)
+    evidence: str | None = None  # bundle path or gs:// URI
+    created_at: datetime
+
+    def cli_record(self) -> dict[str, Any]:
+        """The stable ``--json`` contract from DESIGN.md (extra keys are additive)."""
+        return {
+            "listing_id": self.listing_id,
+            "tier": self.tier,
+            "score": round(self.score, 4),
+            "signals": {k: v.model_dump(mode="json") for k, v in self.signals.items()},
+            "exemptions": list(self.exemptions),
+            "reasons": list(self.reasons),
+            "evidence": self.evidence,
+            "scan_id": self.scan_id,
+            "best_reference": self.best_reference,
+            "rule": self.rule,
+        }

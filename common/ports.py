@@ -1,0 +1,145 @@
+"""Ports: what the pipeline needs from storage, messaging and documents.
+
+Each port has a local adapter (``common.adapters.local``: filesystem, SQLite, in-process bus) and a GCP adapter
+(``common.adapters.gcp``: google-cloud-* clients, which also talk to the emulators through ``*_EMULATOR_HOST``).
+The ports promise only what Firestore, GCS and Pub/Sub really do: conditional writes on generations, transactions
+with reads before writes, message attributes, at-least-once delivery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol, TypeVar
+
+T = TypeVar("T")
+
+
+class NotFound(KeyError):
+    """The blob or document does not exist."""
+
+
+class AlreadyExists(Exception):
+    """``create`` found a document already there (the idempotency primitive)."""
+
+
+class PreconditionFailed(Exception):
+    """A conditional write lost: the blob's generation changed."""
+
+
+class BlobStore(Protocol):
+    """Objects in buckets. Generations increase on every write, as in GCS."""
+
+    def write(
+        self,
+        bucket: str,
+        name: str,
+        data: bytes,
+        content_type: str = "application/octet-stream",
+        if_generation_match: int | None = None,  # 0: only if absent
+        metadata: dict[str, str] | None = None,
+    ) -> int: ...
+
+    def read(self, bucket: str, name: str) -> bytes: ...
+
+    def generation(self, bucket: str, name: str) -> int | None: ...
+
+    def list(self, bucket: str, prefix: str = "") -> list[str]: ...
+
+    def delete(self, bucket: str, name: str) -> None: ...
+
+    def local_path(self, bucket: str, name: str) -> str | None:
+        """A filesystem path when the blob lives on local disk (CLI evidence), else None."""
+        ...
+
+
+class Publisher(Protocol):
+    def publish(
+        self, topic: str, data: bytes, attributes: dict[str, str], ordering_key: str | None = None
+    ) -> str: ...
+
+
+Op = Literal["==", "!=", "<", "<=", ">", ">=", "in", "array_contains"]
+
+
+@dataclass(frozen=True)
+class Filter:
+    field: str
+    op: Op
+    value: Any
+
+
+@dataclass(frozen=True)
+class Order:
+    field: str
+    descending: bool = False
+
+
+class Transaction(Protocol):
+    """Reads first, then writes (Firestore's rule); the whole function may be retried on contention."""
+
+    def get(self, path: str) -> dict[str, Any] | None: ...
+
+    def set(self, path: str, data: dict[str, Any], merge: bool = False) -> None: ...
+
+    def create(self, path: str, data: dict[str, Any]) -> None: ...
+
+    def update(self, path: str, fields: dict[str, Any]) -> None: ...
+
+    def delete(self, path: str) -> None: ...
+
+
+class DocumentStore(Protocol):
+    """Firestore-shaped documents addressed by slash paths (``brands/acme/verdicts/SCAN``).
+
+    Values are JSON-like (str, int, float, bool, None, list, dict) plus ``datetime`` and vectors
+    (``list[float]`` stored under a field the vector index knows). Tenant data always lives under
+    ``brands/{brand_id}/...`` so a brand-scoped check covers every path.
+    """
+
+    def get(self, path: str) -> dict[str, Any] | None: ...
+
+    def set(self, path: str, data: dict[str, Any], merge: bool = False) -> None: ...
+
+    def create(self, path: str, data: dict[str, Any]) -> None: ...
+
+    def update(self, path: str, fields: dict[str, Any]) -> None: ...
+
+    def delete(self, path: str) -> None: ...
+
+    def list(self, collection: str) -> list[tuple[str, dict[str, Any]]]: ...
+
+    def query(
+        self,
+        collection: str,
+        filters: Sequence[Filter] = (),
+        order_by: Sequence[Order] = (),
+        limit: int | None = None,
+    ) -> list[tuple[str, dict[str, Any]]]: ...
+
+    def transaction(self, fn: Callable[[Transaction], T]) -> T: ...
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message as a subscriber sees it."""
+
+    topic: str
+    data: bytes
+    attributes: dict[str, str]
+    message_id: str
+    delivery_attempt: int
+    publish_time: Any = None
+
+
+class ModelClient(Protocol):
+    """Image encoder: in-process onnxruntime or the model endpoint over HTTP, same interface."""
+
+    def embed(self, images: Sequence[bytes]) -> tuple[Any, dict[str, str]]:
+        """(float32 array N x D, L2-normalised; {"model": name, "version": v})."""
+        ...
+
+
+def iter_chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,105 @@
+"""Settings read once from the environment.
+
+Why one place: handlers, the CLI and the local stack must agree on bucket names, backends and limits, and
+nothing may read ``os.environ`` at import time (Cloud Functions cold starts, tests that change env).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+# Limits on untrusted images. 40 MB covers any real product photo; 50 MP is ~4x a flagship phone photo and keeps
+# a decoded RGB copy under 150 MB, which a 512 MB function can hold.
+DEFAULT_MAX_IMAGE_BYTES = 40 * 1024 * 1024
+DEFAULT_MAX_IMAGE_PIXELS = 50_000_000
+
+
+class SettingsError(ValueError):
+    """An environment variable has a value we cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    backend: Literal["local", "gcp"] = "local"
+    home: Path = Path(".counterfeit")
+    project: str = "counterfeit-local"
+    candidates_bucket: str = "counterfeit-candidates"
+    evidence_bucket: str = "counterfeit-evidence"
+    references_bucket: str = "counterfeit-references"
+    work_bucket: str = "counterfeit-work"  # working copies; separate so writes never re-trigger ingest
+    firestore_database: str = "(default)"
+    model_endpoint: str | None = None  # None: run the ONNX model in-process
+    vision_backend: Literal["local", "cloud"] = "local"
+    max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES
+    max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
+    webhook_secrets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    review_tokens: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # token -> brands it may see
+    fetch_allow_private: bool = False  # only the local emulator stack sets this, never production
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        backend = env.get("COUNTERFEIT_BACKEND", "local")
+        if backend not in ("local", "gcp"):
+            raise SettingsError(f"COUNTERFEIT_BACKEND must be 'local' or 'gcp', not {backend!r}")
+        vision = env.get("COUNTERFEIT_VISION_BACKEND", "local")
+        if vision not in ("local", "cloud"):
+            raise SettingsError(f"COUNTERFEIT_VISION_BACKEND must be 'local' or 'cloud', not {vision!r}")
+        return cls(
+            backend=backend,  # type: ignore[arg-type]
+            home=Path(env.get("COUNTERFEIT_HOME", ".counterfeit")),
+            project=env.get("GOOGLE_CLOUD_PROJECT") or env.get("GCP_PROJECT") or "counterfeit-local",
+            candidates_bucket=env.get("CANDIDATES_BUCKET", "counterfeit-candidates"),
+            evidence_bucket=env.get("EVIDENCE_BUCKET", "counterfeit-evidence"),
+            references_bucket=env.get("REFERENCES_BUCKET", "counterfeit-references"),
+            work_bucket=env.get("WORK_BUCKET", "counterfeit-work"),
+            firestore_database=env.get("FIRESTORE_DATABASE", "(default)"),
+            model_endpoint=env.get("MODEL_ENDPOINT_URL") or None,
+            vision_backend=vision,  # type: ignore[arg-type]
+            max_image_bytes=_positive_int(env, "MAX_IMAGE_BYTES", DEFAULT_MAX_IMAGE_BYTES),
+            max_image_pixels=_positive_int(env, "MAX_IMAGE_PIXELS", DEFAULT_MAX_IMAGE_PIXELS),
+            webhook_secrets=_secret_map(env, "WEBHOOK_SECRETS"),
+            review_tokens=_secret_map(env, "REVIEW_TOKENS"),
+            fetch_allow_private=env.get("COUNTERFEIT_FETCH_ALLOW_PRIVATE", "") == "1",
+        )
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be an integer, not {raw!r}") from exc
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive, not {value}")
+    return value
+
+
+def _secret_map(env: Mapping[str, str], name: str) -> dict[str, tuple[str, ...]]:
+    """``{"key": ["secret-new", "secret-old"]}`` as JSON; two values at once make rotation possible."""
+    raw = env.get(name)
+    if not raw:
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise SettingsError(f"{name} must be a JSON object of lists (value not shown)") from exc
+    if not isinstance(parsed, dict) or not all(
+        isinstance(k, str) and isinstance(v, list) and all(isinstance(s, str) and s for s in v)
+        for k, v in parsed.items()
+    ):
+        raise SettingsError(f"{name} must map names to lists of non-empty strings (value not shown)")
+    return {k: tuple(v) for k, v in parsed.items()}
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process-wide settings, read on first use (never at import time)."""
+    return Settings.from_env(os.environ)

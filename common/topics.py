@@ -1,0 +1,34 @@
+"""Names every hop of the chain shares with Terraform (infra tests check that both sides agree).
+
+Events are named in the past tense: each topic announces something that happened.
+"""
+
+from __future__ import annotations
+
+SCAN_REQUESTED = "scan-requested"  # ingest_gcs / ingest_webhook -> preprocess
+SCAN_PREPROCESSED = "scan-preprocessed"  # preprocess -> hash_match
+CHANNELS_REQUESTED = "channels-requested"  # hash_match -> embed, logo_ocr (fan-out: one subscription each)
+CHANNEL_COMPLETED = "channel-completed"  # hash_match, embed, logo_ocr -> fuse (fan-in)
+VERDICT_RECORDED = "verdict-recorded"  # fuse -> evidence (bundle, block-listing callback)
+
+TOPICS = (SCAN_REQUESTED, SCAN_PREPROCESSED, CHANNELS_REQUESTED, CHANNEL_COMPLETED, VERDICT_RECORDED)
+
+
+def dead_letter_topic(topic: str) -> str:
+    """Every subscription dead-letters into the DLQ of the topic it reads."""
+    return f"{topic}-dlq"
+
+
+# function name -> topic it is triggered by (None: HTTP or storage trigger)
+SUBSCRIPTIONS: dict[str, str] = {
+    "preprocess": SCAN_REQUESTED,
+    "hash_match": SCAN_PREPROCESSED,
+    "embed": CHANNELS_REQUESTED,
+    "logo_ocr": CHANNELS_REQUESTED,
+    "fuse": CHANNEL_COMPLETED,
+    "evidence": VERDICT_RECORDED,
+}
+
+# Channels that run after hash-match (fan-out); fuse waits for exactly these plus "hash".
+EXPENSIVE_CHANNELS = ("embed", "logo_ocr")
+MAX_DELIVERY_ATTEMPTS = 5

@@ -1,0 +1,1 @@
+"""The logo/OCR channel: logo detection (SIFT), OCR (RapidOCR), brand-text matching, colour, barcodes, SpI."""

@@ -1,0 +1,271 @@
+"""Delivery mechanics shared by every runtime: idempotency, decoding, stale/poison handling, publishing.
+
+At-least-once delivery means every message may arrive twice, late, or never stop failing. Rules:
+- ``processed_events/{step}:{event_id}`` is created *before* side effects; a finished event is a duplicate.
+  An event that started but never finished (crash) runs again: steps write deterministic names, and fuse
+  creates the verdict at most once, so a rerun finishes the scan without duplicating anything.
+- A malformed message or a permanent error (bad image, unknown brand) is recorded on the scan and acknowledged:
+  retrying cannot help. Anything else raises, so Pub/Sub retries and finally dead-letters it; the dead-letter
+  handler stores the reason on the scan.
+- A message for a scan that already has its verdict (or failed) is stale and dropped with a logged reason.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from common import pipeline, topics
+from common.bootstrap import Deps
+from common.errors import BadInput, PermanentError
+from common.messages import (
+    BRAND_PATTERN,
+    ID_PATTERN,
+    BlobRef,
+    ChannelCompleted,
+    ChannelsRequested,
+    Listing,
+    MalformedMessage,
+    Message,
+    ScanPreprocessed,
+    ScanRequested,
+    VerdictRecorded,
+)
+from common.ports import AlreadyExists
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    message_type: type[Message]
+    fn: Callable[[Deps, Any], pipeline.Outputs]
+    after_publish: Callable[[Deps, Any], None] | None = None
+    runs_after_verdict: bool = False  # evidence and fuse run when the verdict exists; others are stale then
+
+
+STEPS: dict[str, StepSpec] = {
+    "preprocess": StepSpec(ScanRequested, pipeline.preprocess_step),
+    "hash_match": StepSpec(ScanPreprocessed, pipeline.hash_match_step),
+    "embed": StepSpec(ChannelsRequested, pipeline.embed_step),
+    "logo_ocr": StepSpec(ChannelsRequested, pipeline.logo_ocr_step),
+    "fuse": StepSpec(ChannelCompleted, pipeline.fuse_step, pipeline.mark_verdict_announced, runs_after_verdict=True),
+    "evidence": StepSpec(VerdictRecorded, pipeline.evidence_step, runs_after_verdict=True),
+}
+assert set(STEPS) == set(topics.SUBSCRIPTIONS), "every subscribed function needs a step"
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    status: str  # "done" | "duplicate" | "dropped" | "failed"
+    reason: str | None = None
+    published: int = 0
+
+
+def _event_doc(step: str, event_id: str) -> str:
+    safe = re.sub(r"[^A-Za-z0-9._:@-]", "_", event_id)[:300] or "empty"
+    return f"processed_events/{step}:{safe}"
+
+
+def run_step(
+    step: str,
+    deps: Deps,
+    data: bytes,
+    attributes: dict[str, str],
+    event_id: str,
+    delivery_attempt: int | None = None,
+) -> StepOutcome:
+    spec = STEPS[step]
+    marker = _event_doc(step, event_id)
+    now = deps.clock()
+    try:
+        deps.docs.create(marker, {"status": "started", "first_seen": now, "step": step})
+    except AlreadyExists:
+        previous = deps.docs.get(marker) or {}
+        if previous.get("status") in ("done", "dropped", "failed"):
+            log.info("%s: duplicate delivery of event %s ignored", step, event_id)
+            return StepOutcome("duplicate")
+        log.warning("%s: event %s redelivered after an unfinished attempt; running again", step, event_id)
+
+    try:
+        msg = spec.message_type.from_pubsub(data, attributes)
+    except MalformedMessage as exc:
+        reason = str(exc)
+        log.error("%s: dropping malformed event %s: %s", step, event_id, reason)
+        _record_on_scan(deps, attributes, {"status": "failed", "error": f"{step}: {reason}"})
+        deps.docs.set(marker, {"status": "dropped", "reason": reason, "step": step})
+        return StepOutcome("dropped", reason)
+
+    spath = pipeline.scan_path(msg.brand_id, msg.scan_id)
+    scan = deps.docs.get(spath)
+    stale = _stale_reason(spec, scan)
+    if stale is not None:
+        log.info("%s: dropping stale event %s for scan %s: %s", step, event_id, msg.scan_id, stale)
+        deps.docs.set(marker, {"status": "dropped", "reason": stale, "step": step})
+        return StepOutcome("dropped", stale)
+
+    try:
+        outputs = spec.fn(deps, msg)
+    except PermanentError as exc:
+        reason = f"{step}: {exc}"
+        log.warning("scan %s failed permanently: %s", msg.scan_id, reason)
+        deps.docs.update(spath, {"status": "failed", "error": reason, "finished_at": deps.clock()})
+        deps.docs.set(marker, {"status": "failed", "reason": reason, "step": step})
+        return StepOutcome("failed", reason)
+
+    for topic, out in outputs:
+        payload, attrs = out.to_pubsub()
+        deps.publisher.publish(topic, payload, attrs)
+    if spec.after_publish is not None and outputs:
+        spec.after_publish(deps, msg)
+    deps.docs.set(marker, {"status": "done", "step": step, "published": len(outputs),
+                           "delivery_attempt": delivery_attempt})
+    return StepOutcome("done", published=len(outputs))
+
+
+def _stale_reason(spec: StepSpec, scan: dict[str, Any] | None) -> str | None:
+    if scan is None:
+        return "no scan document (unknown or deleted scan)"
+    if scan.get("status") == "failed":
+        return f"scan already failed: {scan.get('error')}"
+    if scan.get("status") == "done" and not spec.runs_after_verdict:
+        return "scan already has its verdict"
+    return None
+
+
+def _record_on_scan(deps: Deps, attributes: dict[str, str], fields: dict[str, Any]) -> None:
+    """Best effort: the attributes may be as malformed as the payload."""
+    brand_id, scan_id = attributes.get("brand_id", ""), attributes.get("scan_id", "")
+    if re.match(BRAND_PATTERN, brand_id) and re.match(ID_PATTERN, scan_id):
+        path = pipeline.scan_path(brand_id, scan_id)
+        if deps.docs.get(path) is not None:
+            deps.docs.update(path, fields | {"finished_at": deps.clock()})
+
+
+def record_dead_letter(deps: Deps, data: bytes, attributes: dict[str, str], reason: str) -> None:
+    """A message exhausted its delivery attempts: keep it (payload digest) and say why on the scan."""
+    _record_on_scan(
+        deps,
+        attributes,
+        {
+            "status": "dead_lettered",
+            "dead_letter_reason": reason[:1000],
+            "dead_letter_payload_sha256": hashlib.sha256(data).hexdigest(),
+        },
+    )
+    log.error("dead-lettered message for scan %s: %s", attributes.get("scan_id"), reason)
+
+
+def handle_pubsub_cloudevent(step: str, event: Any, deps: Deps) -> StepOutcome:
+    """A ``google.cloud.pubsub.topic.v1.messagePublished`` CloudEvent (Eventarc, or a push via functions-framework)."""
+    body = event.data if isinstance(event.data, dict) else {}
+    message = body.get("message") or {}
+    event_id = message.get("messageId") or message.get("message_id") or event["id"]
+    attributes = dict(message.get("attributes") or {})
+    try:
+        data = base64.b64decode(message.get("data") or "", validate=True)
+    except (ValueError, TypeError):
+        data = b"<not base64>"
+    attempt = body.get("deliveryAttempt")
+    return run_step(step, deps, data, attributes, str(event_id), int(attempt) if attempt else None)
+
+
+# ---------------------------------------------------------------- ingest
+
+LISTING_METADATA_FIELDS = ("listing_id", "title", "description", "price", "currency", "seller_id", "inventory",
+                           "marketplace", "url", "spi")
+
+
+def ingest_blob(deps: Deps, bucket: str, name: str, generation: int, metadata: dict[str, str],
+                event_id: str) -> str | None:
+    """A finalized upload: ``gs://candidates/{brand}/...``; listing fields may ride in object metadata."""
+    brand_id = name.split("/", 1)[0] if "/" in name else ""
+    if not re.match(BRAND_PATTERN, brand_id):
+        log.info("ingest: ignoring gs://%s/%s (not under a brand prefix)", bucket, name[:200])
+        return None
+    digest = hashlib.sha256(f"{bucket}/{name}#{generation}".encode()).hexdigest()
+    scan_id = "g" + digest[:24]
+    raw: dict[str, Any] = {k: metadata[k] for k in LISTING_METADATA_FIELDS if metadata.get(k) not in (None, "")}
+    raw.setdefault("listing_id", _listing_id_from_name(name, digest))
+    raw["image"] = f"gs://{bucket}/{name}"
+    listing = _validated_listing(raw)
+    source = BlobRef(bucket=bucket, name=name, generation=generation)
+    return _start_scan(deps, brand_id, scan_id, listing, source, origin={"event_id": event_id})
+
+
+def ingest_listing(deps: Deps, brand_id: str, listing: Listing, image_bytes: bytes, idempotency_key: str,
+                   extra: dict[str, Any] | None = None) -> str:
+    """A listing with its image bytes (webhook or CLI). The same key always maps to the same scan."""
+    key_digest = hashlib.sha256(idempotency_key.encode()).hexdigest()
+    scan_id = "w" + key_digest[:24]
+    key_path = f"brands/{brand_id}/listings/{key_digest[:40]}"
+    try:
+        deps.docs.create(key_path, {"scan_id": scan_id, "listing_id": listing.listing_id, "at": deps.clock()})
+    except AlreadyExists:
+        existing = deps.docs.get(key_path) or {}
+        scan_id = existing.get("scan_id", scan_id)
+        scan = deps.docs.get(pipeline.scan_path(brand_id, scan_id))
+        if scan is not None and scan.get("status") != "received":
+            return scan_id
+    source = BlobRef(bucket=deps.settings.candidates_bucket, name=f"_listings/{brand_id}/{scan_id}")
+    generation = deps.blobs.write(source.bucket, source.name, image_bytes)
+    source = source.model_copy(update={"generation": generation})
+    return _start_scan(deps, brand_id, scan_id, listing, source, origin=extra or {})
+
+
+def _start_scan(deps: Deps, brand_id: str, scan_id: str, listing: Listing, source: BlobRef,
+                origin: dict[str, Any]) -> str:
+    spath = pipeline.scan_path(brand_id, scan_id)
+    doc = {
+        "scan_id": scan_id,
+        "brand_id": brand_id,
+        "listing": listing.without_inline_image().model_dump(mode="json"),
+        "source": source.model_dump(mode="json"),
+        "status": "received",
+        "created_at": deps.clock(),
+        **origin,
+    }
+    try:
+        deps.docs.create(spath, doc)
+    except AlreadyExists:
+        if (deps.docs.get(spath) or {}).get("status") != "received":
+            return scan_id  # duplicate event: the scan is already under way
+    msg = ScanRequested(scan_id=scan_id, brand_id=brand_id, listing=listing.without_inline_image(), source=source,
+                        received_at=deps.clock())
+    payload, attrs = msg.to_pubsub()
+    deps.publisher.publish(topics.SCAN_REQUESTED, payload, attrs)
+    deps.docs.update(spath, {"status": "requested"})
+    return scan_id
+
+
+def _listing_id_from_name(name: str, digest: str) -> str:
+    stem = re.sub(r"[^A-Za-z0-9._-]", "-", name.rsplit("/", 1)[-1])[:150].lstrip("-._") or "upload"
+    return f"{stem}-{digest[:8]}"
+
+
+def _validated_listing(raw: dict[str, Any]) -> Listing:
+    from pydantic import ValidationError
+
+    from common.messages import format_validation_error
+
+    try:
+        return Listing.model_validate(raw)
+    except ValidationError as exc:
+        raise BadInput(f"invalid listing metadata: {format_validation_error(exc)}") from exc
+
+
+def wire_local_bus(bus: Any, deps: Deps) -> None:
+    """Subscribe every step (and the dead-letter recorder) to the in-process bus: the embedded default runs
+    exactly the handlers the cloud functions run."""
+    for step, topic in topics.SUBSCRIPTIONS.items():
+        bus.subscribe(topic, step, lambda d, step=step: run_step(step, deps, d.data, d.attributes,
+                                                                  d.message_id, d.delivery_attempt))
+    for topic in topics.TOPICS:
+        bus.subscribe(topics.dead_letter_topic(topic), "dead_letter",
+                      lambda d: record_dead_letter(deps, d.data, d.attributes,
+                                                   d.attributes.get("dead_letter_reason", "delivery attempts exhausted")))

@@ -1,0 +1,253 @@
+"""Fusion: from signals to a tiered, explained verdict (seed 004, chapter 8).
+
+Order of decisions, each written into ``Verdict.rule`` and ``reasons``:
+1. Authorized seller (S19) -> Tier 4, exemption ``authorized_seller``: the listing passes.
+2. Short-circuits: a perceptual-hash match (S1); logo confirmed with high or moderate visual similarity (S3);
+   a verified modified copy of a reference photo with high visual similarity (S2) -> Tier 1.
+3. Otherwise a weighted noisy-OR over the signals that ran. Noisy-OR because evidence accumulates and a missing
+   channel (``not_run``/``error``) must count neither for nor against: it simply adds nothing.
+   Tiers: >= 0.85 with at least two primary signals fired -> 1; >= 0.65 -> 2; >= 0.40 -> 3; else 4.
+4. Dual track (S17): visual look-alikes without a brand mark, brand text, barcode or copied photo -> at most Tier 3.
+5. Secondhand wording (S18) -> never Tier 1, routed to review (Tier 2) when it would have been Tier 1;
+   the exemption is void when the listing's inventory shows many units (seed 004, Stage 2 cross-check).
+Auxiliary signals (colour, price, SpI) only add weight when some primary brand signal fired: a blue product
+or a cheap price alone is not evidence of counterfeiting.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from common.brands import Brand
+from common.messages import Listing, Signal, Verdict
+
+# Tier boundaries from seed 004 chapter 8 ("Composite score" node of the flowchart).
+TIER1_MIN = 0.85
+TIER2_MIN = 0.65
+TIER3_MIN = 0.40
+MIN_SIGNALS_FOR_TIER1 = 2  # "≥ 0.85 and multiple signals fired"
+
+# Reliability weights for the noisy-OR: how much one fully-confident signal alone proves.
+# Chosen so that one strong primary signal lands in Tier 2 ("only one signal fired; requires human
+# confirmation"), a visual look-alike alone lands in Tier 3 at best, and two agreeing primaries reach Tier 1.
+WEIGHTS: dict[str, float] = {
+    "hash": 0.95,
+    "copy": 0.90,
+    "logo": 0.80,
+    "barcode": 0.70,
+    "embedding": 0.62,
+    "ocr_text": 0.60,
+    "listing_text": 0.45,
+    "spi": 0.30,
+    "price": 0.20,
+    "color": 0.15,
+}
+PRIMARY = ("hash", "copy", "logo", "barcode", "embedding", "ocr_text", "listing_text")
+AUXILIARY = ("spi", "price", "color")
+BRAND_MARKS = ("hash", "copy", "logo", "barcode", "ocr_text", "listing_text")  # dual-track: not just "looks alike"
+
+# Short-circuit thresholds on the embedding signal's calibrated score (see docs/embedding.md calibration).
+EMBEDDING_HIGH = 0.80
+EMBEDDING_MODERATE = 0.50
+SHORT_CIRCUIT_SCORE_FLOOR = TIER1_MIN
+
+# Seed 004 S18: "a genuine secondhand seller has only one unit ... if inventory shows 999 units, the exemption
+# rule should automatically lapse". More than a handful of units is not a private resale.
+SECONDHAND_MAX_INVENTORY = 3
+SECONDHAND_PATTERN = re.compile(
+    r"\b(used|pre[- ]?owned|pre[- ]?loved|second[- ]?hand|vintage|worn (?:once|twice)|gently worn|"
+    r"\d{1,2}\s*/\s*10\s*(?:condition|cond\.?)?)\b|二手|闲置|中古",
+    re.IGNORECASE,
+)
+# Seed 002: a price far below the reference is a counterfeit marker (auxiliary only).
+PRICE_ANOMALY_RATIO = 0.5
+
+
+def decide(
+    brand: Brand, listing: Listing, signals: dict[str, Signal], *, scan_id: str, now: datetime
+) -> Verdict:
+    """Pure: the same inputs always give the same verdict."""
+    ran = {k: s for k, s in signals.items() if s.status in ("fired", "clear") and s.score is not None}
+    fired = {k: s for k, s in ran.items() if s.status == "fired"}
+    primary_fired = [k for k in PRIMARY if k in fired]
+    reasons: list[str] = [s.reason for k, s in sorted(fired.items(), key=lambda kv: _order(kv[0])) if s.reason]
+    exemptions: list[str] = []
+    best = _best_reference(fired)
+
+    score = _noisy_or(ran, include_aux=bool(primary_fired))
+    tier, rule = _tier_from_score(score, len(primary_fired))
+
+    if _is_authorized(brand, listing):
+        exemptions.append("authorized_seller")
+        reasons.insert(0, f"Seller {listing.seller_id!r} is on {brand.display_name}'s authorized seller list: passes.")
+        return _verdict(brand, listing, signals, scan_id, now, 4, score, "authorized_seller", exemptions, reasons, best)
+
+    short = _short_circuit(fired, ran)
+    if short is not None:
+        tier, rule = 1, short
+        score = max(score, SHORT_CIRCUIT_SCORE_FLOOR)
+    elif tier <= 3 and not any(k in fired for k in BRAND_MARKS) and "embedding" in fired:
+        if tier < 3:
+            reasons.append("Looks like the genuine product but carries no brand mark or text: at most Tier 3 (S17).")
+        tier, rule = max(tier, 3), "lookalike_without_mark"
+
+    secondhand = _secondhand(listing)
+    if secondhand is not None:
+        if listing.inventory is not None and listing.inventory > SECONDHAND_MAX_INVENTORY:
+            reasons.append(
+                f"Secondhand wording {secondhand!r} ignored: inventory of {listing.inventory} units is not a "
+                "private resale."
+            )
+            exemptions.append("secondhand_voided_by_inventory")
+        else:
+            exemptions.append("secondhand")
+            if tier == 1:
+                tier, rule = 2, rule + "+secondhand_review"
+                reasons.append(
+                    f"Listing says {secondhand!r}: possible lawful resale (exhaustion of rights), routed to human "
+                    "review instead of Tier 1."
+                )
+    if not reasons:
+        reasons.append(_no_evidence_reason(signals))
+    return _verdict(brand, listing, signals, scan_id, now, tier, score, rule, exemptions, reasons, best)
+
+
+def _noisy_or(ran: dict[str, Signal], include_aux: bool) -> float:
+    keep = 1.0
+    for name, sig in ran.items():
+        if name in AUXILIARY and not include_aux:
+            continue
+        weight = WEIGHTS.get(name, 0.0)
+        keep *= 1.0 - weight * float(sig.score or 0.0) * (1.0 if sig.status == "fired" else 0.5)
+    return round(1.0 - keep, 6)
+
+
+def _tier_from_score(score: float, n_primary_fired: int) -> tuple[int, str]:
+    if score >= TIER1_MIN and n_primary_fired >= MIN_SIGNALS_FOR_TIER1:
+        return 1, "weighted_multi_signal"
+    if score >= TIER2_MIN:
+        return 2, "weighted"
+    if score >= TIER3_MIN:
+        return 3, "weighted"
+    return 4, "weighted"
+
+
+def _short_circuit(fired: dict[str, Signal], ran: dict[str, Signal]) -> str | None:
+    if "hash" in fired:
+        return "hash_short_circuit"
+    embedding = ran.get("embedding")
+    emb = float(embedding.score or 0.0) if embedding is not None else 0.0
+    if "logo" in fired and emb >= EMBEDDING_HIGH:
+        return "logo_confirmed_embedding_high"
+    if "logo" in fired and emb >= EMBEDDING_MODERATE:
+        return "logo_confirmed_embedding_moderate"
+    if "copy" in fired and emb >= EMBEDDING_HIGH:
+        return "modified_copy_verified"
+    return None
+
+
+def _is_authorized(brand: Brand, listing: Listing) -> bool:
+    if not listing.seller_id:
+        return False
+    seller = listing.seller_id.strip().casefold()
+    return any(seller == s.strip().casefold() for s in brand.authorized_sellers)
+
+
+def _secondhand(listing: Listing) -> str | None:
+    for text in (listing.title, listing.description):
+        if text:
+            match = SECONDHAND_PATTERN.search(text)
+            if match:
+                return match.group(0)
+    return None
+
+
+def price_signal(brand: Brand, listing: Listing) -> Signal:
+    """Seed 002's price threshold, as an auxiliary signal."""
+    if listing.price is None or brand.reference_price is None:
+        return Signal.not_run("price", "no listing price or no reference price")
+    if listing.currency and brand.currency and listing.currency.upper() != brand.currency:
+        return Signal.not_run("price", f"listing currency {listing.currency} differs from {brand.currency}")
+    ratio = listing.price / brand.reference_price
+    detail = {"price": listing.price, "reference_price": brand.reference_price, "ratio": round(ratio, 4),
+              "threshold_ratio": PRICE_ANOMALY_RATIO}
+    if ratio < PRICE_ANOMALY_RATIO:
+        return Signal(name="price", status="fired", score=round(min(1.0, 1.0 - ratio), 4), detail=detail,
+                      reason=f"Price {listing.price:g} is {ratio:.0%} of the reference price {brand.reference_price:g}.")
+    return Signal(name="price", status="clear", score=0.0, detail=detail)
+
+
+def listing_text_signal(brand: Brand, listing: Listing) -> Signal:
+    """Brand mentions in the listing's title and description (same matcher as OCR text)."""
+    from common.vision.textmatch import best_text_score, match_brand_text
+
+    texts = [(src, t) for src, t in (("title", listing.title), ("description", listing.description)) if t]
+    trademarks = list(dict.fromkeys([*brand.trademarks, brand.display_name]))
+    if not texts:
+        return Signal.not_run("listing_text", "listing has no title or description")
+    matches = match_brand_text(texts, trademarks)
+    score, match = best_text_score(matches)
+    if match is None:
+        return Signal(name="listing_text", status="clear", score=0.0)
+    detail = {"trademark": match.trademark, "source": match.source, "text": match.text, "rule": match.rule}
+    if score >= LISTING_TEXT_FIRE:
+        return Signal(name="listing_text", status="fired", score=round(score, 4), detail=detail,
+                      reason=f"Listing {match.source} mentions {match.trademark!r} as {match.text!r} ({match.rule}).")
+    return Signal(name="listing_text", status="clear", score=round(score, 4), detail=detail)
+
+
+LISTING_TEXT_FIRE = 0.75  # textmatch scores >= 0.75 are rule-backed matches (exact/spacing/leet/confusable/fuzzy)
+
+
+def spi_listing_signal(brand: Brand, listing: Listing) -> Signal:
+    from common.vision.spi import spi_signal
+
+    return spi_signal(brand.spi, listing.spi)
+
+
+def _best_reference(fired: dict[str, Signal]) -> str | None:
+    ranked = sorted(
+        (WEIGHTS.get(k, 0) * float(s.score or 0), s.reference) for k, s in fired.items() if s.reference
+    )
+    return ranked[-1][1] if ranked else None
+
+
+def _order(name: str) -> int:
+    return (PRIMARY + AUXILIARY).index(name) if name in PRIMARY + AUXILIARY else 99
+
+
+def _no_evidence_reason(signals: dict[str, Signal]) -> str:
+    missing = sorted(k for k, s in signals.items() if s.status in ("not_run", "error"))
+    text = "No signal found brand evidence."
+    if missing:
+        text += f" Not run: {', '.join(missing)}."
+    return text
+
+
+def _verdict(
+    brand: Brand,
+    listing: Listing,
+    signals: dict[str, Signal],
+    scan_id: str,
+    now: datetime,
+    tier: int,
+    score: float,
+    rule: str,
+    exemptions: list[str],
+    reasons: list[str],
+    best: str | None,
+) -> Verdict:
+    return Verdict(
+        scan_id=scan_id,
+        brand_id=brand.brand_id,
+        listing_id=listing.listing_id,
+        tier=tier,
+        score=min(1.0, max(0.0, score)),
+        signals=signals,
+        exemptions=exemptions,
+        reasons=reasons,
+        best_reference=best,
+        rule=rule,
+        created_at=now,
+    )

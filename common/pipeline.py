@@ -1,0 +1,209 @@
+"""The chain's step functions: one message in, typed messages out. Business logic only — delivery, idempotency
+and publishing live in ``common.chain``, so the CLI's in-process bus, the emulator stack and GCP run this
+same code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from common import topics
+from common.bootstrap import Deps
+from common.brands import Brand, get_brand
+from common.messages import (
+    BlobRef,
+    ChannelCompleted,
+    ChannelsRequested,
+    Listing,
+    Message,
+    Preprocessed,
+    ScanPreprocessed,
+    ScanRequested,
+    Signal,
+    Verdict,
+    VerdictRecorded,
+)
+
+Outputs = list[tuple[str, Message]]
+
+# Every signal a verdict reports; channels that did not produce one show it as not_run with the reason.
+ALL_SIGNALS = ("hash", "copy", "embedding", "logo", "ocr_text", "color", "barcode", "listing_text", "price", "spi")
+CHANNEL_SIGNALS = {
+    "hash": ("hash",),
+    "embed": ("embedding", "copy"),
+    "logo_ocr": ("logo", "ocr_text", "color", "barcode"),
+}
+
+
+def scan_path(brand_id: str, scan_id: str) -> str:
+    return f"brands/{brand_id}/scans/{scan_id}"
+
+
+def verdict_path(brand_id: str, scan_id: str) -> str:
+    return f"brands/{brand_id}/verdicts/{scan_id}"
+
+
+def preprocess_step(deps: Deps, msg: ScanRequested) -> Outputs:
+    from common.imaging import preprocess
+
+    data = deps.blobs.read(msg.source.bucket, msg.source.name)
+    result, working_bytes = preprocess(
+        data, max_bytes=deps.settings.max_image_bytes, max_pixels=deps.settings.max_image_pixels
+    )
+    working = BlobRef(bucket=deps.settings.work_bucket, name=f"{msg.brand_id}/{msg.scan_id}.png")
+    generation = deps.blobs.write(working.bucket, working.name, working_bytes, content_type="image/png")
+    image = Preprocessed(working=working.model_copy(update={"generation": generation}), **_fields(result))
+    deps.docs.update(scan_path(msg.brand_id, msg.scan_id), {"status": "running", "image": image.model_dump(mode="json")})
+    out = ScanPreprocessed(scan_id=msg.scan_id, brand_id=msg.brand_id, listing=msg.listing, source=msg.source, image=image)
+    return [(topics.SCAN_PREPROCESSED, out)]
+
+
+def _fields(result: Any) -> dict[str, Any]:
+    """PreprocessResult -> Preprocessed kwargs (dataclass or mapping)."""
+    if isinstance(result, dict):
+        return dict(result)
+    from dataclasses import asdict, is_dataclass
+
+    if is_dataclass(result):
+        return {f: getattr(result, f) for f in asdict(result)}
+    return dict(vars(result))
+
+
+def _working_image(deps: Deps, image: Preprocessed) -> Any:
+    from common.imaging import open_working
+
+    return open_working(deps.blobs.read(image.working.bucket, image.working.name))
+
+
+def hash_match_step(deps: Deps, msg: ScanPreprocessed) -> Outputs:
+    """The cheap funnel stage: a perceptual-hash match short-circuits the expensive channels (seed 004 ch. 8)."""
+    from common.hashing import hash_signal
+
+    brand = get_brand(deps, msg.brand_id)
+    signal = hash_signal(deps, brand, _working_image(deps, msg.image))
+    base = {"scan_id": msg.scan_id, "brand_id": msg.brand_id}
+    if signal.status == "fired":
+        return [(topics.CHANNEL_COMPLETED, ChannelCompleted(**base, channel="hash", signals={"hash": signal}, expected=["hash"]))]
+    expected = ["hash", *topics.EXPENSIVE_CHANNELS]
+    request = ChannelsRequested(
+        **base, listing=msg.listing, source=msg.source, image=msg.image, channels=list(topics.EXPENSIVE_CHANNELS)
+    )
+    done = ChannelCompleted(**base, channel="hash", signals={"hash": signal}, expected=expected)
+    return [(topics.CHANNELS_REQUESTED, request), (topics.CHANNEL_COMPLETED, done)]
+
+
+def embed_step(deps: Deps, msg: ChannelsRequested) -> Outputs:
+    from common.copyverify import copy_signal
+    from common.embedding.channel import run_embed_channel
+
+    brand = get_brand(deps, msg.brand_id)
+    image = _working_image(deps, msg.image)
+    signals = dict(run_embed_channel(deps, brand, image, msg.image))
+    signals["copy"] = copy_signal(deps, brand, image, signals.get("embedding"))
+    return [(topics.CHANNEL_COMPLETED, _completed(msg, "embed", signals))]
+
+
+def logo_ocr_step(deps: Deps, msg: ChannelsRequested) -> Outputs:
+    from common.vision.channel import run_logo_ocr_channel
+
+    brand = get_brand(deps, msg.brand_id)
+    signals = run_logo_ocr_channel(deps, brand, _working_image(deps, msg.image), msg.image, msg.listing)
+    return [(topics.CHANNEL_COMPLETED, _completed(msg, "logo_ocr", dict(signals)))]
+
+
+def _completed(msg: ChannelsRequested, channel: str, signals: dict[str, Signal]) -> ChannelCompleted:
+    return ChannelCompleted(
+        scan_id=msg.scan_id, brand_id=msg.brand_id, channel=channel, signals=signals, expected=["hash", *msg.channels]
+    )
+
+
+def fuse_step(deps: Deps, msg: ChannelCompleted) -> Outputs:
+    """Fan-in: record this channel inside a transaction; the invocation that completes the set creates the
+    verdict (``create`` fails if another got there first), so duplicates never make a second verdict."""
+    from common.fusion import decide, listing_text_signal, price_signal, spi_listing_signal
+
+    brand = get_brand(deps, msg.brand_id)
+    spath, vpath = scan_path(msg.brand_id, msg.scan_id), verdict_path(msg.brand_id, msg.scan_id)
+    channel_doc = {k: v.model_dump(mode="json") for k, v in msg.signals.items()}
+
+    def record(txn: Any) -> Verdict | None | bool:
+        scan = txn.get(spath)
+        existing = txn.get(vpath)
+        if scan is None:
+            raise LookupError(f"scan {msg.scan_id} has no scan document")
+        if existing is not None:
+            return not scan.get("verdict_announced", False)  # True: announce again (crash before publish)
+        channels = dict(scan.get("channels") or {})
+        channels[msg.channel] = channel_doc
+        expected = sorted(set(scan.get("expected") or []) | set(msg.expected))
+        if not set(expected) <= set(channels):
+            txn.update(spath, {f"channels.{msg.channel}": channel_doc, "expected": expected})
+            return None
+        listing = Listing.model_validate(scan["listing"])
+        verdict = decide(brand, listing, _all_signals(brand, listing, channels, expected,
+                                                      listing_text_signal, price_signal, spi_listing_signal),
+                         scan_id=msg.scan_id, now=deps.clock())
+        txn.create(vpath, verdict.model_dump(mode="python"))
+        txn.update(spath, {f"channels.{msg.channel}": channel_doc, "expected": expected, "status": "done",
+                           "tier": verdict.tier, "finished_at": deps.clock()})
+        return verdict
+
+    result = deps.docs.transaction(record)
+    if result is None or result is False:
+        return []
+    if result is True:
+        stored = Verdict.model_validate(deps.docs.get(vpath))
+        return [(topics.VERDICT_RECORDED, _announcement(stored))]
+    assert isinstance(result, Verdict)
+    return [(topics.VERDICT_RECORDED, _announcement(result))]
+
+
+def mark_verdict_announced(deps: Deps, msg: ChannelCompleted) -> None:
+    deps.docs.update(scan_path(msg.brand_id, msg.scan_id), {"verdict_announced": True})
+
+
+def _announcement(verdict: Verdict) -> VerdictRecorded:
+    return VerdictRecorded(scan_id=verdict.scan_id, brand_id=verdict.brand_id, listing_id=verdict.listing_id,
+                           tier=verdict.tier, score=verdict.score)
+
+
+def _all_signals(brand: Brand, listing: Listing, channels: dict[str, Any], expected: list[str],
+                 *listing_fns: Any) -> dict[str, Signal]:
+    signals: dict[str, Signal] = {}
+    for channel_signals in channels.values():
+        for name, raw in channel_signals.items():
+            signals[name] = Signal.model_validate(raw)
+    for fn in listing_fns:
+        sig = fn(brand, listing)
+        signals[sig.name] = sig
+    for channel, names in CHANNEL_SIGNALS.items():
+        for name in names:
+            if name not in signals:
+                why = ("skipped: the perceptual-hash match already decided (short-circuit)"
+                       if channel not in expected else f"channel {channel} reported no {name} signal")
+                signals[name] = Signal.not_run(name, why)
+    return {name: signals[name] for name in ALL_SIGNALS if name in signals} | {
+        k: v for k, v in signals.items() if k not in ALL_SIGNALS
+    }
+
+
+def evidence_step(deps: Deps, msg: VerdictRecorded) -> Outputs:
+    """Tier 1: preserve evidence automatically and tell the marketplace (seed 004 MVP: auto-evidence, block)."""
+    if msg.tier != 1:
+        return []
+    from pathlib import Path
+
+    from common.callbacks import notify_block_listing
+    from common.evidence.bundle import build_bundle
+
+    vpath = verdict_path(msg.brand_id, msg.scan_id)
+    verdict = Verdict.model_validate(deps.docs.get(vpath))
+    scan = deps.docs.get(scan_path(msg.brand_id, msg.scan_id)) or {}
+    if verdict.evidence is None:
+        out_dir = scan.get("evidence_dir")
+        location = build_bundle(deps, verdict, out_dir=Path(out_dir) if out_dir else None)
+        deps.docs.update(vpath, {"evidence": location})
+        verdict = verdict.model_copy(update={"evidence": location})
+    listing = Listing.model_validate(scan.get("listing") or {"listing_id": msg.listing_id, "image": "unknown"})
+    notify_block_listing(deps, verdict, listing)
+    return []

@@ -1,0 +1,122 @@
+"""Fusion rules per seed-004 scenario: tiers, short-circuits, exemptions, honest handling of missing channels."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from common.brands import Brand
+from common.fusion import decide, price_signal
+from common.messages import Listing, Signal
+
+NOW = datetime(2026, 11, 22, tzinfo=UTC)
+BRAND = Brand(
+    brand_id="acme", display_name="ACME", trademarks=["ACME"], colors=["#D7141A"],
+    authorized_sellers=["acme-official"], barcodes=["012345678905"], reference_price=120.0, currency="USD",
+    category="motorbike", spi=12, version="v1",
+)
+
+
+def fired(name: str, score: float, ref: str | None = None) -> Signal:
+    return Signal(name=name, status="fired", score=score, reference=ref, reason=f"{name} fired")
+
+
+def clear(name: str, score: float = 0.1) -> Signal:
+    return Signal(name=name, status="clear", score=score)
+
+
+def listing(**kw) -> Listing:
+    return Listing(listing_id=kw.pop("listing_id", "l1"), image="x.jpg", **kw)
+
+
+def run(signals: dict[str, Signal], **kw):
+    return decide(BRAND, listing(**kw), signals, scan_id="s1", now=NOW)
+
+
+def test_s1_hash_match_short_circuits_to_tier1():
+    v = run({"hash": fired("hash", 0.97, "reference:a.jpg")})
+    assert (v.tier, v.rule) == (1, "hash_short_circuit")
+    assert v.best_reference == "reference:a.jpg"
+    assert v.score >= 0.85
+    assert "hash fired" in v.reasons
+
+
+def test_s19_authorized_seller_passes_even_with_hash_match():
+    v = run({"hash": fired("hash", 1.0)}, seller_id="ACME-Official ")
+    assert v.tier == 4
+    assert v.exemptions == ["authorized_seller"]
+    assert "authorized seller" in v.reasons[0]
+
+
+@pytest.mark.parametrize("emb,rule", [(0.9, "logo_confirmed_embedding_high"), (0.6, "logo_confirmed_embedding_moderate")])
+def test_s3_logo_confirmed_with_visual_similarity_is_tier1(emb, rule):
+    v = run({"logo": fired("logo", 0.9, "logo:mark.png"), "embedding": fired("embedding", emb) if emb >= 0.8 else clear("embedding", emb)})
+    assert (v.tier, v.rule) == (1, rule)
+
+
+def test_s6_logo_alone_is_watch_tier2():
+    v = run({"logo": fired("logo", 0.95), "embedding": clear("embedding", 0.1)})
+    assert v.tier == 2
+
+
+def test_s17_lookalike_without_mark_is_at_most_tier3():
+    v = run({"embedding": fired("embedding", 0.99), "logo": clear("logo", 0.0), "ocr_text": clear("ocr_text", 0.0)})
+    assert v.tier == 3
+    assert v.rule == "lookalike_without_mark"
+
+
+def test_s2_verified_modified_copy_with_high_similarity_is_tier1():
+    v = run({"copy": fired("copy", 0.8, "reference:a.jpg"), "embedding": fired("embedding", 0.9)})
+    assert (v.tier, v.rule) == (1, "modified_copy_verified")
+
+
+def test_weighted_tier1_needs_multiple_signals():
+    two = run({"logo": fired("logo", 1.0), "ocr_text": fired("ocr_text", 1.0)})
+    assert two.tier == 1 and two.rule == "weighted_multi_signal"
+    one = run({"hash": clear("hash", 0.2), "barcode": fired("barcode", 1.0)})
+    assert one.tier == 2
+
+
+def test_s18_secondhand_never_tier1_but_review():
+    v = run({"hash": fired("hash", 1.0)}, title="Used ACME jacket, 9/10 condition", inventory=1)
+    assert v.tier == 2
+    assert "secondhand" in v.exemptions
+    assert any("lawful resale" in r for r in v.reasons)
+
+
+def test_s18_secondhand_exemption_void_with_large_inventory():
+    v = run({"hash": fired("hash", 1.0)}, title="Used ACME jacket", inventory=999)
+    assert v.tier == 1
+    assert "secondhand_voided_by_inventory" in v.exemptions
+
+
+def test_missing_channels_count_neither_way():
+    base = {"logo": fired("logo", 0.95)}
+    with_missing = dict(base, embedding=Signal.not_run("embedding", "model down"), ocr_text=Signal.not_run("ocr_text", "x"))
+    assert run(base).score == run(with_missing).score
+    assert run(base).tier == run(with_missing).tier
+    nothing = run({"embedding": Signal.not_run("embedding", "down")})
+    assert nothing.tier == 4
+    assert "Not run: embedding" in nothing.reasons[0]
+
+
+def test_auxiliary_signals_alone_are_not_evidence():
+    v = run({"price": fired("price", 0.9), "color": fired("color", 1.0), "embedding": clear("embedding", 0.05)})
+    assert v.tier == 4
+    boosted = run({"logo": fired("logo", 0.9), "price": fired("price", 0.9)})
+    assert boosted.score > run({"logo": fired("logo", 0.9)}).score
+
+
+def test_irrelevant_is_tier4():
+    v = run({"hash": clear("hash", 0.3), "embedding": clear("embedding", 0.05), "logo": clear("logo", 0.0)})
+    assert v.tier == 4
+
+
+def test_price_signal_seed002():
+    cheap = price_signal(BRAND, listing(price=30.0, currency="USD"))
+    assert cheap.status == "fired" and cheap.score == pytest.approx(0.75)
+    normal = price_signal(BRAND, listing(price=110.0))
+    assert normal.status == "clear"
+    other = price_signal(BRAND, listing(price=10.0, currency="EUR"))
+    assert other.status == "not_run"

@@ -1,0 +1,96 @@
+"""The local adapters keep the semantics the chain relies on in the cloud."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from common.adapters.local import FileBlobStore, InProcessBus, SqliteDocumentStore
+from common.ports import AlreadyExists, Filter, NotFound, Order, PreconditionFailed
+from common.topics import MAX_DELIVERY_ATTEMPTS
+
+
+def test_blob_generations_increase_and_preconditions_hold(tmp_path: Path):
+    blobs = FileBlobStore(tmp_path)
+    g1 = blobs.write("b", "acme/x.jpg", b"one", if_generation_match=0)
+    with pytest.raises(PreconditionFailed):
+        blobs.write("b", "acme/x.jpg", b"two", if_generation_match=0)
+    g2 = blobs.write("b", "acme/x.jpg", b"two", if_generation_match=g1)
+    assert g2 > g1 and blobs.read("b", "acme/x.jpg") == b"two"
+    assert blobs.list("b", "acme/") == ["acme/x.jpg"]
+    with pytest.raises(NotFound):
+        blobs.read("b", "acme/missing.jpg")
+
+
+@pytest.mark.parametrize("name", ["../escape", "/abs", "a/../../b", "a/\x00b"])
+def test_blob_names_cannot_escape_the_root(tmp_path: Path, name: str):
+    with pytest.raises(ValueError):
+        FileBlobStore(tmp_path).write("b", name, b"x")
+
+
+def test_documents_create_is_exclusive_and_queries_filter_and_order(tmp_path: Path):
+    docs = SqliteDocumentStore(tmp_path / "d.sqlite3")
+    docs.create("brands/a/verdicts/1", {"tier": 1, "score": 0.9})
+    with pytest.raises(AlreadyExists):
+        docs.create("brands/a/verdicts/1", {"tier": 2})
+    docs.set("brands/a/verdicts/2", {"tier": 2, "score": 0.7})
+    docs.set("brands/a/verdicts/3", {"tier": 1, "score": 0.95})
+    docs.set("brands/b/verdicts/9", {"tier": 1, "score": 1.0})
+    rows = docs.query("brands/a/verdicts", [Filter("tier", "==", 1)], [Order("score", descending=True)])
+    assert [p for p, _ in rows] == ["brands/a/verdicts/3", "brands/a/verdicts/1"]
+    docs.update("brands/a/verdicts/1", {"review.decision": "confirm"})
+    assert docs.get("brands/a/verdicts/1")["review"] == {"decision": "confirm"}
+    with pytest.raises(NotFound):
+        docs.update("brands/a/verdicts/404", {"x": 1})
+
+
+def test_transaction_rolls_back_on_error_and_serialises_writers(tmp_path: Path):
+    docs = SqliteDocumentStore(tmp_path / "d.sqlite3")
+    docs.set("counters/c", {"n": 0})
+
+    def boom(txn):
+        txn.get("counters/c")
+        txn.set("counters/c", {"n": 100})
+        raise RuntimeError("crash mid-transaction")
+
+    with pytest.raises(RuntimeError):
+        docs.transaction(boom)
+    assert docs.get("counters/c") == {"n": 0}
+
+    def incr(txn):
+        n = txn.get("counters/c")["n"]
+        txn.set("counters/c", {"n": n + 1})
+
+    threads = [threading.Thread(target=lambda: [docs.transaction(incr) for _ in range(50)]) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert docs.get("counters/c") == {"n": 200}
+
+
+def test_bus_redelivers_then_dead_letters_with_reason():
+    bus = InProcessBus()
+    attempts: list[int] = []
+    dead: list[dict[str, str]] = []
+
+    def flaky(delivery):
+        attempts.append(delivery.delivery_attempt)
+        if delivery.delivery_attempt < 3:
+            raise ConnectionError("transient")
+
+    def poison(delivery):
+        raise ValueError("never works")
+
+    bus.subscribe("t", "flaky", flaky)
+    bus.subscribe("p", "poison", poison)
+    bus.subscribe("p-dlq", "dlq", lambda d: dead.append(d.attributes))
+    bus.publish("t", b"{}", {"k": "v"})
+    bus.publish("p", b"{}", {"scan_id": "s"})
+    bus.drain()
+    assert attempts == [1, 2, 3]
+    assert len(dead) == 1 and dead[0]["scan_id"] == "s"
+    assert dead[0]["dead_letter_reason"] == "ValueError: never works"
+    assert bus.dead_letters[0][1].delivery_attempt == MAX_DELIVERY_ATTEMPTS

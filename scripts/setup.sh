@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Install everything the project needs into ./.venv (idempotent).
+#   scripts/setup.sh          Python packages only (enough for the demo)
+#   scripts/setup.sh --full   also Debian chromium (evidence screenshots, browser tests) and the checkov venv
+set -euo pipefail
+cd "$(dirname "$0")/.."
+full=0
+[ "${1:-}" = "--full" ] && full=1
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e ".[dev]"
+# rapidocr-onnxruntime declares opencv-python; it must sit next to opencv-python-headless only (its real needs
+# are in pyproject's dependencies).
+.venv/bin/python -m pip install -q --no-deps "rapidocr-onnxruntime==1.4.4"
+
+if [ "$full" = 1 ]; then
+  if ! command -v chromium >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" != 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  fi
+  if [ ! -x .venv-checkov/bin/checkov ]; then
+    python3 -m venv .venv-checkov
+    .venv-checkov/bin/python -m pip install -q checkov
+  fi
+fi

@@ -52,21 +52,10 @@ def preprocess_step(deps: Deps, msg: ScanRequested) -> Outputs:
     )
     working = BlobRef(bucket=deps.settings.work_bucket, name=f"{msg.brand_id}/{msg.scan_id}.png")
     generation = deps.blobs.write(working.bucket, working.name, working_bytes, content_type="image/png")
-    image = Preprocessed(working=working.model_copy(update={"generation": generation}), **_fields(result))
+    image = result.to_message(working.model_copy(update={"generation": generation}))
     deps.docs.update(scan_path(msg.brand_id, msg.scan_id), {"status": "running", "image": image.model_dump(mode="json")})
     out = ScanPreprocessed(scan_id=msg.scan_id, brand_id=msg.brand_id, listing=msg.listing, source=msg.source, image=image)
     return [(topics.SCAN_PREPROCESSED, out)]
-
-
-def _fields(result: Any) -> dict[str, Any]:
-    """PreprocessResult -> Preprocessed kwargs (dataclass or mapping)."""
-    if isinstance(result, dict):
-        return dict(result)
-    from dataclasses import asdict, is_dataclass
-
-    if is_dataclass(result):
-        return {f: getattr(result, f) for f in asdict(result)}
-    return dict(vars(result))
 
 
 def _working_image(deps: Deps, image: Preprocessed) -> Any:

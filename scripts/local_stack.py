@@ -164,7 +164,7 @@ class Stack:
 
     def stop(self) -> None:
         """SIGTERM each process group, then SIGKILL what is left; only the groups this stack started."""
-        for name, pid in reversed(list(self.pids.items())):
+        for pid in reversed(list(self.pids.values())):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGTERM)
         deadline = time.monotonic() + 10

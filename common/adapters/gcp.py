@@ -9,6 +9,7 @@ worker threads of one functions-framework process.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -126,10 +127,8 @@ class GcsBlobStore:
     def ensure_buckets(self, names: Sequence[str]) -> None:
         """Create missing buckets (the emulator stack; in GCP Terraform owns them)."""
         for name in names:
-            try:
+            with contextlib.suppress(gexc.Conflict):
                 self.client.create_bucket(name)
-            except gexc.Conflict:
-                pass
 
 
 # ---------------------------------------------------------------- documents

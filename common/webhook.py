@@ -1,0 +1,204 @@
+"""Signed marketplace webhook: verify, validate, fetch the image safely, start one scan per listing content.
+
+Wire format (Stripe-style, so marketplaces' existing HMAC code fits):
+    POST body      {"brand": "acme", "listing_id": "...", "image": "https://...|data:image/...;base64,...", ...}
+    X-Marketplace  the marketplace id (selects its shared secrets; two at once during rotation)
+    X-Signature    t=<unix seconds>,v1=<hex HMAC-SHA256(secret, f"{t}.{raw body}")>  (several v1= allowed)
+Answers: 202 {"scan_id", "listing_id", "status": "accepted"}; 400 not JSON; 401 signature, timestamp or replay;
+413 body too large; 422 field errors, unknown brand or refused image. Secrets are never logged or echoed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from common import chain
+from common.bootstrap import Deps
+from common.errors import FetchRefused
+from common.fetch import fetch_image
+from common.messages import BRAND_PATTERN, Listing, format_validation_error
+from common.ports import AlreadyExists
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Signature"
+MARKETPLACE_HEADER = "X-Marketplace"
+# Stripe's default tolerance: wide enough for clock skew and queueing at the sender, short enough that a
+# captured request is useless soon after (replays inside the window are caught by the nonce record).
+TIMESTAMP_TOLERANCE_S = 300
+# Base64 inflates by 4/3; 64 KiB covers the listing's text fields (Listing caps description at 20k chars).
+JSON_OVERHEAD_BYTES = 64 * 1024
+# Image download budget: a CDN answers in well under a second; 10 s tolerates a slow origin.
+FETCH_TIMEOUT_S = 10.0
+DATA_URI = re.compile(r"^data:image/[A-Za-z0-9.+-]+;base64,", re.ASCII)
+
+
+@dataclass(frozen=True)
+class WebhookResponse:
+    status: int
+    body: dict[str, Any] = field(default_factory=dict)
+
+
+class SignatureError(Exception):
+    """Why a request's signature is not acceptable (safe to return: contains no secret)."""
+
+
+def max_body_bytes(max_image_bytes: int) -> int:
+    return max_image_bytes * 4 // 3 + JSON_OVERHEAD_BYTES
+
+
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return mac.hexdigest()
+
+
+def sign_header(secret: str, body: bytes, timestamp: int) -> str:
+    """The ``X-Signature`` value a sender puts on ``body`` (marketplaces, tests, our outbound callbacks)."""
+    return f"t={timestamp},v1={signature(secret, timestamp, body)}"
+
+
+def verify_signature(
+    secrets: Sequence[str], header: str | None, body: bytes, now: datetime
+) -> tuple[int, str]:
+    """(timestamp, matching signature) or SignatureError. Constant-time comparison against every secret."""
+    if not header:
+        raise SignatureError(f"missing {SIGNATURE_HEADER} header")
+    timestamp: int | None = None
+    candidates: list[str] = []
+    for part in header.split(","):
+        key, _, value = part.strip().partition("=")
+        if key == "t" and value.isdigit() and len(value) <= 12:
+            timestamp = int(value)
+        elif key == "v1" and re.fullmatch(r"[0-9a-f]{64}", value):
+            candidates.append(value)
+    if timestamp is None or not candidates:
+        raise SignatureError(f"malformed {SIGNATURE_HEADER} header (expected t=<unix>,v1=<hex sha256>)")
+    if abs(now.timestamp() - timestamp) > TIMESTAMP_TOLERANCE_S:
+        raise SignatureError(f"timestamp outside the {TIMESTAMP_TOLERANCE_S}s tolerance")
+    for secret in secrets:
+        expected = signature(secret, timestamp, body)
+        for given in candidates:
+            if hmac.compare_digest(expected, given):
+                return timestamp, given
+    raise SignatureError("signature does not match")
+
+
+def _error(status: int, message: str, **extra: Any) -> WebhookResponse:
+    return WebhookResponse(status, {"error": message, **extra})
+
+
+def _field_errors(exc: ValidationError) -> list[dict[str, str]]:
+    return [
+        {"field": ".".join(str(p) for p in err["loc"]) or "(body)", "message": err["msg"]}
+        for err in exc.errors(include_url=False, include_input=False)
+    ]
+
+
+def handle_webhook(deps: Deps, headers: Mapping[str, str], body: bytes) -> WebhookResponse:
+    """The whole webhook: ``headers`` is case-insensitive-ish (we look up canonical and lower-case names)."""
+    settings = deps.settings
+    if len(body) > max_body_bytes(settings.max_image_bytes):
+        return _error(413, f"body larger than {max_body_bytes(settings.max_image_bytes)} bytes")
+
+    marketplace = _header(headers, MARKETPLACE_HEADER)
+    secrets = settings.webhook_secrets.get(marketplace or "", ())
+    if not marketplace or not secrets:
+        log.warning("webhook: rejected request for unknown marketplace %r", (marketplace or "")[:100])
+        return _error(401, f"unknown or missing {MARKETPLACE_HEADER}")
+    now = deps.clock()
+    try:
+        timestamp, sig = verify_signature(secrets, _header(headers, SIGNATURE_HEADER), body, now)
+    except SignatureError as exc:
+        log.warning("webhook: rejected request from %s: %s", marketplace, exc)
+        return _error(401, str(exc))
+    nonce_path = f"webhook_nonces/{hashlib.sha256(f'{marketplace}:{sig}'.encode()).hexdigest()}"
+    try:
+        expires = datetime.fromtimestamp(timestamp, UTC) + timedelta(seconds=TIMESTAMP_TOLERANCE_S)
+        deps.docs.create(nonce_path, {"marketplace": marketplace, "expires_at": expires})
+    except AlreadyExists:
+        log.warning("webhook: replayed request from %s rejected", marketplace)
+        return _error(401, "replayed request (this signature was already used)")
+    try:
+        return _accept(deps, marketplace, body)
+    except Exception:
+        # A transient failure (store or bus unavailable) must not burn the signature: the sender may retry it.
+        deps.docs.delete(nonce_path)
+        raise
+
+
+def _accept(deps: Deps, marketplace: str, body: bytes) -> WebhookResponse:
+    settings = deps.settings
+
+    try:
+        raw = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return _error(400, "body is not valid JSON")
+    if not isinstance(raw, dict):
+        return _error(400, "body must be a JSON object")
+    brand = raw.pop("brand", None)
+    if not isinstance(brand, str) or not re.match(BRAND_PATTERN, brand):
+        return _error(422, "invalid listing", fields=[{"field": "brand", "message": "required brand id"}])
+    raw["marketplace"] = marketplace  # authenticated sender, never what the body claims (callbacks go there)
+    try:
+        listing = Listing.model_validate(raw)
+    except ValidationError as exc:
+        return _error(422, "invalid listing", detail=format_validation_error(exc), fields=_field_errors(exc))
+    if deps.docs.get(f"brands/{brand}") is None:
+        return _error(422, f"unknown brand {brand!r}")
+
+    try:
+        image = _image_bytes(listing.image, settings.max_image_bytes, settings.fetch_allow_private)
+    except FetchRefused as exc:
+        log.info("webhook: %s listing %s image refused: %s", marketplace, listing.listing_id, exc)
+        return _error(422, str(exc), field="image")
+
+    key = idempotency_key(marketplace, listing, image)
+    scan_id = chain.ingest_listing(
+        deps, brand, listing, image, key, extra={"origin": "webhook", "marketplace": marketplace}
+    )
+    log.info("webhook: %s listing %s -> scan %s", marketplace, listing.listing_id, scan_id)
+    return WebhookResponse(202, {"scan_id": scan_id, "listing_id": listing.listing_id, "status": "accepted"})
+
+
+def idempotency_key(marketplace: str, listing: Listing, image: bytes) -> str:
+    """Listing id + digest of its content (image bytes and every other field): a resend of the same listing
+    maps to the same scan; a changed price, text or photo is a new scan."""
+    fields = listing.model_dump(mode="json", exclude={"image"})
+    content = hashlib.sha256(image).hexdigest() + json.dumps(fields, sort_keys=True)
+    return f"{marketplace}:{listing.listing_id}:{hashlib.sha256(content.encode()).hexdigest()}"
+
+
+def _image_bytes(image: str, max_bytes: int, allow_private: bool) -> bytes:
+    if image.startswith("data:"):
+        match = DATA_URI.match(image)
+        if not match:
+            raise FetchRefused("image: data URIs must be data:image/<type>;base64,<data>")
+        encoded = image[match.end() :]
+        if len(encoded) > max_bytes * 4 // 3 + 4:
+            raise FetchRefused(f"image: inline image larger than {max_bytes} bytes")
+        try:
+            return base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise FetchRefused("image: inline data is not valid base64") from exc
+    if image.lower().startswith(("http://", "https://")):
+        return fetch_image(image, max_bytes=max_bytes, timeout_s=FETCH_TIMEOUT_S, allow_private=allow_private)
+    raise FetchRefused("image: must be an http(s) URL or a data:image/...;base64 URI")
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is None:
+        value = headers.get(name.lower())
+    return value

@@ -1,0 +1,1 @@
+"""Visual similarity: model manifest, ONNX encoder, model server and client, vector index, embed channel."""

@@ -1,0 +1,150 @@
+"""The ``embed`` channel: does the candidate (or a region of it) look like one of the brand's reference photos?
+
+Candidate crops (whole, product box, tile grids; common.embedding.regions) go through the model in one batch;
+the vector index returns the best cosine per reference over all crops and stored reference views; the best one
+is calibrated into the fusion's 0-1 ``embedding`` signal with the logistic fitted for this model (manifest
+``calibration``, docs/embedding.md).
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from common.embedding.calibration import calibrated
+from common.embedding.client import ModelRequestError, ModelUnavailable
+from common.embedding.extractor import embed_images, model_id
+from common.embedding.index import (
+    FirestoreVectorIndex,
+    Hit,
+    VectorIndex,
+    local_index_for,
+    reference_views,
+)
+from common.embedding.manifest import MODELS_DIR, ManifestError, load_manifest
+from common.embedding.regions import candidate_regions, crop_all
+from common.messages import Signal
+
+SIGNAL = "embedding"
+# Calibrated score at which the signal fires: the logistic's equal-odds point (classes weighted equally in the
+# fit), i.e. raw cosine ~0.62 for the shipped model (models/efficientnet-lite0-embed.json, cosine_at_0.5).
+FIRED_SCORE = 0.5
+TOP_K = 5  # references reported in detail (fusion reads only the best)
+
+
+@functools.lru_cache(maxsize=8)
+def calibration_for(model: str, version: str, models_dir: str = str(MODELS_DIR)) -> dict[str, Any] | None:
+    """The calibration stored in the manifest of this exact model (name and version), if we have one."""
+    for path in sorted(Path(models_dir).glob("*.json")):
+        try:
+            manifest = load_manifest(path)
+        except ManifestError:
+            continue
+        if manifest.name == model and manifest.version == version and "a" in manifest.calibration:
+            return manifest.calibration
+    return None
+
+
+def _index(deps: Any, brand: Any, mid: str) -> VectorIndex:
+    if deps.settings.backend == "gcp" and hasattr(deps.docs, "client"):
+        live = {str(r["ref_id"]) for r in brand.references}
+        return FirestoreVectorIndex(deps.docs.client, brand.brand_id, mid, live_ref_ids=live)
+    return local_index_for(deps, brand, mid)
+
+
+def _box(pre: Any) -> tuple[int, int, int, int] | None:
+    box = getattr(pre, "product_box", None)
+    return (box.x, box.y, box.w, box.h) if box is not None else None
+
+
+def per_region_cosines(vectors: np.ndarray, ref: dict[str, Any]) -> list[float]:
+    """For each candidate region, its best cosine against the views of one reference."""
+    views = np.asarray([vec for _, vec in reference_views(ref)], np.float32)
+    if len(views) == 0:
+        return [0.0] * len(vectors)
+    return [round(float(v), 4) for v in (vectors @ views.T).max(axis=1)]
+
+
+def run_embed_channel(deps: Any, brand: Any, image: Any, pre: Any) -> dict[str, Signal]:
+    started = time.perf_counter()
+    if not any(r.get("embedding") for r in brand.references):
+        why = "brand has no reference embeddings (run `counterfeit brand add` again with the model available)"
+        return {SIGNAL: Signal.not_run(SIGNAL, why)}
+    regions = candidate_regions(image.width, image.height, _box(pre))
+    try:
+        vectors, info = embed_images(deps.model, crop_all(image.convert("RGB"), regions))
+    except (ModelUnavailable, ModelRequestError) as exc:
+        return {SIGNAL: Signal.not_run(SIGNAL, f"image model unavailable: {exc}")}
+    mid = model_id(info)
+    cal = calibration_for(info["model"], info["version"])
+    if cal is None:
+        why = f"no calibration for model {mid} in models/*.json (export it with scripts/export_model.py)"
+        return {SIGNAL: Signal.not_run(SIGNAL, why)}
+    refs = [r for r in brand.references if r.get("embedding_model") == mid]
+    if not refs:
+        why = f"reference embeddings were made with another model; re-run `counterfeit brand add` for {mid}"
+        return {SIGNAL: Signal.not_run(SIGNAL, why)}
+
+    index = _index(deps, brand, mid)
+    hits = index.nearest(vectors, TOP_K)
+    index_name = index.name
+    if not hits and index.name != "local":  # views not in Firestore (brand added before this extractor)
+        index = local_index_for(deps, brand, mid)
+        hits = index.nearest(vectors, TOP_K)
+        index_name = f"local (fallback: {index_name} returned no vectors)"
+    if not hits:
+        return {SIGNAL: Signal.not_run(SIGNAL, f"no reference vectors found for {mid}")}
+    return {SIGNAL: _signal(hits, vectors, regions, refs, info, cal, index_name, started)}
+
+
+def _signal(
+    hits: list[Hit],
+    vectors: np.ndarray,
+    regions: list[Any],
+    refs: list[dict[str, Any]],
+    info: dict[str, str],
+    cal: dict[str, Any],
+    index_name: str,
+    started: float,
+) -> Signal:
+    a, b = float(cal["a"]), float(cal["b"])
+    best = hits[0]
+    score = calibrated(best.cosine, a, b)
+    region = regions[best.query].name
+    by_id = {str(r["ref_id"]): r for r in refs}
+    detail = {
+        "model": info["model"],
+        "version": info["version"],
+        "raw_cosine": round(best.cosine, 4),
+        "best_region": region,
+        "best_view": best.view,
+        "regions": [r.name for r in regions],
+        "per_region_cosine": per_region_cosines(vectors, by_id[best.ref_id]) if best.ref_id in by_id else [],
+        "top": [
+            {"ref_id": h.ref_id, "cosine": round(h.cosine, 4), "score": round(calibrated(h.cosine, a, b), 4)}
+            for h in hits
+        ],
+        "calibration": {"method": "logistic", "a": a, "b": b, "fired_at_score": FIRED_SCORE},
+        "index": index_name,
+        "ms": round((time.perf_counter() - started) * 1000, 1),
+    }
+    where = "the whole image" if region == "whole" else f"the {region.replace('_', ' ')} region"
+    if score >= FIRED_SCORE:
+        reason = (
+            f"Looks like brand reference {best.ref_id}: cosine {best.cosine:.2f} in {where} "
+            f"(calibrated {score:.2f} >= {FIRED_SCORE})."
+        )
+        status = "fired"
+    else:
+        reason = (
+            f"No reference looks alike: closest is {best.ref_id} with cosine {best.cosine:.2f} "
+            f"(calibrated {score:.2f} < {FIRED_SCORE})."
+        )
+        status = "clear"
+    return Signal(
+        name=SIGNAL, status=status, score=round(score, 4), reference=best.ref_id, reason=reason, detail=detail
+    )

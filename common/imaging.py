@@ -385,7 +385,9 @@ def _sq_dist(points: np.ndarray, centres: np.ndarray, norms: np.ndarray) -> np.n
 # --- product box --------------------------------------------------------------------------------------------
 
 
-def product_box(image: Image.Image) -> Box | None:
+def product_box(
+    image: Image.Image, *, min_uniform: float = BOX_BORDER_UNIFORM, max_fill: float = BOX_FILLS_FRAME
+) -> Box | None:
     """Bounding box (working-copy pixels) of the main object against a uniform backdrop, or None when the
     background is busy, nothing stands out, or the object fills the frame."""
     lab = _rgb_to_lab(np.asarray(downscale(image.convert("RGB"), BOX_SIDE)))
@@ -400,7 +402,7 @@ def product_box(image: Image.Image) -> Box | None:
         ]
     )
     background = np.median(ring, axis=0)
-    if np.mean(np.linalg.norm(ring - background, axis=1) <= BOX_DELTA_E) < BOX_BORDER_UNIFORM:
+    if np.mean(np.linalg.norm(ring - background, axis=1) <= BOX_DELTA_E) < min_uniform:
         return None
     mask = (np.linalg.norm(lab - background, axis=2) > BOX_DELTA_E).astype(np.uint8) * 255
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
@@ -416,7 +418,7 @@ def product_box(image: Image.Image) -> Box | None:
     # (a shoe and its shadow, a bottle and its cap), tiny specks elsewhere do not.
     keep = [c for c in contours if cv2.contourArea(c) >= 0.1 * cv2.contourArea(largest)]
     x, y, bw, bh = cv2.boundingRect(np.concatenate(keep))
-    if bw * bh >= BOX_FILLS_FRAME * h * w:
+    if bw * bh >= max_fill * h * w:
         return None
     sx, sy = image.width / w, image.height / h
     x0, y0 = int(x * sx), int(y * sy)

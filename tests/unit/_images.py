@@ -16,12 +16,13 @@ def photo(name: str) -> Image.Image:
     """A real photo shipped with scikit-image (astronaut, coffee, chelsea, rocket, motorcycle_left, ...)."""
     import skimage.data
 
-    arr = getattr(skimage.data, name)()
+    arr = skimage.data.stereo_motorcycle()[0] if name == "motorcycle_left" else getattr(skimage.data, name)()
     if arr.ndim == 2:
         arr = np.stack([arr] * 3, axis=-1)
     return Image.fromarray(arr[..., :3].astype(np.uint8)).convert("RGB")
 
 
+# Natural photos (the hash property tests use these; binary/synthetic images such as "horse" are not photos).
 PHOTOS = (
     "astronaut",
     "coffee",
@@ -29,8 +30,10 @@ PHOTOS = (
     "rocket",
     "motorcycle_left",
     "camera",
-    "horse",
     "immunohistochemistry",
+    "coins",
+    "hubble_deep_field",
+    "retina",
 )
 
 

@@ -1,0 +1,381 @@
+"""Perceptual hashes, a vectorised Hamming index, and the ``hash`` signal (the funnel's cheapest stage).
+
+Why two hashes: pHash (imagehash, 64 bits) is the classic near-duplicate hash and tolerates 1-3 % crops; PDQ
+(Meta's 256-bit hash, PyPI ``pdqhash``) has 4x the bits, so far fewer chance collisions, and its eight dihedral
+variants (flips, 90-degree rotations) come from one DCT. Neither survives real crops, collages or a small copy in
+clutter (docs/imaging.md has the measured table): those are the embedding and copy channels' job.
+
+Dihedral variants are stored on the *reference* side (8 PDQ + 2 pHash rows per reference) so a candidate costs
+one hash and one index query; a brand has at most hundreds of references, so 8x rows costs nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import imagehash
+import numpy as np
+import pdqhash
+from PIL import Image
+
+from common.imaging import downscale, product_box
+from common.messages import Signal
+
+# Hashes are computed on a copy whose longest side is 256 px: PDQ's own pre-filter costs ~45 ms at 1200 px,
+# ~7 ms at 512 px and ~2 ms at 256 px (measured, docs/imaging.md) and both hashes reduce to 64x64 / 32x32 anyway;
+# edit and unrelated distances measured at 256 and 512 px were the same within a few bits.
+HASH_SIDE = 256
+BOX_ANALYSIS_SIDE = 512  # the object box is found and cropped at this size, then hashed at HASH_SIDE
+# Crop only when the backdrop clearly dominates: a box that appears for one copy and not for another changes
+# the hash completely, so the gate sits far from borderline photos (measured: a dark-sky photo toggled at the
+# preprocess defaults of 60 % border uniformity / 90 % fill).
+HASH_BOX_UNIFORM = 0.90
+HASH_BOX_MAX_FILL = 0.60
+BOX_PAD = 0.02  # 2 % margin around the box so a one-pixel box jitter is not a crop of the object itself
+
+BITS = {"phash": 64, "pdq": 256}
+
+# PDQ: ThreatExchange PdqSignal.PDQ_CONFIDENT_MATCH_THRESHOLD = 31 (and COMPONENTS.md "match <= 31 of 256").
+# Measured here: JPEG q50 / 70 % resize / colour shifts / mirrored copies of photos <= 20; unrelated photos >= 104,
+# unrelated products on a white backdrop >= 80.
+PDQ_MATCH = 31
+# ThreatExchange PdqSignal.QUALITY_THRESHOLD = 50: "images with less than quality 50 are too unreliable to match
+# on" (flat or nearly flat images). Low-quality PDQ hashes are not computed or matched.
+PDQ_MIN_QUALITY = 50
+# pHash: the common "<= 10 of 64" is NOT safe for product photos. Measured on unrelated objects pasted on a white
+# backdrop (the usual product-shot layout): minimum distance 6, 5th percentile 10. Re-encoding (JPEG q50),
+# 70 % resizes and colour shifts stay <= 2 on 90 % of photos (max 4). 4 keeps a margin below the unrelated 6.
+PHASH_MATCH = 4
+# Distances from which a pair looks unrelated (used only for the "clear" score): unrelated full-frame photos
+# are >= 104 PDQ bits apart, white-backdrop products >= 80.
+PDQ_UNRELATED = 90
+
+# Dihedral variants stored for each reference: the reference as stored ("") and transformed (rotations are
+# counter-clockwise, as Pillow's ROTATE_*).
+PDQ_VARIANTS = ("", "rot90", "rot180", "rot270", "flipud", "fliplr", "transpose", "transverse")
+_TRANSPOSE = {
+    "rot90": Image.Transpose.ROTATE_90,
+    "rot180": Image.Transpose.ROTATE_180,
+    "rot270": Image.Transpose.ROTATE_270,
+    "flipud": Image.Transpose.FLIP_TOP_BOTTOM,
+    "fliplr": Image.Transpose.FLIP_LEFT_RIGHT,
+    "transpose": Image.Transpose.TRANSPOSE,
+    "transverse": Image.Transpose.TRANSVERSE,
+}
+PHASH_VARIANTS = ("", "fliplr")  # mirroring is the common edit; every extra variant adds chance collisions
+
+# Above this many rows a query is split over threads (numpy releases the GIL): 1M x 256 bits 7.5 -> 4.3 ms on 2 cores.
+_PARALLEL_ROWS = 200_000
+_CHUNKS = 8
+
+
+def _key(kind: str, variant: str) -> str:
+    return f"{kind}_{variant}" if variant else kind
+
+
+def split_key(key: str) -> tuple[str, str]:
+    """``"pdq_fliplr"`` -> ``("pdq", "fliplr")``; ``"phash"`` -> ``("phash", "")``."""
+    kind, _, variant = key.partition("_")
+    return kind, variant
+
+
+def hash_image(image: Image.Image) -> Image.Image:
+    """The normalised copy both sides hash: the product region when it stands on a plain backdrop, RGB,
+    longest side <= HASH_SIDE.
+
+    Why the crop: whole-frame hashes of product shots are dominated by the shared white backdrop. Measured:
+    unrelated objects filling 30 % of a white canvas came out 0 pHash bits and 24 PDQ bits apart (both "match");
+    hashing the object's box instead separates them like unrelated full-frame photos.
+    """
+    mid = downscale(image.convert("RGB"), BOX_ANALYSIS_SIDE)
+    box = product_box(mid, min_uniform=HASH_BOX_UNIFORM, max_fill=HASH_BOX_MAX_FILL)
+    if box is not None:
+        pad_x, pad_y = round(box.w * BOX_PAD), round(box.h * BOX_PAD)
+        mid = mid.crop(
+            (
+                max(0, box.x - pad_x),
+                max(0, box.y - pad_y),
+                min(mid.width, box.x + box.w + pad_x),
+                min(mid.height, box.y + box.h + pad_y),
+            )
+        )
+    return downscale(mid, HASH_SIDE)
+
+
+def _bits_to_hex(bits: np.ndarray) -> str:
+    """ThreatExchange's PDQ hex layout (pdq_hasher: the bit string reversed, read as one integer)."""
+    value = int("".join("1" if b else "0" for b in bits[::-1]), 2)
+    return f"{value:0{len(bits) // 4}x}"
+
+
+def compute_hashes(image: Image.Image, *, variants: bool = False) -> dict[str, str]:
+    """``{"phash": 16 hex, "pdq": 64 hex}``; with ``variants`` also the dihedral keys (``pdq_fliplr``, ...).
+
+    Variants are hashes of the transformed image, not ``pdqhash.compute_dihedral``'s DCT shortcut: PDQ's box
+    pre-filter is not mirror-symmetric, so the shortcut puts a real mirrored copy 22-32 bits away (measured)
+    where the transformed image's hash is 0-6 bits away. PDQ keys are omitted when PDQ's quality is below
+    PDQ_MIN_QUALITY (its bits are noise on flat images).
+    """
+    small = hash_image(image)
+    bits, quality = pdqhash.compute(np.asarray(small))
+    out = {"phash": str(imagehash.phash(small))}
+    if quality >= PDQ_MIN_QUALITY:
+        out["pdq"] = _bits_to_hex(bits)
+    if not variants:
+        return out
+    for variant in PHASH_VARIANTS[1:]:
+        out[_key("phash", variant)] = str(imagehash.phash(small.transpose(_TRANSPOSE[variant])))
+    if quality >= PDQ_MIN_QUALITY:
+        for variant in PDQ_VARIANTS[1:]:
+            out[_key("pdq", variant)] = _bits_to_hex(
+                pdqhash.compute(np.asarray(small.transpose(_TRANSPOSE[variant])))[0]
+            )
+    return out
+
+
+def hamming(a_hex: str, b_hex: str) -> int:
+    if len(a_hex) != len(b_hex):
+        raise ValueError(f"hashes of different lengths ({len(a_hex)} and {len(b_hex)} hex digits)")
+    return (int(a_hex, 16) ^ int(b_hex, 16)).bit_count()
+
+
+def hex_to_words(hex_value: str) -> np.ndarray:
+    """A hex hash as uint64 words (16 hex digits each), the index's column layout."""
+    if len(hex_value) % 16:
+        raise ValueError(f"hash length {len(hex_value)} is not a multiple of 16 hex digits")
+    return np.array([int(hex_value[i : i + 16], 16) for i in range(0, len(hex_value), 16)], dtype=np.uint64)
+
+
+@dataclass(frozen=True)
+class Match:
+    ref_id: str
+    kind: str  # "phash" | "pdq"
+    distance: int
+    variant: str = ""  # which stored dihedral variant matched ("" = as stored, "fliplr" = mirrored copy...)
+
+
+class _KindIndex:
+    """All rows of one hash kind: words as (n_words, n) uint64 columns, one label per row."""
+
+    def __init__(self, kind: str, words: np.ndarray, ref_ids: Sequence[str], variants: Sequence[str]) -> None:
+        self.kind = kind
+        self.words = np.ascontiguousarray(words, dtype=np.uint64)
+        self.ref_ids = list(ref_ids)
+        self.variants = list(variants)
+
+    def __len__(self) -> int:
+        return self.words.shape[1]
+
+    def distances(self, query: np.ndarray, start: int = 0, stop: int | None = None) -> np.ndarray:
+        stop = len(self) if stop is None else stop
+        # uint8 popcounts summed in uint16: a 256-bit distance (up to 256) must not wrap around.
+        dist = np.bitwise_count(self.words[0, start:stop] ^ query[0]).astype(np.uint16)
+        for i in range(1, self.words.shape[0]):
+            dist += np.bitwise_count(self.words[i, start:stop] ^ query[i])
+        return dist
+
+    def nearest_rows(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Row numbers and distances of the k closest rows, closest first."""
+        n = len(self)
+        if n == 0:
+            return np.empty(0, np.int64), np.empty(0, np.uint16)
+        if n < _PARALLEL_ROWS:
+            return _top_k(self.distances(query), k, 0)
+        step = math.ceil(n / _CHUNKS)
+        parts = list(
+            _pool().map(lambda s: _top_k(self.distances(query, s, min(n, s + step)), k, s), range(0, n, step))
+        )
+        rows = np.concatenate([p[0] for p in parts])
+        dists = np.concatenate([p[1] for p in parts])
+        order = np.lexsort((rows, dists))[:k]
+        return rows[order], dists[order]
+
+
+def _top_k(dist: np.ndarray, k: int, offset: int) -> tuple[np.ndarray, np.ndarray]:
+    if k == 1:
+        i = int(dist.argmin())
+        return np.array([i + offset]), dist[i : i + 1]
+    k = min(k, len(dist))
+    part = np.argpartition(dist, k - 1)[:k]
+    order = part[np.lexsort((part, dist[part]))]
+    return order + offset, dist[order]
+
+
+@functools.cache
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="hash-index")
+
+
+class HashIndex:
+    """Exact Hamming nearest-neighbour search over every stored hash, per kind, vectorised with numpy.
+
+    Brute force on purpose: exact, no tuning, and 1,000,000 rows answer in a few ms (scripts/bench.py), far
+    more than any brand kit holds. Variant rows let a mirrored or rotated candidate match its reference.
+    """
+
+    def __init__(self, rows: Iterable[tuple[str, Mapping[str, str]]]) -> None:
+        grouped: dict[str, tuple[list[np.ndarray], list[str], list[str]]] = {}
+        for ref_id, hashes in rows:
+            for key, value in hashes.items():
+                kind, variant = split_key(key)
+                if kind not in BITS or len(value) * 4 != BITS[kind]:
+                    continue  # unknown kinds (future hashes) are ignored, not fatal
+                words, ids, variants = grouped.setdefault(kind, ([], [], []))
+                words.append(hex_to_words(value))
+                ids.append(ref_id)
+                variants.append(variant)
+        self._kinds = {
+            kind: _KindIndex(kind, np.stack(words, axis=1), ids, variants)
+            for kind, (words, ids, variants) in grouped.items()
+        }
+
+    @classmethod
+    def from_words(cls, kind: str, words: np.ndarray, ref_ids: Sequence[str]) -> HashIndex:
+        """Build straight from a (n_words, n) uint64 array (bulk loads, benchmarks)."""
+        index = cls(())
+        index._kinds[kind] = _KindIndex(kind, words, ref_ids, [""] * len(ref_ids))
+        return index
+
+    def __len__(self) -> int:
+        return sum(len(k) for k in self._kinds.values())
+
+    def kinds(self) -> list[str]:
+        return sorted(self._kinds)
+
+    def nearest(self, kind: str, hex_value: str, k: int = 1) -> list[Match]:
+        """The k closest *references* (best variant of each), closest first."""
+        index = self._kinds.get(kind)
+        if index is None:
+            return []
+        rows_per_ref = 8 if kind == "pdq" else 2
+        rows, dists = index.nearest_rows(hex_to_words(hex_value), k * rows_per_ref)
+        best: dict[str, Match] = {}
+        for row, dist in zip(rows.tolist(), dists.tolist(), strict=True):
+            ref_id = index.ref_ids[row]
+            if ref_id not in best:
+                best[ref_id] = Match(ref_id, kind, int(dist), index.variants[row])
+        return sorted(best.values(), key=lambda m: (m.distance, m.ref_id))[:k]
+
+    def search(self, hashes: Mapping[str, str]) -> dict[str, Match]:
+        """The best match per kind for a candidate's hashes (its variant keys, if any, are ignored)."""
+        out = {}
+        for key, value in hashes.items():
+            kind, variant = split_key(key)
+            if variant or kind not in self._kinds:
+                continue
+            found = self.nearest(kind, value)
+            if found:
+                out[kind] = found[0]
+        return out
+
+
+# --- reference extractor and the signal ------------------------------------------------------------------------
+
+
+class HashExtractor:
+    """Stores each reference's hashes (with dihedral variants) in its reference doc at ``brand add``."""
+
+    name = "hash"
+    version = "1"
+
+    def extract(self, deps: Any, brand_id: str, ref: Any) -> dict[str, Any]:
+        return {"hashes": compute_hashes(ref.image, variants=True)}
+
+
+def _thresholds() -> dict[str, int]:
+    return {"phash": PHASH_MATCH, "pdq": PDQ_MATCH}
+
+
+def brand_index(deps: Any, brand: Any) -> HashIndex:
+    """The brand's HashIndex, cached per process and per kit version (a re-added kit gets a new version)."""
+    key = f"hash-index:{brand.brand_id}:{brand.version}"
+    index = deps.cache.get(key)
+    if index is None:
+        prefix = f"hash-index:{brand.brand_id}:"
+        for old in [k for k in deps.cache if isinstance(k, str) and k.startswith(prefix)]:
+            del deps.cache[old]
+        rows = [
+            (doc["ref_id"], doc["hashes"])
+            for doc in brand.references
+            if doc.get("kind", "reference") == "reference"
+            and isinstance(doc.get("hashes"), dict)
+            and doc.get("ref_id")
+        ]
+        index = HashIndex(rows)
+        deps.cache[key] = index
+    return index
+
+
+def match_score(matches: Mapping[str, Match]) -> tuple[bool, float, Match | None]:
+    """(fired, score, deciding match). Score is calibrated to the measured distances, not ``1 - d/bits``
+    (which would give unrelated photos ~0.5):
+
+    - within a threshold: 0.85 at the threshold up to 1.0 for identical hashes (best kind, by relative distance);
+    - otherwise from PDQ only (pHash near-misses are common between unrelated white-backdrop products):
+      0.5 * (PDQ_UNRELATED - d) / (PDQ_UNRELATED - PDQ_MATCH), clipped to 0..0.5 — "looks related, not a copy".
+    """
+    limits = _thresholds()
+    within = [m for m in matches.values() if m.distance <= limits[m.kind]]
+    if within:
+        best = min(within, key=lambda m: (m.distance / max(limits[m.kind], 1), m.kind))
+        return True, round(0.85 + 0.15 * (1 - best.distance / max(limits[best.kind], 1)), 4), best
+    pdq = matches.get("pdq")
+    if pdq is None:
+        return False, 0.0, matches.get("phash")
+    score = 0.5 * (PDQ_UNRELATED - pdq.distance) / (PDQ_UNRELATED - PDQ_MATCH)
+    return False, round(min(0.5, max(0.0, score)), 4), pdq
+
+
+def _variant_words(variant: str) -> str:
+    return {
+        "": "",
+        "fliplr": " as a mirrored copy",
+        "flipud": " flipped upside down",
+        "rot90": " rotated 90°",
+        "rot180": " rotated 180°",
+        "rot270": " rotated 270°",
+        "transpose": " mirrored and rotated",
+        "transverse": " mirrored and rotated",
+    }.get(variant, f" ({variant})")
+
+
+def hash_signal(deps: Any, brand: Any, image: Image.Image) -> Signal:
+    """Match the candidate's working copy against the brand's reference hashes."""
+    index = brand_index(deps, brand)
+    if len(index) == 0:
+        return Signal.not_run("hash", "the brand kit has no reference images with perceptual hashes")
+    query = compute_hashes(image)
+    matches = index.search(query)
+    if not matches:
+        return Signal.not_run("hash", "the image is too flat for a reliable perceptual hash")
+    fired, score, best = match_score(matches)
+    assert best is not None
+    detail = {
+        "distances": {k: m.distance for k, m in matches.items()},
+        "thresholds": {k: v for k, v in _thresholds().items() if k in matches},
+        "bits": {k: BITS[k] for k in matches},
+        "references": {k: m.ref_id for k, m in matches.items()},
+        "variants": {k: m.variant or "original" for k, m in matches.items()},
+        "pdq_used": "pdq" in query,
+    }
+    measured = ", ".join(f"{k} {m.distance}/{BITS[k]} bits" for k, m in sorted(matches.items()))
+    if fired:
+        reason = (
+            f"Near-duplicate of reference {best.ref_id}{_variant_words(best.variant)} "
+            f"({best.kind} distance {best.distance} <= threshold {_thresholds()[best.kind]}; {measured})."
+        )
+    else:
+        reason = f"No reference within the perceptual-hash thresholds (closest {best.ref_id}: {measured})."
+    return Signal(
+        name="hash",
+        status="fired" if fired else "clear",
+        score=score,
+        reference=best.ref_id,
+        reason=reason,
+        detail=detail,
+    )

@@ -1,0 +1,250 @@
+"""Build the evidence bundle for a verdict: what a legal team files with a marketplace takedown.
+
+Contents (names fixed; ``manifest.json`` lists each with its SHA-256):
+``candidate.<ext>`` the image exactly as received · ``reference.<ext>`` the matched genuine reference (the
+brand's own kit) · ``comparison.png`` side by side with matched regions boxed · ``signals.json`` the verdict
+with every signal's score and evidence · ``listing.json`` the listing data · ``screenshot.png`` the listing
+page (when the listing has a URL) · ``report.pdf`` the takedown-ready report · ``manifest.json``.
+Anything that could not be captured is recorded in the manifest's ``notes`` instead of failing the bundle.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageOps
+
+from common.errors import FetchRefused
+from common.evidence.compare import MarkedBox, side_by_side
+from common.evidence.manifest import MANIFEST_NAME, BundleFile, build_manifest, sha256_hex
+from common.evidence.pdf import ReportContext, render_report
+from common.evidence.screenshot import ScreenshotFailed, take_screenshot
+from common.evidence.sources import ReferenceImage, find_reference
+from common.messages import Box, Verdict
+from common.ports import NotFound
+
+_FORMAT_EXT = {
+    "JPEG": (".jpg", "image/jpeg"),
+    "PNG": (".png", "image/png"),
+    "WEBP": (".webp", "image/webp"),
+    "GIF": (".gif", "image/gif"),
+    "BMP": (".bmp", "image/bmp"),
+    "TIFF": (".tif", "image/tiff"),
+}
+
+
+def evidence_doc_path(brand_id: str, scan_id: str) -> str:
+    """Where the manifest digest is recorded (out of reach of anyone who can write the bundle)."""
+    return f"brands/{brand_id}/evidence/{scan_id}"
+
+
+@dataclass(frozen=True)
+class BundleResult:
+    location: str  # directory path, or gs:// prefix ending in "/"
+    manifest_sha256: str
+    files: tuple[str, ...]
+    notes: tuple[str, ...]
+
+
+def _open_image(data: bytes, max_pixels: int) -> tuple[Image.Image | None, str | None]:
+    """(decoded RGB image or None, Pillow format name). Bounded: never decodes more than ``max_pixels``."""
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            fmt = probe.format
+            if probe.width * probe.height > max_pixels:
+                return None, fmt
+            probe.load()
+            return ImageOps.exif_transpose(probe).convert("RGB"), fmt
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None, None
+
+
+def _boxes(verdict: Verdict) -> list[MarkedBox]:
+    marked: list[MarkedBox] = []
+    for name, sig in sorted(verdict.signals.items()):
+        for raw in sig.detail.get("boxes") or []:
+            try:
+                marked.append(MarkedBox(label=name, box=Box.model_validate(raw)))
+            except (ValueError, TypeError):
+                continue
+    return marked
+
+
+def _ext(fmt: str | None, fallback_name: str) -> tuple[str, str]:
+    if fmt in _FORMAT_EXT:
+        return _FORMAT_EXT[fmt]
+    suffix = Path(fallback_name).suffix.lower()
+    return (suffix if suffix[1:].isalnum() and len(suffix) <= 6 else ".bin"), "application/octet-stream"
+
+
+def collect_files(
+    deps: Any, verdict: Verdict, *, screenshot: bool = True
+) -> tuple[list[BundleFile], dict[str, Any]]:
+    """Every bundle file except the manifest, plus the manifest's metadata (notes, timestamps, sources)."""
+    brand, scan_id = verdict.brand_id, verdict.scan_id
+    max_pixels = deps.settings.max_image_pixels
+    notes: list[str] = []
+    scan = deps.docs.get(f"brands/{brand}/scans/{scan_id}") or {}
+    brand_doc = deps.docs.get(f"brands/{brand}") or {}
+    listing: dict[str, Any] = dict(scan.get("listing") or {"listing_id": verdict.listing_id})
+    files: list[BundleFile] = []
+
+    candidate_img = None
+    source = scan.get("source") or {}
+    if source.get("bucket") and source.get("name"):
+        try:
+            raw = bytes(deps.blobs.read(source["bucket"], source["name"]))
+            candidate_img, fmt = _open_image(raw, max_pixels)
+            ext, ctype = _ext(fmt, source["name"])
+            files.append(BundleFile("candidate" + ext, raw, ctype))
+        except NotFound:
+            notes.append("the candidate image as received is no longer in the candidates bucket")
+    else:
+        notes.append("the scan record has no source image reference")
+    try:  # boxes are in working-copy pixels: draw them on the working copy when it is still there
+        working = bytes(deps.blobs.read(deps.settings.work_bucket, f"{brand}/{scan_id}.png"))
+        working_img, _ = _open_image(working, max_pixels)
+        if working_img is not None:
+            candidate_img = working_img
+    except NotFound:
+        pass
+    boxes = _boxes(verdict)
+
+    ref: ReferenceImage | None = find_reference(deps, brand_doc, verdict, notes)
+    ref_img = None
+    if ref is not None:
+        ref_img, fmt = _open_image(ref.data, max_pixels)
+        ext, ctype = _ext(fmt, ref.filename)
+        files.append(BundleFile("reference" + ext, ref.data, ctype))
+
+    comparison = side_by_side(
+        candidate_img,
+        ref_img,
+        boxes,
+        candidate_caption=f"Listing {verdict.listing_id}",
+        reference_caption=f"Genuine: {ref.filename}" if ref else "Genuine reference",
+    )
+    files.append(BundleFile("comparison.png", comparison, "image/png"))
+    signals_json = json.dumps(verdict.model_dump(mode="json"), indent=2, sort_keys=True, ensure_ascii=False)
+    files.append(BundleFile("signals.json", signals_json.encode(), "application/json"))
+    files.append(
+        BundleFile(
+            "listing.json",
+            json.dumps(listing, indent=2, sort_keys=True, default=str, ensure_ascii=False).encode(),
+            "application/json",
+        )
+    )
+
+    shot: bytes | None = None
+    shot_status: dict[str, Any] = {"status": "skipped", "reason": "the listing has no URL"}
+    url = listing.get("url")
+    if url and screenshot:
+        taken_at = deps.clock()
+        try:
+            shot = take_screenshot(str(url), allow_private=deps.settings.fetch_allow_private)
+            files.append(BundleFile("screenshot.png", shot, "image/png"))
+            shot_status = {"status": "captured", "url": url, "taken_at": taken_at.isoformat()}
+        except (ScreenshotFailed, FetchRefused, OSError) as exc:
+            shot_status = {"status": "failed", "url": url, "reason": str(exc)[:300]}
+            notes.append(f"listing page screenshot failed: {str(exc)[:300]}")
+    elif url:
+        shot_status = {"status": "skipped", "reason": "screenshots disabled for this run"}
+
+    generated_at = deps.clock()
+    report = render_report(
+        ReportContext(
+            verdict=verdict,
+            brand_name=str(brand_doc.get("display_name") or brand),
+            trademarks=[str(t) for t in brand_doc.get("trademarks") or []],
+            listing=listing,
+            comparison_png=comparison,
+            screenshot_png=shot,
+            screenshot_note=shot_status.get("reason"),
+            file_digests=[(f.name, sha256_hex(f.data)) for f in files],
+            generated_at=generated_at,
+            reference_name=ref.ref_id if ref else None,
+            notes=notes,
+        )
+    )
+    files.append(BundleFile("report.pdf", report, "application/pdf"))
+    meta = {
+        "brand_id": brand,
+        "scan_id": scan_id,
+        "listing_id": verdict.listing_id,
+        "tier": verdict.tier,
+        "score": verdict.score,
+        "verdict_created_at": verdict.created_at.isoformat(),
+        "generated_at": generated_at.isoformat(),
+        "source": {k: source.get(k) for k in ("bucket", "name", "generation")} if source else None,
+        "reference": {"ref_id": ref.ref_id, "sha256": ref.sha256, "origin": ref.origin} if ref else None,
+        "screenshot": shot_status,
+        "notes": notes,
+    }
+    return files, meta
+
+
+def write_bundle(
+    deps: Any, verdict: Verdict, files: list[BundleFile], manifest: bytes, out_dir: Path | None
+) -> str:
+    """Write files + manifest; stale files from an earlier build of the same bundle are removed."""
+    names = {f.name for f in files} | {MANIFEST_NAME}
+    if out_dir is not None:
+        target = Path(out_dir) / verdict.brand_id / verdict.scan_id
+        target.mkdir(parents=True, exist_ok=True)
+        for old in target.iterdir():
+            if old.is_file() and old.name not in names:
+                old.unlink()
+        for f in files:
+            (target / f.name).write_bytes(f.data)
+        (target / MANIFEST_NAME).write_bytes(manifest)  # last: a bundle with a manifest is complete
+        return str(target)
+    bucket = deps.settings.evidence_bucket
+    prefix = f"{verdict.brand_id}/{verdict.scan_id}/"
+    for old in deps.blobs.list(bucket, prefix):
+        if old[len(prefix) :] not in names:
+            deps.blobs.delete(bucket, old)
+    for f in files:
+        deps.blobs.write(bucket, prefix + f.name, f.data, content_type=f.content_type)
+    deps.blobs.write(bucket, prefix + MANIFEST_NAME, manifest, content_type="application/json")
+    local = deps.blobs.local_path(bucket, prefix + MANIFEST_NAME)
+    return str(Path(local).parent) if local else f"gs://{bucket}/{prefix}"
+
+
+def build_bundle_result(
+    deps: Any, verdict: Verdict, *, out_dir: Path | None = None, record: bool = True, screenshot: bool = True
+) -> BundleResult:
+    files, meta = collect_files(deps, verdict, screenshot=screenshot)
+    manifest = build_manifest(files, meta)
+    location = write_bundle(deps, verdict, files, manifest, out_dir)
+    digest = sha256_hex(manifest)
+    if record:
+        # Beside the verdict, not inside it: the Verdict model forbids unknown fields. Tenant-scoped path.
+        deps.docs.set(
+            evidence_doc_path(verdict.brand_id, verdict.scan_id),
+            {
+                "location": location,
+                "manifest_sha256": digest,
+                "generated_at": meta["generated_at"],
+                "files": sorted(f.name for f in files),
+            },
+        )
+    return BundleResult(location, digest, tuple(sorted(f.name for f in files)), tuple(meta["notes"]))
+
+
+def build_bundle(deps: Any, verdict: Verdict, *, out_dir: Path | None = None) -> str:
+    """Build, write and record the bundle; returns its directory path or gs:// prefix."""
+    return build_bundle_result(deps, verdict, out_dir=out_dir).location
+
+
+def verify_recorded(deps: Any, brand_id: str, scan_id: str) -> list[str]:
+    """Verify a stored bundle against the manifest digest recorded for the scan."""
+    from common.evidence.manifest import verify_bundle
+
+    record = deps.docs.get(evidence_doc_path(brand_id, scan_id))
+    if record is None:
+        return ["no evidence bundle is recorded for this scan"]
+    return verify_bundle(record["location"], deps=deps, expected_digest=record["manifest_sha256"])

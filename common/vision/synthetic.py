@@ -1,0 +1,190 @@
+"""Generated test material for the vision channel (tests and scripts/bench_vision.py): synthetic logos, logos
+pasted/warped into cluttered photos, rendered text, QR codes and EAN-13 barcodes. Deterministic per seed.
+
+Backgrounds are photos that ship with scikit-image (astronaut, coffee, chelsea, rocket, ...), so the clutter is
+real texture, not noise.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+BACKGROUND_NAMES = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "motorcycle_left")
+EAN_L = (
+    "0001101",
+    "0011001",
+    "0010011",
+    "0111101",
+    "0100011",
+    "0110001",
+    "0101111",
+    "0111011",
+    "0110111",
+    "0001011",
+)
+EAN_PARITY = (
+    "LLLLLL",
+    "LLGLGG",
+    "LLGGLG",
+    "LLGGGL",
+    "LGLLGG",
+    "LGGLLG",
+    "LGGGLL",
+    "LGLGLG",
+    "LGLGGL",
+    "LGGLGL",
+)
+
+
+def _invert(bits: str) -> str:
+    return "".join("1" if b == "0" else "0" for b in bits)
+
+
+def ean13_check_digit(first12: str) -> str:
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(first12))
+    return str((10 - total % 10) % 10)
+
+
+def ean13_image(code: str, module: int = 4, height: int = 160) -> Image.Image:
+    """EAN-13 symbol with quiet zones (GS1 General Specifications, 5.2.1.2 encodation)."""
+    if len(code) == 12:
+        code += ean13_check_digit(code)
+    if len(code) != 13 or not code.isdigit() or ean13_check_digit(code[:12]) != code[12]:
+        raise ValueError(f"bad EAN-13: {code!r}")
+    bits = "101"
+    for d, parity in zip(code[1:7], EAN_PARITY[int(code[0])], strict=True):
+        left = EAN_L[int(d)]
+        bits += left if parity == "L" else _invert(left)[::-1]  # G = reversed R
+    bits += "01010"
+    bits += "".join(_invert(EAN_L[int(d)]) for d in code[7:])
+    bits += "101"
+    quiet = 11
+    row = np.array([0] * quiet + [int(b) for b in bits] + [0] * quiet, dtype=np.uint8)
+    strip = np.repeat(np.where(row == 1, 0, 255).astype(np.uint8), module)
+    return Image.fromarray(np.tile(strip, (height, 1))).convert("RGB")
+
+
+def qr_image(payload: str, module: int = 8) -> Image.Image:
+    qr = cv2.QRCodeEncoder.create().encode(payload)
+    big = cv2.resize(qr, None, fx=module, fy=module, interpolation=cv2.INTER_NEAREST)
+    return Image.fromarray(
+        cv2.copyMakeBorder(
+            big, 4 * module, 4 * module, 4 * module, 4 * module, cv2.BORDER_CONSTANT, value=255
+        )
+    ).convert("RGB")
+
+
+def synthetic_logo(seed: int, size: int = 320) -> Image.Image:
+    """A distinctive, texture-rich mark on white: random polygons, arcs and a short word. SIFT needs corners,
+    so this resembles real wordmarks more than a flat circle would."""
+    rng = np.random.default_rng(seed)
+    img = Image.new("RGB", (size, size), "white")
+    draw = ImageDraw.Draw(img)
+    for _ in range(7):
+        pts = [tuple(int(v) for v in rng.integers(10, size - 10, 2)) for _ in range(int(rng.integers(3, 6)))]
+        draw.polygon(pts, fill=tuple(int(v) for v in rng.integers(0, 200, 3)))
+    for _ in range(4):
+        x0, y0 = (int(v) for v in rng.integers(0, size // 2, 2))
+        draw.arc(
+            (x0, y0, x0 + size // 2, y0 + size // 2),
+            int(rng.integers(0, 180)),
+            int(rng.integers(180, 360)),
+            fill=tuple(int(v) for v in rng.integers(0, 160, 3)),
+            width=int(rng.integers(4, 12)),
+        )
+    word = "".join(chr(int(c)) for c in rng.integers(65, 91, 4))
+    draw.text((size // 8, size * 2 // 3), word, fill=(0, 0, 0), font=font(size // 5))
+    return img
+
+
+@functools.cache
+def font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """DejaVu Sans when installed, else Pillow's bundled scalable default (Pillow >= 10.1)."""
+    for path in ("DejaVuSans-Bold.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"):
+        try:
+            return ImageFont.truetype(path, size)
+        except OSError:
+            continue
+    return ImageFont.load_default(size=size)
+
+
+@functools.cache
+def cjk_font(size: int) -> ImageFont.FreeTypeFont | None:
+    for path in (
+        "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+        "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+        "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+        "/usr/share/fonts/truetype/arphic/uming.ttc",
+        "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+    ):
+        try:
+            return ImageFont.truetype(path, size)
+        except OSError:
+            continue
+    return None
+
+
+def background(index: int, size: tuple[int, int] = (800, 600)) -> Image.Image:
+    from skimage import data
+
+    name = BACKGROUND_NAMES[index % len(BACKGROUND_NAMES)]
+    arr = getattr(data, name)()
+    if arr.ndim == 2:
+        arr = np.stack([arr] * 3, axis=-1)
+    return Image.fromarray(arr[..., :3].astype(np.uint8)).convert("RGB").resize(size)
+
+
+def paste(bg: Image.Image, logo: Image.Image, width: int, xy: tuple[int, int]) -> Image.Image:
+    out = bg.copy()
+    w = width
+    h = round(logo.height * w / logo.width)
+    out.paste(logo.resize((w, h), Image.Resampling.LANCZOS), xy)
+    return out
+
+
+def warp_into(bg: Image.Image, logo: Image.Image, quad: np.ndarray) -> Image.Image:
+    """Perspective-warp the logo (white parts transparent-ish: kept opaque, like a printed label) onto quad."""
+    src = np.float32([[0, 0], [logo.width, 0], [logo.width, logo.height], [0, logo.height]])
+    m = cv2.getPerspectiveTransform(src, np.float32(quad))
+    size = bg.size
+    warped = cv2.warpPerspective(np.asarray(logo), m, size, flags=cv2.INTER_LINEAR)
+    mask = cv2.warpPerspective(np.full((logo.height, logo.width), 255, np.uint8), m, size)
+    out = np.asarray(bg).copy()
+    out[mask > 127] = warped[mask > 127]
+    return Image.fromarray(out)
+
+
+def rotate_paste(
+    bg: Image.Image, logo: Image.Image, width: int, angle: float, center: tuple[int, int]
+) -> Image.Image:
+    w = width
+    h = round(logo.height * w / logo.width)
+    rot = logo.resize((w, h), Image.Resampling.LANCZOS).convert("RGBA").rotate(angle, expand=True)
+    out = bg.copy()
+    out.paste(rot, (center[0] - rot.width // 2, center[1] - rot.height // 2), rot)
+    return out
+
+
+def text_image(
+    text: str,
+    size: tuple[int, int] = (640, 200),
+    font_size: int = 64,
+    on: Image.Image | None = None,
+) -> Image.Image:
+    """Dark text on a light band (optionally over a photo), as on packaging."""
+    img = on.copy() if on is not None else Image.new("RGB", size, (245, 245, 240))
+    draw = ImageDraw.Draw(img)
+    use_cjk = any(ord(c) > 0x2E80 for c in text)
+    f = cjk_font(font_size) if use_cjk else font(font_size)
+    if f is None:
+        raise RuntimeError("no CJK font installed (apt: fonts-noto-cjk or fonts-wqy-microhei)")
+    box = draw.textbbox((0, 0), text, font=f)
+    x = (img.width - (box[2] - box[0])) // 2
+    y = (img.height - (box[3] - box[1])) // 2
+    draw.rectangle((x - 16, y - 16, x + box[2] - box[0] + 16, y + box[3] - box[1] + 24), fill=(250, 250, 250))
+    draw.text((x - box[0], y - box[1]), text, fill=(10, 10, 10), font=f)
+    return img

@@ -181,7 +181,7 @@ def _read_capped(resp: urllib3.BaseHTTPResponse, max_bytes: int, deadline: float
     while True:
         if time.monotonic() > deadline:
             raise FetchRefused(f"refused: fetch took longer than {timeout_s:g}s")
-        chunk = resp.read(CHUNK_BYTES)
+        chunk = resp.read1(CHUNK_BYTES)  # returns what has arrived, so the deadline is checked often
         if not chunk:
             return b"".join(chunks)
         total += len(chunk)

@@ -1,0 +1,313 @@
+"""The review web page: a Flask app over any DocumentStore, run locally or as an HTTP Cloud Function.
+
+Why server-rendered HTML and no JavaScript: a legal reviewer needs a queue, two pictures and three buttons;
+plain forms work in every browser, behind IAP, and under a strict Content-Security-Policy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import re
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Flask, Response, abort, g, jsonify, redirect, render_template_string, request, url_for
+from werkzeug.exceptions import HTTPException
+
+from common.evidence.sources import find_reference
+from common.messages import BRAND_PATTERN, ID_PATTERN
+from common.ports import NotFound
+from common.review import templates
+from common.review.auth import (
+    COOKIE_NAME,
+    IAP_EMAIL_HEADER,
+    Principal,
+    bearer_token,
+    principal_for_iap,
+    principal_for_token,
+)
+from common.review.queue import QUEUE_TIERS, get_item, list_queue, record_decision
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "private, no-store",
+}
+IMAGE_MAGIC = (
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+COOKIE_MAX_AGE_S = 8 * 3600  # one working day
+
+
+def _sniff(data: bytes) -> str | None:
+    for magic, ctype in IMAGE_MAGIC:
+        if data.startswith(magic):
+            return ctype
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def _parse_date(raw: str | None) -> date | None:
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        abort(400, description="dates are YYYY-MM-DD")
+
+
+def create_review_app(deps_factory: Callable[[], Any], *, trust_iap: bool | None = None) -> Flask:
+    """``deps_factory`` is called on first use (never at import); ``trust_iap`` defaults to the setting
+    ``review_trust_iap`` (off when the setting does not exist)."""
+    app = Flask("counterfeit_review")
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    state: dict[str, Any] = {}
+
+    def deps() -> Any:
+        if "deps" not in state:
+            state["deps"] = deps_factory()
+        return state["deps"]
+
+    def iap_on() -> bool:
+        if trust_iap is not None:
+            return trust_iap
+        return bool(getattr(deps().settings, "review_trust_iap", False))
+
+    def render(body: str, status: int = 200, **ctx: Any) -> Response:
+        base = app.jinja_env.from_string(templates.BASE)
+        principal: Principal | None = g.get("principal")
+        html = render_template_string(
+            body, base=base, reviewer=principal.reviewer if principal else "", **ctx
+        )
+        return Response(html, status=status, mimetype="text/html")
+
+    def check_brand(brand: str) -> None:
+        if not re.fullmatch(BRAND_PATTERN, brand):
+            abort(404)
+        if not g.principal.may_see(brand):
+            abort(403)
+
+    @app.before_request
+    def authenticate() -> Any:
+        tokens = deps().settings.review_tokens
+        if iap_on():
+            header = request.headers.get(IAP_EMAIL_HEADER)
+            g.principal = principal_for_iap(header, tokens) if header else None
+            if g.principal is None:
+                abort(403 if header else 401)
+            return None
+        if "token" in request.args:  # one-time login link: move the token into a cookie, drop it from the URL
+            principal = principal_for_token(request.args["token"], tokens)
+            if principal is None:
+                abort(401)
+            rest = {k: v for k, v in request.args.items(multi=False) if k != "token"}
+            response = redirect(request.path + ("?" + urlencode(rest) if rest else ""), code=303)
+            response.set_cookie(
+                COOKIE_NAME,
+                request.args["token"],
+                max_age=COOKIE_MAX_AGE_S,
+                httponly=True,
+                samesite="Strict",
+                secure=request.is_secure,
+            )
+            return response
+        token = bearer_token(request.headers.get("Authorization")) or request.cookies.get(COOKIE_NAME)
+        g.principal = principal_for_token(token, tokens) if token else None
+        if g.principal is None:
+            abort(401)
+        if request.method == "POST":  # cookie auth + forms: refuse cross-site posts (CSRF)
+            site = request.headers.get("Sec-Fetch-Site")
+            origin = request.headers.get("Origin")
+            if site not in (None, "same-origin", "none") or (
+                origin not in (None, "null") and origin.rstrip("/") != request.host_url.rstrip("/")
+            ):
+                abort(403, description="cross-site request refused")
+        return None
+
+    @app.after_request
+    def secure_headers(response: Response) -> Response:
+        for key, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(key, value)
+        return response
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        if request.accept_mimetypes.best == "application/json" or request.is_json:
+            return Response(f'{{"error": "{exc.name}"}}', status=exc.code or 500, mimetype="application/json")
+        login = exc.code == 401
+        heading = "Sign in" if login else exc.name
+        message = "A review token is needed." if login else (exc.description or exc.name)
+        if exc.code == 403 and "cross-site" not in str(exc.description):
+            message = "You may not review this brand."
+        return render(
+            templates.MESSAGE,
+            status=exc.code or 500,
+            heading=heading,
+            message=message,
+            login=login and not iap_on(),
+        )
+
+    @app.get("/")
+    def queue() -> Response:
+        principal: Principal = g.principal
+        brand = request.args.get("brand") or ""
+        if brand:
+            check_brand(brand)
+        tier = request.args.get("tier") or ""
+        if tier not in ("", *map(str, QUEUE_TIERS)):
+            abort(400, description="tier must be 1 or 2")
+        show = request.args.get("show") or "pending"
+        if show not in ("pending", "not_sure", "decided"):
+            abort(400, description="show must be pending, not_sure or decided")
+        items = list_queue(
+            deps().docs,
+            [brand] if brand else sorted(principal.brands),
+            tiers=(int(tier),) if tier else QUEUE_TIERS,
+            since=_parse_date(request.args.get("since")),
+            until=_parse_date(request.args.get("until")),
+            show=show,  # type: ignore[arg-type]
+        )
+        if request.accept_mimetypes.best == "application/json":
+            return jsonify([{**it.verdict.cli_record(), "review": it.review} for it in items])
+        filters = {
+            "brand": brand,
+            "tier": tier,
+            "since": request.args.get("since") or "",
+            "until": request.args.get("until") or "",
+            "show": show,
+        }
+        decided = request.args.get("decided")
+        flash = f"Decision recorded for {decided}." if decided and re.fullmatch(ID_PATTERN, decided) else None
+        return render(
+            templates.QUEUE,
+            title="Queue",
+            items=items,
+            brands=sorted(principal.brands),
+            f=filters,
+            flash=flash,
+        )
+
+    def load(brand: str, scan_id: str) -> Any:
+        check_brand(brand)
+        if not re.fullmatch(ID_PATTERN, scan_id):
+            abort(404)
+        item = get_item(deps().docs, brand, scan_id)
+        if item is None:
+            abort(404)
+        return item
+
+    @app.get("/brands/<brand>/items/<scan_id>")
+    def item(brand: str, scan_id: str) -> Response:
+        it = load(brand, scan_id)
+        scan = deps().docs.get(f"brands/{brand}/scans/{scan_id}") or {}
+        brand_doc = deps().docs.get(f"brands/{brand}") or {}
+        reference = find_reference(deps(), brand_doc, it.verdict, [])
+        return render(
+            templates.ITEM,
+            title=it.verdict.listing_id,
+            it=it,
+            listing=scan.get("listing") or {},
+            has_reference=reference is not None,
+            reference=reference.ref_id if reference else None,
+        )
+
+    @app.get("/brands/<brand>/items/<scan_id>/images/<which>")
+    def image(brand: str, scan_id: str, which: str) -> Response:
+        it = load(brand, scan_id)
+        d = deps()
+        data: bytes | None = None
+        if which == "candidate":
+            source = (d.docs.get(f"brands/{brand}/scans/{scan_id}") or {}).get("source") or {}
+            for bucket, name in (
+                (source.get("bucket"), source.get("name")),
+                (d.settings.work_bucket, f"{brand}/{scan_id}.png"),
+            ):
+                # Only this brand's own objects: the first path segment of every tenant blob is the brand.
+                if bucket and name and str(name).startswith(f"{brand}/"):
+                    try:
+                        data = bytes(d.blobs.read(bucket, name))
+                    except NotFound:
+                        continue
+                    if _sniff(data):
+                        break
+                    data = None
+        elif which == "reference":
+            ref = find_reference(d, d.docs.get(f"brands/{brand}") or {}, it.verdict, [])
+            data = ref.data if ref else None
+        else:
+            abort(404)
+        ctype = _sniff(data) if data else None
+        if data is None or ctype is None:
+            abort(404)
+        return Response(data, mimetype=ctype)
+
+    @app.post("/brands/<brand>/items/<scan_id>/decision")
+    def decide(brand: str, scan_id: str) -> Response:
+        load(brand, scan_id)
+        payload = request.get_json(silent=True) if request.is_json else request.form
+        payload = payload or {}
+        action, note = str(payload.get("decision") or ""), str(payload.get("note") or "")
+        try:
+            review = record_decision(
+                deps().docs,
+                brand,
+                scan_id,
+                action=action,
+                note=note,
+                reviewer=g.principal.reviewer,
+                now=deps().clock(),
+            )
+        except ValueError as exc:
+            abort(400, description=str(exc))
+        if request.is_json:
+            return jsonify({**review, "decided_at": review["decided_at"].isoformat()})
+        return redirect(url_for("queue", decided=scan_id), code=303)
+
+    return app
+
+
+def serve(app: Flask, host: str, port: int) -> Any:
+    """A threaded WSGI server whose access log never shows query strings (login tokens)."""
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    class RedactingHandler(WSGIRequestHandler):
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            path = self.path.split("?", 1)[0]
+            self.log("info", '"%s %s" %s %s', self.command, path, code, size)
+
+    return make_server(host, port, app, threaded=True, request_handler=RedactingHandler)
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from common.bootstrap import build_deps
+    from common.settings import get_settings
+
+    settings = get_settings()
+    if not settings.review_tokens:
+        print(
+            'REVIEW_TOKENS is empty: set it to a JSON map of token -> brands, e.g. \'{"s3cret": ["acme"]}\''
+        )
+        return 2
+    server = serve(create_review_app(lambda: build_deps(settings)), args.host, args.port)
+    print(f"review page on http://{args.host}:{server.server_port}/  (sign in with ?token=… once)")
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+    return 0
+
+
+def register_cli(subparsers: Any) -> None:
+    review = subparsers.add_parser("review", help="the human review page")
+    sub = review.add_subparsers(dest="review_command", required=True)
+    srv = sub.add_parser("serve", help="serve the review page locally")
+    srv.add_argument("--host", default="127.0.0.1")
+    srv.add_argument("--port", type=int, default=8088)
+    srv.set_defaults(func=_cmd_serve)

@@ -1,0 +1,95 @@
+"""HTML for the review page (Jinja2 through Flask, autoescaped). No scripts: plain links and forms."""
+
+from __future__ import annotations
+
+BASE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{{ title }} · counterfeit review</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d1d1f;background:#f6f6f7}
+header{background:#1d1d1f;color:#fff;padding:10px 20px;display:flex;justify-content:space-between}
+header a{color:#fff;text-decoration:none;font-weight:600}
+main{padding:16px 20px;max-width:1400px}
+table{border-collapse:collapse;width:100%;background:#fff}
+th,td{border-bottom:1px solid #e3e3e6;padding:6px 8px;text-align:left;vertical-align:top}
+th{background:#eceef1}
+.t1{color:#b00020;font-weight:700}.t2{color:#a15c00;font-weight:700}
+.pair{display:flex;gap:16px;flex-wrap:wrap}.pair figure{margin:0;background:#fff;padding:8px}
+.pair img{max-height:480px;max-width:640px;display:block}
+form.filters{display:flex;gap:12px;align-items:end;margin-bottom:12px;flex-wrap:wrap}
+label{display:flex;flex-direction:column;font-size:12px;color:#555}
+.decide button{font-size:15px;padding:8px 16px;margin-right:8px}
+.empty{padding:24px;background:#fff}
+.flash{background:#e7f6e7;padding:8px 12px;margin-bottom:12px}
+</style></head>
+<body><header><a href="{{ url_for('queue') }}">Counterfeit review</a><span>{{ reviewer }}</span></header>
+<main>{% block body %}{% endblock %}</main></body></html>"""
+
+QUEUE = """{% extends base %}{% block body %}
+{% if flash %}<p class="flash" id="flash">{{ flash }}</p>{% endif %}
+<form class="filters" method="get" action="{{ url_for('queue') }}">
+ <label>Brand<select name="brand"><option value="">all my brands</option>
+  {% for b in brands %}<option value="{{ b }}" {{ 'selected' if b == f.brand }}>{{ b }}</option>{% endfor %}
+ </select></label>
+ <label>Tier<select name="tier"><option value="">1 and 2</option>
+  <option value="1" {{ 'selected' if f.tier == '1' }}>Tier 1</option>
+  <option value="2" {{ 'selected' if f.tier == '2' }}>Tier 2</option></select></label>
+ <label>From<input type="date" name="since" value="{{ f.since }}"></label>
+ <label>To<input type="date" name="until" value="{{ f.until }}"></label>
+ <label>Show<select name="show">
+  {% for value, text in [('pending','waiting for review'),('not_sure','not sure'),('decided','decided')] %}
+  <option value="{{ value }}" {{ 'selected' if value == f.show }}>{{ text }}</option>{% endfor %}</select></label>
+ <button type="submit">Filter</button>
+</form>
+{% if items %}
+<table id="queue"><thead><tr><th>Tier</th><th>Score</th><th>Brand</th><th>Listing</th><th>Signals fired</th>
+<th>Detected (UTC)</th><th>Decision</th></tr></thead><tbody>
+{% for it in items %}{% set v = it.verdict %}
+<tr class="item" data-scan="{{ v.scan_id }}">
+ <td class="t{{ v.tier }}">Tier {{ v.tier }}</td><td>{{ '%.2f' % v.score }}</td><td>{{ v.brand_id }}</td>
+ <td><a href="{{ url_for('item', brand=v.brand_id, scan_id=v.scan_id) }}">{{ v.listing_id }}</a></td>
+ <td>{{ it.signals_fired | join(', ') }}</td><td>{{ v.created_at.strftime('%Y-%m-%d %H:%M') }}</td>
+ <td>{{ it.review.decision if it.review else '' }}</td></tr>
+{% endfor %}</tbody></table>
+{% else %}<p class="empty" id="empty">Nothing to review for these filters.</p>{% endif %}
+{% endblock %}"""
+
+ITEM = """{% extends base %}{% block body %}{% set v = it.verdict %}
+<h2><span class="t{{ v.tier }}">Tier {{ v.tier }}</span> · score {{ '%.3f' % v.score }} · listing
+ {{ v.listing_id }} <small>({{ v.brand_id }}, scan {{ v.scan_id }})</small></h2>
+<div class="pair">
+ <figure><img id="candidate" alt="listing image"
+   src="{{ url_for('image', brand=v.brand_id, scan_id=v.scan_id, which='candidate') }}">
+  <figcaption>Listing image</figcaption></figure>
+ <figure>{% if has_reference %}<img id="reference" alt="brand reference"
+   src="{{ url_for('image', brand=v.brand_id, scan_id=v.scan_id, which='reference') }}">{% else %}
+   <p>Reference image not available here.</p>{% endif %}
+  <figcaption>Genuine reference: {{ reference or 'none' }}</figcaption></figure>
+</div>
+<h3>Why</h3><ul id="reasons">{% for r in v.reasons %}<li>{{ r }}</li>{% endfor %}</ul>
+<p>Rule: {{ v.rule }}{% if v.exemptions %} · exemptions: {{ v.exemptions | join(', ') }}{% endif %}</p>
+<h3>Listing</h3><table>
+{% for key in ['title','marketplace','seller_id','price','currency','url','description'] %}
+ {% if listing.get(key) is not none %}<tr><th>{{ key }}</th><td>{{ listing.get(key) }}</td></tr>{% endif %}
+{% endfor %}</table>
+<h3>Signals</h3><table id="signals"><thead><tr><th>Signal</th><th>Status</th><th>Score</th><th>Reference</th>
+<th>Evidence</th></tr></thead><tbody>
+{% for name, s in v.signals | dictsort %}<tr><td>{{ name }}</td><td>{{ s.status }}</td>
+<td>{{ '%.3f' % s.score if s.score is not none else '' }}</td><td>{{ s.reference or '' }}</td>
+<td>{{ s.reason or '' }}</td></tr>{% endfor %}</tbody></table>
+{% if it.review %}<p id="current-review">Decided: <b>{{ it.review.decision }}</b> by {{ it.review.reviewer }}
+ {% if it.review.note %}— “{{ it.review.note }}”{% endif %}</p>{% endif %}
+<h3>Decision</h3>
+<form class="decide" method="post" action="{{ url_for('decide', brand=v.brand_id, scan_id=v.scan_id) }}">
+ <p><label>Note<textarea name="note" rows="3" cols="80" maxlength="2000"></textarea></label></p>
+ <button name="decision" value="confirm" id="confirm">Confirm counterfeit</button>
+ <button name="decision" value="reject" id="reject">Reject (not counterfeit)</button>
+ <button name="decision" value="not_sure" id="not-sure">Not sure</button>
+</form>
+{% if v.evidence %}<p>Evidence bundle: <code>{{ v.evidence }}</code></p>{% endif %}
+{% endblock %}"""
+
+MESSAGE = """{% extends base %}{% block body %}<h2>{{ heading }}</h2><p>{{ message }}</p>
+{% if login %}<form method="get" action="{{ url_for('queue') }}"><label>Review token
+<input type="password" name="token" autocomplete="off"></label> <button type="submit">Sign in</button></form>{% endif %}
+{% endblock %}"""

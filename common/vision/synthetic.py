@@ -1,7 +1,7 @@
 """Generated test material for the vision channel (tests and scripts/bench_vision.py): synthetic logos, logos
 pasted/warped into cluttered photos, rendered text, QR codes and EAN-13 barcodes. Deterministic per seed.
 
-Backgrounds are photos that ship with scikit-image (astronaut, coffee, chelsea, rocket, ...), so the clutter is
+Backgrounds are photos that ship inside the scikit-image wheel (astronaut, coffee, chelsea, rocket, ...), so clutter is
 real texture, not noise.
 """
 
@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-BACKGROUND_NAMES = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "motorcycle_left")
+BACKGROUND_NAMES = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "hubble_deep_field", "retina", "gravel")
 EAN_L = (
     "0001101",
     "0011001",

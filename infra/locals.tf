@@ -1,0 +1,178 @@
+# The pipeline as data. Names here must match the code: tests/infra checks them against common/topics.py,
+# common/settings.py and functions/*/main.py.
+
+locals {
+  labels = merge({ app = "counterfeit", managed-by = "terraform" }, var.labels)
+
+  bucket_location    = coalesce(var.bucket_location, var.region)
+  firestore_location = coalesce(var.firestore_location, var.region)
+
+  # common/topics.py TOPICS (every topic the code publishes to); each gets "<topic>-dlq".
+  topics = [
+    "scan-requested",
+    "scan-preprocessed",
+    "channels-requested",
+    "channel-completed",
+    "verdict-recorded",
+  ]
+
+  # common/topics.py MAX_DELIVERY_ATTEMPTS: deliveries before Pub/Sub moves a message to its DLQ.
+  max_delivery_attempts = 5
+
+  reader = "roles/storage.objectViewer"
+  writer = "roles/storage.objectUser" # create + overwrite: a retried step rewrites the same object
+
+  # One entry per directory in functions/. trigger: storage (Eventarc finalize on the candidates bucket),
+  # http (called directly), pubsub (push subscriptions from `topics`, dead-lettering into "<topic>-dlq").
+  # ingress: Pub/Sub pushes and Eventarc deliveries count as internal traffic; only the webhook and the
+  # review page take requests from outside Google (the review page still requires IAM).
+  functions = {
+    ingest_gcs = {
+      description  = "Starts a scan for every image finalized in the candidates bucket."
+      trigger      = "storage"
+      topics       = []
+      publishes    = ["scan-requested"]
+      bucket_roles = { candidates = local.reader }
+      secrets      = {}
+      access       = "private"
+      ingress      = "ALLOW_INTERNAL_ONLY"
+      memory       = "512Mi"
+      timeout      = 60
+    }
+    ingest_webhook = {
+      description  = "Marketplace webhook: HMAC-signed listings in, scan id out."
+      trigger      = "http"
+      topics       = []
+      publishes    = ["scan-requested"]
+      bucket_roles = { work = local.writer }
+      secrets      = { WEBHOOK_SECRETS = "webhook-secrets" }
+      access       = "public" # authenticated in code by HMAC signature, timestamp and replay check
+      ingress      = "ALLOW_ALL"
+      memory       = "512Mi"
+      timeout      = 60
+    }
+    preprocess = {
+      description  = "Safe decode, working copy, dominant colours, product box."
+      trigger      = "pubsub"
+      topics       = ["scan-requested"]
+      publishes    = ["scan-preprocessed"]
+      bucket_roles = { candidates = local.reader, work = local.writer }
+      secrets      = {}
+      access       = "private"
+      ingress      = "ALLOW_INTERNAL_ONLY"
+      memory       = "1Gi"
+      timeout      = 120
+    }
+    hash_match = {
+      description  = "Perceptual hashes against the brand's references; Tier-1 short-circuit or fan-out."
+      trigger      = "pubsub"
+      topics       = ["scan-preprocessed"]
+      publishes    = ["channels-requested", "channel-completed"]
+      bucket_roles = { work = local.reader, references = local.reader }
+      secrets      = {}
+      access       = "private"
+      ingress      = "ALLOW_INTERNAL_ONLY"
+      memory       = "1Gi"
+      timeout      = 120
+    }
+    embed = {
+      description  = "Visual embedding via the model endpoint, nearest references."
+      trigger      = "pubsub"
+      topics       = ["channels-requested"]
+      publishes    = ["channel-completed"]
+      bucket_roles = { work = local.reader, references = local.reader }
+      secrets      = {}
+      access       = "private"
+      ingress      = "ALLOW_INTERNAL_ONLY"
+      memory       = "1Gi"
+      timeout      = 120
+    }
+    logo_ocr = {
+      description  = "Logo (SIFT), OCR + brand text, colour, barcode signals."
+      trigger      = "pubsub"
+      topics       = ["channels-requested"]
+      publishes    = ["channel-completed"]
+      bucket_roles = { work = local.reader, references = local.reader }
+      secrets      = {}
+      access       = "private"
+      ingress      = "ALLOW_INTERNAL_ONLY"
+      memory       = "2Gi"
+      timeout      = 300
+    }
+    fuse = {
+      description  = "Records each channel in a transaction; writes the verdict exactly once."
+      trigger      = "pubsub"
+      topics       = ["channel-completed"]
+      publishes    = ["verdict-recorded"]
+      bucket_roles = {}
+      secrets      = {}
+      access       = "private"
+      ingress      = "ALLOW_INTERNAL_ONLY"
+      memory       = "512Mi"
+      timeout      = 60
+    }
+    evidence = {
+      description  = "Evidence bundle per verdict; block-listing callback for Tier 1."
+      trigger      = "pubsub"
+      topics       = ["verdict-recorded"]
+      publishes    = []
+      bucket_roles = { candidates = local.reader, work = local.reader, evidence = local.writer }
+      secrets      = {}
+      access       = "private"
+      ingress      = "ALLOW_INTERNAL_ONLY"
+      memory       = "1Gi"
+      timeout      = 300
+    }
+    dead_letter = {
+      description  = "Records why a message was dead-lettered on its scan."
+      trigger      = "pubsub"
+      topics       = [for topic in local.topics : "${topic}-dlq"]
+      publishes    = []
+      bucket_roles = {}
+      secrets      = {}
+      access       = "private"
+      ingress      = "ALLOW_INTERNAL_ONLY"
+      memory       = "256Mi"
+      timeout      = 60
+    }
+    review = {
+      description  = "Review page: ranked queue per brand, decisions recorded on verdicts."
+      trigger      = "http"
+      topics       = []
+      publishes    = []
+      bucket_roles = { work = local.reader, evidence = local.reader }
+      secrets      = { REVIEW_TOKENS = "review-tokens" }
+      access       = "iam" # only var.review_invokers
+      ingress      = "ALLOW_ALL"
+      memory       = "512Mi"
+      timeout      = 60
+    }
+  }
+
+  # Settings every function reads (common/settings.py Settings.from_env). Not set on purpose:
+  # COUNTERFEIT_HOME (embedded default only), GCP_PROJECT (legacy alias of GOOGLE_CLOUD_PROJECT),
+  # COUNTERFEIT_FETCH_ALLOW_PRIVATE (local emulator stack only; production must refuse private addresses).
+  base_environment = {
+    COUNTERFEIT_BACKEND        = "gcp"
+    GOOGLE_CLOUD_PROJECT       = var.project_id
+    CANDIDATES_BUCKET          = module.storage.names["candidates"]
+    WORK_BUCKET                = module.storage.names["work"]
+    REFERENCES_BUCKET          = module.storage.names["references"]
+    EVIDENCE_BUCKET            = module.storage.names["evidence"]
+    FIRESTORE_DATABASE         = module.firestore.database_id
+    COUNTERFEIT_VISION_BACKEND = var.vision_backend
+    MAX_IMAGE_BYTES            = tostring(var.max_image_bytes)
+    MAX_IMAGE_PIXELS           = tostring(var.max_image_pixels)
+  }
+
+  # Settings only some functions need.
+  function_environment = {
+    embed = { MODEL_ENDPOINT_URL = module.model_endpoint.url }
+  }
+
+  # Secret ids (prefixed at creation) and what they hold.
+  secrets = {
+    webhook-secrets = "WEBHOOK_SECRETS: marketplace -> HMAC keys (two during rotation)"
+    review-tokens   = "REVIEW_TOKENS: review token -> brands it may see"
+  }
+}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import urllib.error
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
@@ -178,13 +179,12 @@ def test_served_access_log_never_shows_tokens(client, deps: Deps, caplog: pytest
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        with caplog.at_level(logging.INFO, logger="werkzeug"):
-            url = f"http://127.0.0.1:{server.server_port}/?token=tok-acme"
-            with urllib.request.urlopen(url) as resp:  # follows the redirect with the cookie unset: 401 page
-                pass
-    except urllib.error.HTTPError as exc:
-        assert exc.code == 401
+        with caplog.at_level(logging.INFO, logger="werkzeug"), pytest.raises(urllib.error.HTTPError) as err:
+            # urllib follows the 303 without keeping the cookie, so the final answer is the sign-in page (401).
+            urllib.request.urlopen(f"http://127.0.0.1:{server.server_port}/?token=tok-acme")
     finally:
         server.shutdown()
+        server.server_close()
+    assert err.value.code == 401
     logged = caplog.text
     assert "GET /" in logged and "tok-acme" not in logged

@@ -1,0 +1,72 @@
+"""End to end in a real browser: Playwright drives Debian's Chromium against the review app served on a free
+loopback port. Open the queue, open an item, confirm it, see it leave the queue."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from common.bootstrap import Deps, build_deps
+from common.evidence.screenshot import CHROMIUM_FLAGS, find_chromium
+from common.review.app import create_review_app, serve
+from common.settings import Settings
+from tests.browser.review_seed import seed_review_data
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(find_chromium() is None, reason="Debian chromium is not installed"),
+]
+TOKEN = "browser-test-token"
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, Deps]]:
+    deps = build_deps(Settings(home=tmp_path / "home", review_tokens={TOKEN: ("acme",)}))
+    deps.clock = lambda: datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+    seed_review_data(deps, tmp_path)
+    server = serve(create_review_app(lambda: deps), "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", deps
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_confirm_an_item_in_a_real_browser(served: tuple[str, Deps], tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    base, deps = served
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=find_chromium(),
+            args=[f for f in CHROMIUM_FLAGS if f != "--headless"],
+            headless=True,
+        )
+        try:
+            page = browser.new_page()
+            page.goto(f"{base}/?token={TOKEN}")
+            assert "token" not in page.url  # the login link is replaced by a cookie
+            rows = page.locator("#queue tr.item")
+            expect(rows).to_have_count(4)
+            assert rows.first.get_attribute("data-scan") == "s-t1-new"
+
+            page.get_by_role("link", name="listing-s-t1-new").click()
+            expect(page.locator("#reasons")).to_contain_text("Visual match with front.jpg")
+            for image in ("#candidate", "#reference"):  # both pictures really loaded and decoded
+                assert page.eval_on_selector(image, "img => img.complete && img.naturalWidth > 0")
+            page.fill("textarea[name=note]", "fake tag, same photo")
+            page.click("#confirm")
+
+            expect(page.locator("#flash")).to_contain_text("s-t1-new")
+            expect(rows).to_have_count(3)
+            assert page.locator('tr.item[data-scan="s-t1-new"]').count() == 0
+        finally:
+            browser.close()
+    review = deps.docs.get("brands/acme/verdicts/s-t1-new")["review"]
+    assert (review["decision"], review["note"]) == ("confirmed", "fake tag, same photo")

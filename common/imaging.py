@@ -321,7 +321,7 @@ def preprocess(data: bytes, *, max_bytes: int, max_pixels: int) -> tuple[Preproc
 def open_working(data: bytes, reduce_to: int | None = None) -> Image.Image:
     """Open a working copy written by ``preprocess`` (still checked: it crossed a bucket).
 
-    ``reduce_to``: a channel that needs fewer pixels (the hash step: ``hashing.BOX_ANALYSIS_SIDE``) gets a
+    ``reduce_to``: a channel that needs fewer pixels (the hash step: ``hashing.HASH_DECODE_SIDE``) gets a
     DCT-scaled decode, about half the cost."""
     limit = WORKING_MAX_SIDE * WORKING_MAX_SIDE
     return decode(data, max_bytes=64 * 1024 * 1024, max_pixels=limit, reduce_to=reduce_to).image

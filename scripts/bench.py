@@ -190,20 +190,18 @@ def bench_hash_path(ctx: Context) -> list[Row]:
     index = _brand_index(ctx)
 
     def from_upload(data: bytes) -> object:
-        img = imaging.decode(data, **LIMITS, reduce_to=hashing.BOX_ANALYSIS_SIDE).image
+        img = imaging.decode(data, **LIMITS, reduce_to=hashing.HASH_DECODE_SIDE).image
         return index.search(hashing.compute_hashes(img))
 
     def from_working(data: bytes) -> object:
-        img = imaging.open_working(data, reduce_to=hashing.BOX_ANALYSIS_SIDE)
+        img = imaging.open_working(data, reduce_to=hashing.HASH_DECODE_SIDE)
         return index.search(hashing.compute_hashes(img))
 
     working = ctx.cache.get("working") or {
         n: imaging.preprocess(d, **LIMITS)[1] for n, d in ctx.images.items()
     }
     step = Context(ctx.quick, dict(working), ctx.repeats)  # type: ignore[arg-type]
-    some = imaging.decode(
-        next(iter(ctx.images.values())), **LIMITS, reduce_to=hashing.BOX_ANALYSIS_SIDE
-    ).image
+    some = imaging.decode(next(iter(ctx.images.values())), **LIMITS, reduce_to=hashing.HASH_DECODE_SIDE).image
     query = hashing.compute_hashes(some)
     for name, data in ctx.images.items():  # every bench photo must find itself
         found = index.search(hashing.compute_hashes(imaging.decode(data, **LIMITS, reduce_to=512).image))

@@ -169,6 +169,38 @@ def test_unrelated_products_on_white_stay_far(scale: float) -> None:
         assert index.search(hashing.compute_hashes(jpeg(im, 70)))["pdq"].ref_id == name
 
 
+@given(
+    name=st.sampled_from(PHOTOS),
+    canvas=st.tuples(st.integers(500, 1200), st.integers(500, 1200)),
+    scale=st.floats(0.6, 1.5),
+    where=st.tuples(st.floats(0, 1), st.floats(0, 1)),
+)
+@PROPERTY
+def test_product_recomposed_on_another_backdrop_still_matches(name, canvas, scale, where) -> None:  # type: ignore[no-untyped-def]
+    """Same product shot pasted at another size/position on another white canvas: the hash follows the object."""
+    src = photo(name)
+    obj = src.resize((300, round(300 * src.height / src.width)))
+    index = hashing.HashIndex(
+        [(name, hashing.compute_hashes(on_white(obj, (800, 800), (250, 250)), variants=True))]
+    )
+    moved = obj.resize((round(obj.width * scale), round(obj.height * scale)))
+    # product shots keep a margin: >= 5 % of the canvas on every side (an object touching the frame edge makes
+    # the border non-uniform, and the hash falls back to the whole frame; docs/imaging.md)
+    width, height = (
+        max(canvas[0], round(moved.width / 0.9) + 2),
+        max(canvas[1], round(moved.height / 0.9) + 2),
+    )
+    if moved.width * moved.height > 0.5 * width * height:  # the box gate needs a visible backdrop
+        width, height = round(width * 1.5), round(height * 1.5)
+    mx, my = round(0.05 * width), round(0.05 * height)
+    at = (
+        mx + round(where[0] * (width - moved.width - 2 * mx)),
+        my + round(where[1] * (height - moved.height - 2 * my)),
+    )
+    found = index.search(hashing.compute_hashes(on_white(moved, (width, height), at)))
+    assert found["pdq"].distance <= hashing.PDQ_MATCH
+
+
 # --- the index ---------------------------------------------------------------------------------------------------
 
 hex64 = st.integers(0, 2**64 - 1).map(lambda v: f"{v:016x}")

@@ -1,0 +1,130 @@
+"""The logo_ocr channel: one vision pass over the candidate, turned into the signals "logo", "ocr_text",
+"color" and "barcode".
+
+Honesty rules fusion relies on (dual track, seed 004): "logo" fires only for a verified geometric match (SIFT +
+RANSAC + plausibility, or a Cloud Vision logo that names a registered trademark); a look-alike without the mark
+or the name leaves "logo" and "ocr_text" clear, so fusion can cap it at Tier 3. "color" is auxiliary.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from PIL import Image
+
+from common.messages import Listing, Preprocessed, Signal
+from common.vision.backends import VisionResult
+from common.vision.barcode import barcode_signal
+from common.vision.color import color_signal
+from common.vision.logo_extractor import load_brand_logos
+from common.vision.textmatch import best_text_score, match_brand_text
+
+if TYPE_CHECKING:
+    from common.bootstrap import Deps
+    from common.brands import Brand
+
+OCR_TEXT_FIRE = 0.75  # same cut as fusion's LISTING_TEXT_FIRE: every rule-backed textmatch scores >= 0.75
+MAX_TEXT_IN_DETAIL = 2000
+
+
+def _error(name: str, why: str) -> Signal:
+    return Signal(name=name, status="error", reason=why)
+
+
+def logo_signal(result: VisionResult, n_logos: int) -> Signal:
+    if "logo" in result.errors:
+        return _error("logo", f"logo detection failed: {result.errors['logo']}")
+    if n_logos == 0 and result.backend == "local":
+        return Signal.not_run("logo", "brand kit has no logo files")
+    detail: dict[str, Any] = {"backend": result.backend, "logos_checked": n_logos}
+    if result.objects:
+        detail["objects"] = result.objects
+    if result.web:
+        detail["web"] = result.web
+    if not result.logos:
+        return Signal(
+            name="logo", status="clear", score=0.0, reason="no registered logo verified", detail=detail
+        )
+    best = result.logos[0]
+    detail["hits"] = [
+        {
+            "ref_id": h.ref_id,
+            "confidence": h.confidence,
+            "inliers": h.inliers,
+            "matches": h.matches,
+            "box": list(h.box),
+            "quad": h.quad,
+            "mirrored": h.mirrored,
+            "background": h.background,
+            "method": h.method,
+        }
+        for h in result.logos
+    ]
+    how = (
+        f"{best.inliers} RANSAC inliers"
+        if best.method == "sift_homography"
+        else "Cloud Vision logo detection"
+    )
+    mirrored = " (mirrored)" if best.mirrored else ""
+    return Signal(
+        name="logo",
+        status="fired",
+        score=best.confidence,
+        reference=best.ref_id,
+        reason=f"logo {best.ref_id}{mirrored} found at {list(best.box)} ({how})",
+        detail=detail,
+    )
+
+
+def ocr_text_signal(result: VisionResult, trademarks: list[str]) -> Signal:
+    if "ocr" in result.errors:
+        return _error("ocr_text", f"OCR failed: {result.errors['ocr']}")
+    if not trademarks:
+        return Signal.not_run("ocr_text", "brand kit registers no trademarks")
+    lines = [line.text for line in result.text]
+    # Lines and their concatenation: a mark split over two detected boxes ("Nik" | "e") still matches.
+    texts = [("ocr", t) for t in lines] + ([("ocr", " ".join(lines))] if len(lines) > 1 else [])
+    score, best = best_text_score(match_brand_text(texts, trademarks))
+    full = " | ".join(lines)[:MAX_TEXT_IN_DETAIL]
+    detail: dict[str, Any] = {"text": full, "lines": len(lines), "backend": result.backend}
+    if best is None or score < OCR_TEXT_FIRE:
+        reason = "no brand text in the image" if lines else "no text read from the image"
+        return Signal(name="ocr_text", status="clear", score=round(score, 4), reason=reason, detail=detail)
+    boxes = [list(line.box) for line in result.text if best.text in line.text]
+    detail |= {"trademark": best.trademark, "matched": best.text, "rule": best.rule, "boxes": boxes[:5]}
+    return Signal(
+        name="ocr_text",
+        status="fired",
+        score=round(score, 4),
+        reference=best.trademark,
+        reason=f"image text {best.text!r} matches trademark {best.trademark!r} ({best.rule})",
+        detail=detail,
+    )
+
+
+def run_logo_ocr_channel(
+    deps: Deps, brand: Brand, image: Image.Image, pre: Preprocessed, listing: Listing | None = None
+) -> dict[str, Signal]:
+    """Signals "logo", "ocr_text", "color", "barcode" for one candidate (listing text is fusion's job)."""
+    try:
+        logos = load_brand_logos(deps, brand)
+    except Exception as exc:  # noqa: BLE001 - unreadable features: logo errors, the rest still runs
+        logos, logo_load_error = [], f"{type(exc).__name__}: {exc}"
+    else:
+        logo_load_error = None
+    result = deps.vision.analyze(image, logos, list(brand.trademarks))
+    if logo_load_error:
+        result.errors["logo"] = f"could not load logo features: {logo_load_error}"
+    signals = {
+        "logo": logo_signal(result, len(logos)),
+        "ocr_text": ocr_text_signal(result, list(brand.trademarks)),
+        "color": color_signal(list(brand.colors), pre.dominant_colors),
+        "barcode": (
+            _error("barcode", f"barcode decoding failed: {result.errors['barcode']}")
+            if "barcode" in result.errors
+            else barcode_signal(list(brand.barcodes), result.codes)
+        ),
+    }
+    for sig in signals.values():
+        sig.detail.setdefault("timings_ms", result.timings_ms)
+    return signals

@@ -91,7 +91,7 @@ def parse_response(
             {
                 "name": obj.name,
                 "score": round(float(obj.score), 4),
-                "box": [int(min(xs)), int(min(ys)), int(max(xs) - min(xs)), int(max(ys) - min(ys))],
+                "box": [round(min(xs)), round(min(ys)), round(max(xs) - min(xs)), round(max(ys) - min(ys))],
             }
         )
     web = response.web_detection

@@ -211,21 +211,10 @@ def channel_cosines(
     encoder, images: dict, seed: int
 ) -> tuple[list[float], list[float], dict[str, tuple[list, list]]]:  # type: ignore[no-untyped-def]
     """Best cosine per reference the embed channel would see (candidate crops x reference views)."""
+    from common.embedding.extractor import reference_fields
     from common.embedding.index import LocalVectorIndex
 
-    refs = []
-    for name, img in images.items():
-        vec, _ = encoder.embed_pil([img])
-        crops = regions.reference_regions(*img.size)
-        crop_vecs, _ = encoder.embed_pil(regions.crop_all(img, crops))
-        refs.append(
-            {
-                "ref_id": name,
-                "embedding": vec[0].tolist(),
-                "embedding_crops": crop_vecs.tolist(),
-                "embedding_crop_names": [c.name for c in crops],
-            }
-        )
+    refs = [{"ref_id": name, **reference_fields(encoder, img, "reference")} for name, img in images.items()]
     index = LocalVectorIndex.from_references(refs)
     same: list[float] = []
     diff: list[float] = []

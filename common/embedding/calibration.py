@@ -16,8 +16,8 @@ import numpy as np
 
 # Newton iterations converge in < 15 steps on 1-D logistic regression; 50 is a safe cap.
 _MAX_ITER = 50
-# Tiny L2 penalty so perfectly separated data still gives finite coefficients.
-_RIDGE = 1e-3
+# Tiny L2 penalty (weights sum to 1) so perfectly separated data still gives finite coefficients.
+_RIDGE = 1e-6
 
 
 def fit_logistic(scores: Sequence[float], labels: Sequence[int]) -> tuple[float, float]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -133,6 +133,7 @@ def _signal(
         "ms": round((time.perf_counter() - started) * 1000, 1),
     }
     where = "the whole image" if region == "whole" else f"the {region.replace('_', ' ')} region"
+    status: Literal["fired", "clear"]
     if score >= FIRED_SCORE:
         reason = (
             f"Looks like brand reference {best.ref_id}: cosine {best.cosine:.2f} in {where} "

@@ -75,10 +75,12 @@ def resize_for_model(img: Image.Image, manifest: ModelManifest) -> Image.Image:
 
 def to_tensor(images: Sequence[Image.Image], manifest: ModelManifest) -> np.ndarray:
     """N x 3 x H x W float32 after resize and the manifest's pixel normalisation."""
+    if not images:
+        return np.zeros((0, 3, manifest.input_size[1], manifest.input_size[0]), np.float32)
     arr = np.stack([np.asarray(resize_for_model(img.convert("RGB"), manifest)) for img in images])
-    x = arr.astype(np.float32) * np.float32(manifest.pixel_scale)
-    x = (x - np.asarray(manifest.mean, np.float32)) / np.asarray(manifest.std, np.float32)
-    return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+    scaled = arr.astype(np.float32) * np.float32(manifest.pixel_scale)
+    x: np.ndarray = (scaled - np.asarray(manifest.mean, np.float32)) / np.asarray(manifest.std, np.float32)
+    return np.ascontiguousarray(x.transpose(0, 3, 1, 2), dtype=np.float32)
 
 
 def l2_normalise(x: np.ndarray) -> np.ndarray:

@@ -53,18 +53,24 @@ class EmbedExtractor:
             self.version = f"unavailable+regions{REGIONS_VERSION}"
 
     def extract(self, deps: Any, brand_id: str, ref: Any) -> dict[str, Any]:
-        image = ref.image.convert("RGB")
-        regions = reference_regions(*image.size) if ref.kind == "reference" else []
-        vectors, info = embed_images(deps.model, [image, *crop_all(image, regions)])
-        mid = model_id(info)
-        views = [("whole", vectors[0])] + [(r.name, vectors[i + 1]) for i, r in enumerate(regions)]
+        fields = reference_fields(deps.model, ref.image, ref.kind)
+        views = [("whole", fields["embedding"]), *fields["embedding_crops"].items()]
         for view, vec in views:
             path = f"brands/{brand_id}/{VIEWS_COLLECTION}/{view_doc_id(ref.ref_id, view)}"
             deps.docs.set(
-                path, {"ref_id": ref.ref_id, "view": view, "model": mid, "embedding": _rounded(vec)}
+                path,
+                {"ref_id": ref.ref_id, "view": view, "model": fields["embedding_model"], "embedding": vec},
             )
-        return {
-            "embedding": _rounded(vectors[0]),
-            "embedding_model": mid,
-            "embedding_crops": {view: _rounded(vec) for view, vec in views[1:]},
-        }
+        return fields
+
+
+def reference_fields(model: Any, image: Image.Image, kind: str) -> dict[str, Any]:
+    """``embedding`` (whole photo), ``embedding_model`` and ``embedding_crops`` (view name -> vector)."""
+    image = image.convert("RGB")
+    regions = reference_regions(*image.size) if kind == "reference" else []
+    vectors, info = embed_images(model, [image, *crop_all(image, regions)])
+    return {
+        "embedding": _rounded(vectors[0]),
+        "embedding_model": model_id(info),
+        "embedding_crops": {r.name: _rounded(vectors[i + 1]) for i, r in enumerate(regions)},
+    }

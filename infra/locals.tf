@@ -44,7 +44,7 @@ locals {
       trigger      = "http"
       topics       = []
       publishes    = ["scan-requested"]
-      bucket_roles = { work = local.writer }
+      bucket_roles = { candidates = local.writer } # stores listing images under _listings/<brand>/
       secrets      = { WEBHOOK_SECRETS = "webhook-secrets" }
       access       = "public" # authenticated in code by HMAC signature, timestamp and replay check
       ingress      = "ALLOW_ALL"
@@ -124,9 +124,15 @@ locals {
       timeout      = 300
     }
     dead_letter = {
-      description  = "Records why a message was dead-lettered on its scan."
-      trigger      = "pubsub"
-      topics       = [for topic in local.topics : "${topic}-dlq"]
+      description = "Records why a message was dead-lettered on its scan."
+      trigger     = "pubsub"
+      topics = [
+        "scan-requested-dlq",
+        "scan-preprocessed-dlq",
+        "channels-requested-dlq",
+        "channel-completed-dlq",
+        "verdict-recorded-dlq",
+      ]
       publishes    = []
       bucket_roles = {}
       secrets      = {}
@@ -140,7 +146,7 @@ locals {
       trigger      = "http"
       topics       = []
       publishes    = []
-      bucket_roles = { work = local.reader, evidence = local.reader }
+      bucket_roles = { candidates = local.reader, work = local.reader, evidence = local.reader }
       secrets      = { REVIEW_TOKENS = "review-tokens" }
       access       = "iam" # only var.review_invokers
       ingress      = "ALLOW_ALL"
@@ -163,6 +169,17 @@ locals {
     COUNTERFEIT_VISION_BACKEND = var.vision_backend
     MAX_IMAGE_BYTES            = tostring(var.max_image_bytes)
     MAX_IMAGE_PIXELS           = tostring(var.max_image_pixels)
+  }
+
+  # The model server (common/embedding/server.py) reads gs:// images through the same settings.
+  model_environment = {
+    COUNTERFEIT_BACKEND  = "gcp"
+    GOOGLE_CLOUD_PROJECT = var.project_id
+    CANDIDATES_BUCKET    = module.storage.names["candidates"]
+    WORK_BUCKET          = module.storage.names["work"]
+    REFERENCES_BUCKET    = module.storage.names["references"]
+    MAX_IMAGE_BYTES      = tostring(var.max_image_bytes)
+    MAX_IMAGE_PIXELS     = tostring(var.max_image_pixels)
   }
 
   # Settings only some functions need.

@@ -20,16 +20,16 @@ locals {
 
   secret_names = { for key, purpose in local.secrets : key => "${var.name_prefix}-${key}" }
 
-  pubsub_functions = { for name, fn in local.functions : name => fn if fn.trigger == "pubsub" }
-
-  # One push subscription per (function, topic) pair; dead_letter reads the DLQ topics (pubsub module).
+  # One push subscription per (function, topic): "<function>-on-<topic>". Source topics dead-letter into
+  # "<topic>-dlq"; the DLQ topics themselves are read by the dead_letter function with retries only.
   push_subscriptions = merge([
-    for name, fn in local.pubsub_functions : {
+    for name, fn in local.functions : {
       for topic in fn.topics : "${replace(name, "_", "-")}-on-${topic}" => {
-        function = name
-        topic    = topic
+        function    = name
+        topic       = topic
+        dead_letter = contains(local.topics, topic)
       }
-    } if name != "dead_letter"
+    } if fn.trigger == "pubsub"
   ]...)
 }
 
@@ -143,7 +143,8 @@ module "model_endpoint" {
   name                = "${var.name_prefix}-model"
   service_account_id  = "${var.name_prefix}-model"
   image               = var.model_image
-  environment         = var.model_environment
+  environment         = merge(local.model_environment, var.model_environment)
+  readable_buckets    = { for purpose in ["candidates", "work", "references"] : purpose => module.storage.names[purpose] }
   health_check_path   = var.model_health_check_path
   min_instances       = var.model_min_instances
   max_instances       = var.model_max_instances
@@ -202,20 +203,18 @@ module "pubsub_push" {
 
   project_id                 = var.project_id
   project_number             = data.google_project.this.number
-  topic_ids                  = module.pubsub_topics.topic_ids
-  dead_letter_topic_ids      = module.pubsub_topics.dead_letter_topic_ids
   max_delivery_attempts      = local.max_delivery_attempts
   push_service_account_email = module.iam.push_service_account_email
   push_subscriptions = {
     for sub, target in local.push_subscriptions : sub => {
-      topic         = target.topic
-      push_endpoint = module.functions[target.function].url
+      topic                = target.topic
+      topic_id             = module.pubsub_topics.all_topic_ids[target.topic]
+      dead_letter_topic_id = target.dead_letter ? module.pubsub_topics.all_topic_ids["${target.topic}-dlq"] : null
+      function_url         = module.functions[target.function].url
       # Pub/Sub redelivers when the function has not answered within the deadline.
       ack_deadline_seconds = min(600, local.functions[target.function].timeout + 30)
     }
   }
-  dead_letter_endpoint             = module.functions["dead_letter"].url
-  dead_letter_ack_deadline_seconds = local.functions["dead_letter"].timeout + 30
 
   depends_on = [google_project_service_identity.pubsub]
 }

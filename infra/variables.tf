@@ -86,9 +86,14 @@ variable "model_environment" {
 }
 
 variable "model_health_check_path" {
-  description = "Readiness path of the model server (null: TCP startup probe)."
+  description = "Readiness path of the model server (common/embedding/server.py serves /healthz; null: TCP probe)."
   type        = string
-  default     = null
+  default     = "/healthz"
+
+  validation {
+    condition     = var.model_health_check_path == null || can(regex("^/", var.model_health_check_path))
+    error_message = "model_health_check_path must start with / (or be null)."
+  }
 }
 
 variable "model_min_instances" {

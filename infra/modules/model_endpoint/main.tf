@@ -5,7 +5,7 @@ resource "google_service_account" "runtime" {
   project      = var.project_id
   account_id   = var.service_account_id
   display_name = "Model endpoint runtime identity"
-  description  = "Serves embeddings; holds no project roles."
+  description  = "Serves embeddings; may only read images from the pipeline's buckets."
 }
 
 resource "google_cloud_run_v2_service" "this" {
@@ -81,4 +81,12 @@ resource "google_cloud_run_v2_service_iam_member" "invoker" {
   name     = google_cloud_run_v2_service.this.name
   role     = "roles/run.invoker"
   member   = each.value
+}
+
+# The embed channel may send gs:// URIs instead of bytes; the server reads them (only from these buckets).
+resource "google_storage_bucket_iam_member" "reader" {
+  for_each = var.readable_buckets
+  bucket   = each.value
+  role     = "roles/storage.objectViewer"
+  member   = "serviceAccount:${google_service_account.runtime.email}"
 }

@@ -122,6 +122,12 @@ variable "health_check_path" {
   default     = null
 }
 
+variable "readable_buckets" {
+  description = "Buckets the server may read gs:// images from (purpose -> bucket name): candidates, work, references."
+  type        = map(string)
+  default     = {}
+}
+
 variable "invokers" {
   description = "Who may call the endpoint: static label -> IAM member (the embed function's identity)."
   type        = map(string)

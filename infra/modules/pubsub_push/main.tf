@@ -1,17 +1,22 @@
 # Delivery of each topic to the functions that consume it: one push subscription per (function, topic) with
-# exponential retry backoff and a dead-letter policy. Push, not an Eventarc trigger, because Eventarc creates
-# its own subscription and that one cannot carry a dead-letter policy in Terraform
+# exponential retry backoff and, on every source topic, a dead-letter policy. Push, not an Eventarc trigger,
+# because Eventarc creates its own subscription and that one cannot carry a dead-letter policy in Terraform
 # (hashicorp/terraform-provider-google#25069).
 
 locals {
   pubsub_agent = "serviceAccount:service-${var.project_number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+  # functions-framework turns a raw push body into the same messagePublished CloudEvent Eventarc would send,
+  # taking the topic (the event's source) from a request path of the form projects/P/topics/T.
+  topic_path = "projects/${var.project_id}/topics"
+
+  dead_lettered = { for name, sub in var.push_subscriptions : name => sub if sub.dead_letter_topic_id != null }
 }
 
 resource "google_pubsub_subscription" "push" {
   for_each = var.push_subscriptions
   project  = var.project_id
   name     = each.key
-  topic    = var.topic_ids[each.value.topic]
+  topic    = each.value.topic_id
 
   ack_deadline_seconds       = each.value.ack_deadline_seconds
   message_retention_duration = "604800s"
@@ -26,47 +31,20 @@ resource "google_pubsub_subscription" "push" {
     maximum_backoff = var.maximum_backoff
   }
 
-  dead_letter_policy {
-    dead_letter_topic     = var.dead_letter_topic_ids[each.value.topic]
-    max_delivery_attempts = var.max_delivery_attempts
-  }
-
-  push_config {
-    push_endpoint = each.value.push_endpoint
-
-    oidc_token {
-      service_account_email = var.push_service_account_email
-      audience              = each.value.push_endpoint
+  dynamic "dead_letter_policy" {
+    for_each = each.value.dead_letter_topic_id == null ? [] : [each.value.dead_letter_topic_id]
+    content {
+      dead_letter_topic     = dead_letter_policy.value
+      max_delivery_attempts = var.max_delivery_attempts
     }
   }
-}
-
-# The DLQ subscriptions are the end of the line: the dead_letter function records the reason on the scan.
-# They retry with backoff; there is no DLQ of the DLQ (the `-archive` pull subscription keeps a copy).
-resource "google_pubsub_subscription" "dead_letter" {
-  for_each = var.dead_letter_topic_ids
-  project  = var.project_id
-  name     = "dead-letter-on-${each.key}-dlq"
-  topic    = each.value
-
-  ack_deadline_seconds       = var.dead_letter_ack_deadline_seconds
-  message_retention_duration = "604800s"
-
-  expiration_policy {
-    ttl = ""
-  }
-
-  retry_policy {
-    minimum_backoff = var.minimum_backoff
-    maximum_backoff = var.maximum_backoff
-  }
 
   push_config {
-    push_endpoint = var.dead_letter_endpoint
+    push_endpoint = "${each.value.function_url}/${local.topic_path}/${each.value.topic}"
 
     oidc_token {
       service_account_email = var.push_service_account_email
-      audience              = var.dead_letter_endpoint
+      audience              = each.value.function_url
     }
   }
 }
@@ -74,7 +52,7 @@ resource "google_pubsub_subscription" "dead_letter" {
 # To dead-letter, the Pub/Sub service agent must also acknowledge on the source subscription; without this
 # role the message is redelivered forever instead of moving to the DLQ.
 resource "google_pubsub_subscription_iam_member" "source_subscriber" {
-  for_each     = var.push_subscriptions
+  for_each     = local.dead_lettered
   project      = var.project_id
   subscription = google_pubsub_subscription.push[each.key].name
   role         = "roles/pubsub.subscriber"

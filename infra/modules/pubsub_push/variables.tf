@@ -13,16 +13,6 @@ variable "project_number" {
   }
 }
 
-variable "topic_ids" {
-  description = "Topic id per topic name (pubsub_topics output)."
-  type        = map(string)
-}
-
-variable "dead_letter_topic_ids" {
-  description = "DLQ topic id per source topic name (pubsub_topics output)."
-  type        = map(string)
-}
-
 variable "max_delivery_attempts" {
   description = "Deliveries before a message goes to its DLQ (common/topics.py MAX_DELIVERY_ATTEMPTS)."
   type        = number
@@ -35,35 +25,25 @@ variable "max_delivery_attempts" {
 
 variable "push_subscriptions" {
   description = <<-EOT
-    Push subscriptions that deliver a topic to a function: subscription name -> topic, the function's HTTPS URL
-    and the ack deadline (time the function may take before Pub/Sub redelivers). Each dead-letters into the
-    topic's DLQ after max_delivery_attempts.
+    Push subscriptions that deliver a topic to a function, by subscription name:
+      topic                - topic name (it also goes into the push path, see main.tf);
+      topic_id             - projects/P/topics/T;
+      dead_letter_topic_id - DLQ to move a message to after max_delivery_attempts (null on DLQ topics
+                             themselves: the dead_letter function is the end of the line);
+      function_url         - the function's base HTTPS URL, also the OIDC audience Cloud Run checks;
+      ack_deadline_seconds - time the function may take before Pub/Sub redelivers.
   EOT
   type = map(object({
     topic                = string
-    push_endpoint        = string
+    topic_id             = string
+    dead_letter_topic_id = optional(string)
+    function_url         = string
     ack_deadline_seconds = number
   }))
 
   validation {
     condition     = alltrue([for s in values(var.push_subscriptions) : s.ack_deadline_seconds >= 10 && s.ack_deadline_seconds <= 600])
     error_message = "ack_deadline_seconds must be between 10 and 600."
-  }
-}
-
-variable "dead_letter_endpoint" {
-  description = "HTTPS URL of the dead_letter function; every DLQ topic is pushed to it."
-  type        = string
-}
-
-variable "dead_letter_ack_deadline_seconds" {
-  description = "Ack deadline of the DLQ push subscriptions."
-  type        = number
-  default     = 60
-
-  validation {
-    condition     = var.dead_letter_ack_deadline_seconds >= 10 && var.dead_letter_ack_deadline_seconds <= 600
-    error_message = "dead_letter_ack_deadline_seconds must be between 10 and 600."
   }
 }
 

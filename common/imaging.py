@@ -248,7 +248,7 @@ def _to_rgb(im: Image.Image, notes: list[str]) -> Image.Image:
     """Any Pillow mode to 8-bit RGB: alpha composited on white, 16-bit/float scaled, CMYK converted."""
     mode = im.mode
     if mode == "RGB":
-        return im.copy()
+        return im  # pixels are loaded; closing the file afterwards does not touch them (saves a 1 MP copy)
     if mode == "P" and "transparency" in im.info or mode in ("RGBA", "LA", "PA", "La", "RGBa"):
         rgba = im.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))

@@ -44,7 +44,7 @@ class Row:
     name: str
     samples_ms: list[float]
     per_image: bool = True  # ratio to the floor only makes sense for per-image work
-    note: str = ""
+    ratio: float | None = None  # pairwise ratio to the floor (per_image rows); else median / run floor
 
     @property
     def median(self) -> float:
@@ -70,13 +70,33 @@ def timed(fn: Callable[[], object]) -> float:
     return (time.perf_counter() - start) * 1000.0
 
 
-def per_image(ctx: Context, fn: Callable[[bytes], object]) -> list[float]:
-    """Per-image medians: each image ``repeats`` times after one warm-up; one sample = one image's median."""
-    medians = []
-    for data in ctx.images.values():
+def floor_decode(data: bytes) -> object:
+    """The floor: Pillow decoding the JPEG to RGB, nothing else."""
+    return Image.open(io.BytesIO(data)).convert("RGB")
+
+
+def per_image(
+    ctx: Context,
+    section: str,
+    name: str,
+    fn: Callable[[bytes], object],
+    inputs: dict[str, bytes] | None = None,
+) -> Row:
+    """Per-image medians, each run interleaved with the floor decode of the same photo, so the ratio to the
+    floor is measured pairwise and survives load changes during the run (this machine is shared)."""
+    inputs = inputs or ctx.images
+    medians, ratios = [], []
+    for key, data in inputs.items():
+        upload = ctx.images[key]
         fn(data)
-        medians.append(statistics.median(timed(lambda d=data: fn(d)) for _ in range(ctx.repeats)))
-    return medians
+        floor_decode(upload)
+        own, base = [], []
+        for _ in range(ctx.repeats):
+            base.append(timed(lambda u=upload: floor_decode(u)))
+            own.append(timed(lambda d=data: fn(d)))
+        medians.append(statistics.median(own))
+        ratios.append(statistics.median(own) / statistics.median(base))
+    return Row(section, name, medians, ratio=statistics.median(ratios))
 
 
 def load_images() -> dict[str, bytes]:
@@ -107,57 +127,64 @@ def load_images() -> dict[str, bytes]:
 
 
 def bench_decode(ctx: Context) -> list[Row]:
-    """The floor: Pillow decoding the JPEG to RGB, nothing else. Then our checked decode of the same bytes."""
-    floor = per_image(ctx, lambda d: Image.open(io.BytesIO(d)).convert("RGB"))
-    ctx.floor_ms = statistics.median(floor)
-    safe = per_image(ctx, lambda d: imaging.decode(d, **LIMITS))
-    return [
-        Row("decode", "Pillow JPEG decode to RGB (floor)", floor),
-        Row("decode", "imaging.decode (sniff, header checks, EXIF, RGB)", safe),
-    ]
+    """The floor (Pillow decoding the JPEG to RGB), then our checked decode of the same bytes."""
+    floor = per_image(ctx, "decode", "Pillow JPEG decode to RGB (floor)", floor_decode)
+    ctx.floor_ms = floor.median
+    safe = per_image(
+        ctx,
+        "decode",
+        "imaging.decode (sniff, header checks, EXIF, RGB)",
+        lambda d: imaging.decode(d, **LIMITS),
+    )
+    return [floor, safe]
+
+
+def component(
+    ctx: Context, section: str, name: str, fn: Callable[[], object], repeats: int | None = None
+) -> Row:
+    """A stage on one ~1 MP photo's working copy (ratio: against the run's floor median)."""
+    fn()
+    samples = [timed(fn) for _ in range(repeats or ctx.repeats * 3)]
+    return Row(section, name, samples)
 
 
 def bench_preprocess(ctx: Context) -> list[Row]:
     rows = [
-        Row(
+        per_image(
+            ctx,
             "preprocess",
-            "imaging.preprocess (decode, 1024 px copy, colours, box, JPEG)",
-            per_image(ctx, lambda d: imaging.preprocess(d, **LIMITS)),
+            "imaging.preprocess (decode, 1024 px copy, colours, box, JPEG out)",
+            lambda d: imaging.preprocess(d, **LIMITS),
         )
     ]
-    working = {name: imaging.preprocess(d, **LIMITS)[1] for name, d in ctx.images.items()}
-    ctx.cache["working"] = working
-    img = imaging.working_copy(imaging.decode(next(iter(ctx.images.values())), **LIMITS).image)
-    png = io.BytesIO()
-    img.save(png, "PNG", compress_level=1)
-    rows.append(
-        Row(
-            "preprocess",
-            "  working copy as JPEG q95 4:4:4 (chosen)",
-            [timed(lambda: imaging.encode_working(img)) for _ in range(ctx.repeats)],
-        )
-    )
-    rows.append(
-        Row(
-            "preprocess",
-            "  working copy as PNG level 1 (rejected)",
-            [timed(lambda: img.save(io.BytesIO(), "PNG", compress_level=1)) for _ in range(ctx.repeats)],
-        )
-    )
-    rows.append(
-        Row(
+    ctx.cache["working"] = {name: imaging.preprocess(d, **LIMITS)[1] for name, d in ctx.images.items()}
+    decoded = imaging.decode(ctx.images["coffee"], **LIMITS).image  # 1225x816: the resize really runs
+    img = imaging.working_copy(decoded)
+    rows += [
+        component(
+            ctx, "preprocess", "  1024 px working copy (resize)", lambda: imaging.working_copy(decoded)
+        ),
+        component(
+            ctx,
             "preprocess",
             "  dominant colours (k-means Lab, k=5, 100 px)",
-            [timed(lambda: imaging.dominant_colors(img)) for _ in range(ctx.repeats)],
-        )
-    )
-    rows.append(
-        Row(
+            lambda: imaging.dominant_colors(img),
+        ),
+        component(ctx, "preprocess", "  product box", lambda: imaging.product_box(img)),
+        component(
+            ctx,
             "preprocess",
-            "  product box",
-            [timed(lambda: imaging.product_box(img)) for _ in range(ctx.repeats)],
-        )
-    )
+            "  encode working copy: JPEG q95 4:4:4 (chosen)",
+            lambda: imaging.encode_working(img),
+        ),
+        component(
+            ctx,
+            "preprocess",
+            "  encode working copy: PNG level 1 (rejected)",
+            lambda: img.save(io.BytesIO(), "PNG", compress_level=1),
+            repeats=ctx.repeats,
+        ),
+    ]
     return rows
 
 
@@ -200,31 +227,25 @@ def bench_hash_path(ctx: Context) -> list[Row]:
     working = ctx.cache.get("working") or {
         n: imaging.preprocess(d, **LIMITS)[1] for n, d in ctx.images.items()
     }
-    step = Context(ctx.quick, dict(working), ctx.repeats)  # type: ignore[arg-type]
-    some = imaging.decode(next(iter(ctx.images.values())), **LIMITS, reduce_to=hashing.HASH_DECODE_SIDE).image
+    some = imaging.decode(ctx.images["coffee"], **LIMITS, reduce_to=hashing.HASH_DECODE_SIDE).image
     query = hashing.compute_hashes(some)
     for name, data in ctx.images.items():  # every bench photo must find itself
         found = index.search(hashing.compute_hashes(imaging.decode(data, **LIMITS, reduce_to=512).image))
         assert found["pdq"].ref_id == f"reference:{name}", (name, found)
     return [
-        Row(
-            "hash",
-            f"hash path: decode + pHash + PDQ + lookup ({len(index):,} rows)",
-            per_image(ctx, from_upload),
+        per_image(
+            ctx, "hash", f"hash path: decode + pHash + PDQ + lookup ({len(index):,} rows)", from_upload
         ),
-        Row(
-            "hash", "  same from the 1024 px working copy (pipeline hash step)", per_image(step, from_working)
+        per_image(
+            ctx, "hash", "  same from the 1024 px working copy (pipeline hash step)", from_working, working
         ),
-        Row(
+        component(
+            ctx,
             "hash",
             "  compute_hashes only (box, pHash, PDQ at 256 px)",
-            [timed(lambda: hashing.compute_hashes(some)) for _ in range(ctx.repeats * 3)],
+            lambda: hashing.compute_hashes(some),
         ),
-        Row(
-            "hash",
-            "  brand index lookup only",
-            [timed(lambda: index.search(query)) for _ in range(ctx.repeats * 3)],
-        ),
+        component(ctx, "hash", "  brand index lookup only", lambda: index.search(query)),
     ]
 
 
@@ -245,18 +266,88 @@ def bench_million(ctx: Context) -> list[Row]:
     return rows
 
 
+def bench_hash_quality(ctx: Context) -> list[Row]:
+    """Not a timing: the Hamming distances behind the thresholds, printed as a table (max over the photos).
+
+    Edits of each ~1 MP photo are matched against an index of all of them; "unrelated" is the closest *other*
+    photo; "white backdrop" puts each photo at 30 % size on a white 800 px canvas.
+    """
+    T = Image.Transpose
+
+    def jpeg(im: Image.Image, q: int) -> Image.Image:
+        buf = io.BytesIO()
+        im.save(buf, "JPEG", quality=q)
+        return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+
+    def crop(im: Image.Image, f: float) -> Image.Image:
+        return im.crop((round(im.width * f), 0, im.width, im.height))
+
+    def on_white(im: Image.Image, scale: float = 0.3) -> Image.Image:
+        canvas = Image.new("RGB", (800, 800), "white")
+        obj = im.resize((round(800 * scale), round(800 * scale * im.height / im.width)))
+        canvas.paste(obj, ((800 - obj.width) // 2, (800 - obj.height) // 2))
+        return canvas
+
+    photos = {n: imaging.decode(d, **LIMITS).image for n, d in ctx.images.items()}
+    edits: dict[str, Callable[[Image.Image], Image.Image]] = {
+        "JPEG q50": lambda im: jpeg(im, 50),
+        "resize 50 %": lambda im: im.resize((im.width // 2, im.height // 2)),
+        "brightness +15": lambda im: Image.fromarray(
+            np.clip(np.asarray(im, np.int16) + 15, 0, 255).astype(np.uint8)
+        ),
+        "mirror (left-right)": lambda im: im.transpose(T.FLIP_LEFT_RIGHT),
+        "rotate 90": lambda im: im.transpose(T.ROTATE_90),
+        "crop 1 % (one side)": lambda im: crop(im, 0.01),
+        "crop 2 % (one side)": lambda im: crop(im, 0.02),
+        "crop 5 % (one side)": lambda im: crop(im, 0.05),
+    }
+    index = hashing.HashIndex((n, hashing.compute_hashes(im, variants=True)) for n, im in photos.items())
+    print(
+        f"\n{'hash distances in bits, max over photos (64/256: closest was another photo)':<74} {'pHash/64':>9} {'PDQ/256':>8}"
+    )
+    for label, edit in edits.items():
+        worst = {"phash": 0, "pdq": 0}
+        for name, im in photos.items():
+            found = index.search(hashing.compute_hashes(edit(im)))
+            for kind, m in found.items():
+                worst[kind] = max(worst[kind], m.distance if m.ref_id == name else hashing.BITS[kind])
+        print(f"  {label:<72} {worst['phash']:>9} {worst['pdq']:>8}")
+    for label, prepare in (
+        ("unrelated photos (min)", lambda im: im),
+        ("unrelated, 30 % on white (min)", on_white),
+    ):
+        shots = {n: prepare(im) for n, im in photos.items()}
+        shot_index = hashing.HashIndex(
+            (n, hashing.compute_hashes(im, variants=True)) for n, im in shots.items()
+        )
+        closest = {"phash": 999, "pdq": 999}
+        for name, im in shots.items():
+            query = hashing.compute_hashes(im)
+            for kind in closest:
+                if kind in query:
+                    other = [m for m in shot_index.nearest(kind, query[kind], k=2) if m.ref_id != name]
+                    closest[kind] = min(closest[kind], other[0].distance)
+        print(f"  {label:<72} {closest['phash']:>9} {closest['pdq']:>8}")
+    print(f"  {'match thresholds':<72} {hashing.PHASH_MATCH:>9} {hashing.PDQ_MATCH:>8}\n")
+    return []
+
+
 SECTIONS: dict[str, Callable[[Context], list[Row]]] = {
     "decode": bench_decode,
     "preprocess": bench_preprocess,
     "hash_path": bench_hash_path,
     "million": bench_million,
+    "hash_quality": bench_hash_quality,
 }
 
 
 def print_rows(rows: list[Row], floor: float | None) -> None:
     print(f"{'benchmark':<72} {'median ms':>9} {'p90 ms':>8} {'x floor':>8}")
     for row in rows:
-        ratio = f"{row.median / floor:8.2f}" if floor and row.per_image else f"{'-':>8}"
+        value = (
+            row.ratio if row.ratio is not None else (row.median / floor if floor and row.per_image else None)
+        )
+        ratio = f"{value:8.2f}" if value is not None else f"{'-':>8}"
         print(f"{row.name:<72} {row.median:9.2f} {row.p90:8.2f} {ratio}")
 
 
@@ -295,7 +386,13 @@ def main(argv: list[str] | None = None) -> int:
                 {
                     "floor_ms": ctx.floor_ms,
                     "rows": [
-                        {"section": r.section, "name": r.name.strip(), "median_ms": r.median, "p90_ms": r.p90}
+                        {
+                            "section": r.section,
+                            "name": r.name.strip(),
+                            "median_ms": r.median,
+                            "p90_ms": r.p90,
+                            "x_floor": r.ratio,
+                        }
                         for r in rows
                     ],
                 },

@@ -197,7 +197,7 @@ def test_16_bit_png_scaled_to_8_bits() -> None:
     assert any("8 bits" in w for w in out.warnings)
 
 
-def test_16_bit_rgb_png_and_la() -> None:
+def test_transparent_la_png_becomes_white() -> None:
     la = Image.new("LA", (50, 50), (100, 0))  # fully transparent grey -> white
     out = decode(encode(la, "PNG"))
     assert close(pixel(out.image, (10, 10)), (255, 255, 255), tol=0)

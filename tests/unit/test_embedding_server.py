@@ -169,3 +169,34 @@ def test_micro_batcher_propagates_errors() -> None:
 
     with pytest.raises(RuntimeError, match="model crashed"):
         MicroBatcher(boom).submit(np.zeros((1, 2), np.float32))
+
+
+def test_dockerfile_entry_point_serves(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """What the Cloud Run image runs (no Docker daemon here): gunicorn's app factory from the Dockerfile CMD,
+    the manifest its ENV names, and the runtime packages its requirements install."""
+    import re
+
+    from gunicorn.util import import_app
+
+    from common.settings import get_settings
+
+    root = Path(__file__).resolve().parents[2]
+    dockerfile = (root / "model_server" / "Dockerfile").read_text()
+    target = re.search(r'"(common\.embedding\.server:[^"]+)"', dockerfile)
+    manifest = re.search(r"MODEL_MANIFEST=/app/(\S+)", dockerfile)
+    assert target and manifest
+    assert (root / manifest.group(1)).is_file()
+    requirements = (root / "model_server" / "requirements.txt").read_text().splitlines()
+    names = {line.split("==")[0].lower() for line in requirements if line and not line.startswith("#")}
+    assert {"onnxruntime", "numpy", "pillow", "flask", "gunicorn", "google-cloud-storage"} <= names
+    assert "torch" not in names
+
+    monkeypatch.setenv("COUNTERFEIT_BACKEND", "local")
+    monkeypatch.setenv("COUNTERFEIT_HOME", str(tmp_path))
+    monkeypatch.setenv("MODEL_MANIFEST", str(root / manifest.group(1)))
+    get_settings.cache_clear()
+    try:
+        app = import_app(target.group(1))
+        assert app.test_client().get("/healthz").get_json()["status"] == "ok"
+    finally:
+        get_settings.cache_clear()

@@ -13,7 +13,16 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-BACKGROUND_NAMES = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "hubble_deep_field", "retina", "gravel")
+BACKGROUND_NAMES = (
+    "astronaut",
+    "coffee",
+    "chelsea",
+    "rocket",
+    "immunohistochemistry",
+    "hubble_deep_field",
+    "retina",
+    "gravel",
+)
 EAN_L = (
     "0001101",
     "0011001",
@@ -176,13 +185,15 @@ def text_image(
     on: Image.Image | None = None,
 ) -> Image.Image:
     """Dark text on a light band (optionally over a photo), as on packaging."""
-    img = on.copy() if on is not None else Image.new("RGB", size, (245, 245, 240))
-    draw = ImageDraw.Draw(img)
     use_cjk = any(ord(c) > 0x2E80 for c in text)
     f = cjk_font(font_size) if use_cjk else font(font_size)
     if f is None:
         raise RuntimeError("no CJK font installed (apt: fonts-noto-cjk or fonts-wqy-microhei)")
-    box = draw.textbbox((0, 0), text, font=f)
+    box = ImageDraw.Draw(Image.new("RGB", (1, 1))).textbbox((0, 0), text, font=f)
+    if on is None:  # grow the canvas so the whole text fits with a margin
+        size = (max(size[0], box[2] - box[0] + 80), max(size[1], box[3] - box[1] + 80))
+    img = on.copy() if on is not None else Image.new("RGB", size, (245, 245, 240))
+    draw = ImageDraw.Draw(img)
     x = (img.width - (box[2] - box[0])) // 2
     y = (img.height - (box[3] - box[1])) // 2
     draw.rectangle((x - 16, y - 16, x + box[2] - box[0] + 16, y + box[3] - box[1] + 24), fill=(250, 250, 250))

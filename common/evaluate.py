@@ -276,6 +276,20 @@ def scenarios(outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
     return rows
 
 
+def _signal_ms(detail: dict[str, Any]) -> float | None:
+    """A measured time in a signal's detail: ``timings_ms`` (dict of stage -> ms, summed) or a plain number."""
+    stages = detail.get("timings_ms")
+    if isinstance(stages, dict):
+        values = [float(v) for v in stages.values() if isinstance(v, int | float) and not isinstance(v, bool)]
+        if values:
+            return sum(values)
+    for key in TIMING_KEYS:
+        value = detail.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+            return float(value)
+    return None
+
+
 def channel_costs(
     outcomes: Sequence[Outcome], vision_backend: str = "local"
 ) -> tuple[list[dict[str, Any]], float]:
@@ -292,11 +306,9 @@ def channel_costs(
             if channel is None or sig.status == "not_run":
                 continue
             channels_ran.add(channel)
-            for key in TIMING_KEYS:
-                value = sig.detail.get(key)
-                if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
-                    per_channel_ms[channel] = max(per_channel_ms[channel], float(value))
-                    break
+            ms = _signal_ms(sig.detail)
+            if ms is not None:  # signals of one channel share its timing: keep the largest
+                per_channel_ms[channel] = max(per_channel_ms[channel], ms)
         for channel in channels_ran:
             ran[channel] += 1
         for channel, ms in per_channel_ms.items():

@@ -63,14 +63,31 @@ def _open_image(data: bytes, max_pixels: int) -> tuple[Image.Image | None, str |
         return None, None
 
 
+def _as_box(raw: Any) -> Box | None:
+    """``{x, y, w, h}`` or ``[x, y, w, h]`` (both appear in channel details) as a Box, else None."""
+    try:
+        if isinstance(raw, dict):
+            return Box.model_validate({k: round(float(raw[k])) for k in ("x", "y", "w", "h")})
+        if isinstance(raw, list | tuple) and len(raw) == 4:
+            x, y, w, h = (round(float(v)) for v in raw)
+            return Box(x=x, y=y, w=w, h=h)
+    except (ValueError, TypeError, KeyError):
+        return None
+    return None
+
+
 def _boxes(verdict: Verdict) -> list[MarkedBox]:
+    """Matched regions from fired signals: ``detail.boxes`` and the ``box`` of each ``detail.hits`` entry."""
     marked: list[MarkedBox] = []
     for name, sig in sorted(verdict.signals.items()):
-        for raw in sig.detail.get("boxes") or []:
-            try:
-                marked.append(MarkedBox(label=name, box=Box.model_validate(raw)))
-            except (ValueError, TypeError):
-                continue
+        if sig.status != "fired":
+            continue
+        raws = list(sig.detail.get("boxes") or [])
+        raws += [hit.get("box") for hit in sig.detail.get("hits") or [] if isinstance(hit, dict)]
+        for raw in raws:
+            box = _as_box(raw)
+            if box is not None:
+                marked.append(MarkedBox(label=name, box=box))
     return marked
 
 

@@ -38,7 +38,9 @@ def store_verdict(deps: Deps, lid: str, tier: int, score: float, created: dateti
             score=score,
             detail={"elapsed_ms": 30.0 if tier == 1 else 10.0},
         ),
-        "logo": Signal.not_run("logo", "short-circuit") if tier == 1 else Signal(name="logo", status="clear"),
+        "logo": Signal.not_run("logo", "short-circuit")
+        if tier == 1
+        else Signal(name="logo", status="clear", detail={"timings_ms": {"logo": 100.0, "ocr": 50.0}}),
     }
     v = Verdict(
         scan_id=scan_id,
@@ -111,9 +113,9 @@ def test_metrics_match_a_hand_count(tiny: tuple[Deps, Path], tmp_path: Path) -> 
     costs = {c["channel"]: c for c in report.costs}
     assert costs["hash"]["timing"] == "measured" and costs["hash"]["ms_per_run"] == 4.0
     assert costs["embed"]["ms_per_run"] == 10.0  # median of a..g: 30,10,10,10,30,10,10
-    assert costs["logo_ocr"]["timing"] == "declared" and costs["logo_ocr"]["ran_share"] == pytest.approx(
-        5 / 7
-    )
+    assert costs["logo_ocr"]["ms_per_run"] == 150.0  # timings_ms stages summed
+    assert costs["logo_ocr"]["ran_share"] == pytest.approx(5 / 7)  # not run on the two Tier 1 items
+    assert costs["fuse"]["timing"] == "declared"
     assert report.cost_per_image_usd == pytest.approx(sum(c["usd_per_image"] for c in report.costs))
     assert report.notes and "1 labelled item" in report.notes[0]
 

@@ -100,6 +100,14 @@ def seed(tmp_path: Path, *, url: str | None = None, allow_private: bool = False)
                 reason="ACME logo verified (41 inliers)",
                 detail={"boxes": [{"x": 100, "y": 80, "w": 200, "h": 120}]},
             ),
+            "ocr_text": Signal(
+                name="ocr_text",
+                status="fired",
+                score=1.0,
+                reason="read ACME",
+                detail={"boxes": [[500, 300, 150, 100]]},
+            ),  # list form, as the OCR channel emits
+            "color": Signal(name="color", status="clear", score=0.2, detail={"boxes": [[0, 0, 800, 600]]}),
             "embedding": Signal.not_run("embedding", "hash short-circuit"),
         },
         reasons=["Image is a copy of the brand's reference front.jpg", "ACME logo present"],
@@ -154,7 +162,9 @@ def test_bundle_holds_every_part_and_verifies(tmp_path: Path) -> None:
     assert comparison.width > comparison.height
     scale = 640 / 600  # PANEL_HEIGHT / working-copy height
     x, y = round(100 * scale), 44 + round(80 * scale) + 10
-    assert comparison.getpixel((x, y))[0] > 200  # the red box outline
+    assert comparison.getpixel((x, y))[0] > 200  # the logo box outline (first colour, red)
+    r, g, b = comparison.getpixel((round(500 * scale), 44 + round(300 * scale) + 10))
+    assert b > 150 and r < 60  # the OCR box (second colour, blue); the clear colour signal draws nothing
 
 
 def test_tampering_is_detected(tmp_path: Path) -> None:

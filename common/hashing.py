@@ -1,12 +1,13 @@
 """Perceptual hashes, a vectorised Hamming index, and the ``hash`` signal (the funnel's cheapest stage).
 
-Why two hashes: pHash (imagehash, 64 bits) is the classic near-duplicate hash and tolerates 1-3 % crops; PDQ
-(Meta's 256-bit hash, PyPI ``pdqhash``) has 4x the bits, so far fewer chance collisions, and its eight dihedral
-variants (flips, 90-degree rotations) come from one DCT. Neither survives real crops, collages or a small copy in
-clutter (docs/imaging.md has the measured table): those are the embedding and copy channels' job.
+Why two hashes: pHash (imagehash, 64 bits) is the classic near-duplicate hash and degrades gently on small crops;
+PDQ (Meta's 256-bit hash, PyPI ``pdqhash``) has 4x the bits, so far fewer chance collisions, and ThreatExchange
+publishes its match and quality thresholds. Neither survives real crops, collages or a small copy in clutter
+(docs/imaging.md has the measured table): those are the embedding and copy channels' job.
 
-Dihedral variants are stored on the *reference* side (8 PDQ + 2 pHash rows per reference) so a candidate costs
-one hash and one index query; a brand has at most hundreds of references, so 8x rows costs nothing.
+Dihedral variants (flips, 90-degree rotations) are stored on the *reference* side (8 PDQ + 2 pHash rows per
+reference) so a candidate costs one hash of each kind and one index query; a brand has at most hundreds of
+references, so 8x rows costs nothing, while 8 candidate-side queries would cost 8x on every scan.
 """
 
 from __future__ import annotations
@@ -38,24 +39,25 @@ HASH_DECODE_SIDE = 512
 # preprocess defaults of 60 % border uniformity / 90 % fill).
 HASH_BOX_UNIFORM = 0.90
 HASH_BOX_MAX_FILL = 0.60
-BOX_PAD = 0.02
-REFINE_PAD = 0.15  # margin cut around the coarse box before finding it again at full resolution  # 2 % margin around the box so a one-pixel box jitter is not a crop of the object itself
+BOX_PAD = 0.02  # margin kept around the object so a one-pixel box jitter is not a crop of the object itself
+REFINE_PAD = 0.15  # margin cut around the coarse box before finding it again at full resolution
 
 BITS = {"phash": 64, "pdq": 256}
 
 # PDQ: ThreatExchange PdqSignal.PDQ_CONFIDENT_MATCH_THRESHOLD = 31 (and COMPONENTS.md "match <= 31 of 256").
-# Measured here: JPEG q50 / 70 % resize / colour shifts / mirrored copies of photos <= 20; unrelated photos >= 104,
-# unrelated products on a white backdrop >= 80.
+# Measured here (scripts/bench.py --only hash_quality): JPEG q50, resizes, brightness, mirror, 90-degree
+# rotations <= 4; 1 % crop <= 22; unrelated photos >= 104; unrelated products on a white backdrop >= 96.
 PDQ_MATCH = 31
 # ThreatExchange PdqSignal.QUALITY_THRESHOLD = 50: "images with less than quality 50 are too unreliable to match
 # on" (flat or nearly flat images). Low-quality PDQ hashes are not computed or matched.
 PDQ_MIN_QUALITY = 50
-# pHash: the common "<= 10 of 64" is NOT safe for product photos. Measured on unrelated objects pasted on a white
-# backdrop (the usual product-shot layout): minimum distance 6, 5th percentile 10. Re-encoding (JPEG q50),
-# 70 % resizes and colour shifts stay <= 2 on 90 % of photos (max 4). 4 keeps a margin below the unrelated 6.
+# pHash: the common "<= 10 of 64" is NOT safe for product photos. Measured on whole-frame hashes of unrelated
+# objects pasted on a white backdrop (the usual product-shot layout): minimum distance 6, 5th percentile 10.
+# Re-encoding (JPEG q50), resizes and colour shifts stay <= 2 on 90 % of photos (max 4). 4 keeps a margin below
+# that 6 even where the product-region crop (hash_image) cannot apply.
 PHASH_MATCH = 4
-# Distances from which a pair looks unrelated (used only for the "clear" score): unrelated full-frame photos
-# are >= 104 PDQ bits apart, white-backdrop products >= 80.
+# Distance from which a pair looks unrelated (used only for the "clear" score): unrelated full-frame photos
+# are >= 104 PDQ bits apart, whole-frame hashes of white-backdrop products >= 80.
 PDQ_UNRELATED = 90
 
 # Dihedral variants stored for each reference: the reference as stored ("") and transformed (rotations are
@@ -72,7 +74,8 @@ _TRANSPOSE = {
 }
 PHASH_VARIANTS = ("", "fliplr")  # mirroring is the common edit; every extra variant adds chance collisions
 
-# Above this many rows a query is split over threads (numpy releases the GIL): 1M x 256 bits 7.5 -> 4.3 ms on 2 cores.
+# Above this many rows a query is split over 2 threads (numpy releases the GIL); measured on an idle 2-core
+# machine, 1M x 256 bits: whole-array temporaries 7.5 ms, blocked 6.0 ms, blocked on 2 threads ~4 ms.
 _PARALLEL_ROWS = 200_000
 _BLOCK = 32_768  # rows per block: 256 KB of uint64 per word column, stays in L2
 

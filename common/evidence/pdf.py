@@ -57,6 +57,11 @@ class _Report(FPDF):
                 self.unicode = True
                 break
 
+    def multi_cell(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """Left-aligned by default: justified text spreads hashes and ids into unreadable gaps."""
+        kwargs.setdefault("align", "L")
+        return super().multi_cell(*args, **kwargs)
+
     def font(self, bold: bool = False, size: int = BODY_PT) -> None:
         self.set_font("body" if self.unicode else "helvetica", "B" if bold else "", size)
 

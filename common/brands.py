@@ -145,7 +145,10 @@ def load_kit(kit_dir: Path) -> tuple[BrandKit, list[tuple[str, Path]]]:
         problems.extend(f"{brand_file}: {part}" for part in format_validation_error(exc).split("; "))
 
     files: list[tuple[str, Path]] = []
-    for kind, folder, suffixes in (("reference", "references", REFERENCE_SUFFIXES), ("logo", "logos", LOGO_SUFFIXES)):
+    for kind, folder, suffixes in (
+        ("reference", "references", REFERENCE_SUFFIXES),
+        ("logo", "logos", LOGO_SUFFIXES),
+    ):
         directory = kit_dir / folder
         if not directory.is_dir():
             if kind == "reference":
@@ -194,7 +197,9 @@ def register_brand(deps: Deps, kit_dir: Path) -> RegisterResult:
             unchanged.append(ref_id)
             continue
         try:
-            img = decode(data, max_bytes=deps.settings.max_image_bytes, max_pixels=deps.settings.max_image_pixels)
+            img = decode(
+                data, max_bytes=deps.settings.max_image_bytes, max_pixels=deps.settings.max_image_pixels
+            )
         except BadImage as exc:
             problems.append(f"{path}: {exc}")
             continue

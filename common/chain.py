@@ -54,7 +54,9 @@ STEPS: dict[str, StepSpec] = {
     "hash_match": StepSpec(ScanPreprocessed, pipeline.hash_match_step),
     "embed": StepSpec(ChannelsRequested, pipeline.embed_step),
     "logo_ocr": StepSpec(ChannelsRequested, pipeline.logo_ocr_step),
-    "fuse": StepSpec(ChannelCompleted, pipeline.fuse_step, pipeline.mark_verdict_announced, runs_after_verdict=True),
+    "fuse": StepSpec(
+        ChannelCompleted, pipeline.fuse_step, pipeline.mark_verdict_announced, runs_after_verdict=True
+    ),
     "evidence": StepSpec(VerdictRecorded, pipeline.evidence_step, runs_after_verdict=True),
 }
 assert set(STEPS) == set(topics.SUBSCRIPTIONS), "every subscribed function needs a step"
@@ -123,8 +125,10 @@ def run_step(
         deps.publisher.publish(topic, payload, attrs)
     if spec.after_publish is not None and outputs:
         spec.after_publish(deps, msg)
-    deps.docs.set(marker, {"status": "done", "step": step, "published": len(outputs),
-                           "delivery_attempt": delivery_attempt})
+    deps.docs.set(
+        marker,
+        {"status": "done", "step": step, "published": len(outputs), "delivery_attempt": delivery_attempt},
+    )
     return StepOutcome("done", published=len(outputs))
 
 
@@ -177,12 +181,23 @@ def handle_pubsub_cloudevent(step: str, event: Any, deps: Deps) -> StepOutcome:
 
 # ---------------------------------------------------------------- ingest
 
-LISTING_METADATA_FIELDS = ("listing_id", "title", "description", "price", "currency", "seller_id", "inventory",
-                           "marketplace", "url", "spi")
+LISTING_METADATA_FIELDS = (
+    "listing_id",
+    "title",
+    "description",
+    "price",
+    "currency",
+    "seller_id",
+    "inventory",
+    "marketplace",
+    "url",
+    "spi",
+)
 
 
-def ingest_blob(deps: Deps, bucket: str, name: str, generation: int, metadata: dict[str, str],
-                event_id: str) -> str | None:
+def ingest_blob(
+    deps: Deps, bucket: str, name: str, generation: int, metadata: dict[str, str], event_id: str
+) -> str | None:
     """A finalized upload: ``gs://candidates/{brand}/...``; listing fields may ride in object metadata."""
     brand_id = name.split("/", 1)[0] if "/" in name else ""
     if not re.match(BRAND_PATTERN, brand_id):
@@ -190,7 +205,9 @@ def ingest_blob(deps: Deps, bucket: str, name: str, generation: int, metadata: d
         return None
     digest = hashlib.sha256(f"{bucket}/{name}#{generation}".encode()).hexdigest()
     scan_id = "g" + digest[:24]
-    raw: dict[str, Any] = {k: metadata[k] for k in LISTING_METADATA_FIELDS if metadata.get(k) not in (None, "")}
+    raw: dict[str, Any] = {
+        k: metadata[k] for k in LISTING_METADATA_FIELDS if metadata.get(k) not in (None, "")
+    }
     raw.setdefault("listing_id", _listing_id_from_name(name, digest))
     raw["image"] = f"gs://{bucket}/{name}"
     listing = _validated_listing(raw)
@@ -198,8 +215,14 @@ def ingest_blob(deps: Deps, bucket: str, name: str, generation: int, metadata: d
     return _start_scan(deps, brand_id, scan_id, listing, source, origin={"event_id": event_id})
 
 
-def ingest_listing(deps: Deps, brand_id: str, listing: Listing, image_bytes: bytes, idempotency_key: str,
-                   extra: dict[str, Any] | None = None) -> str:
+def ingest_listing(
+    deps: Deps,
+    brand_id: str,
+    listing: Listing,
+    image_bytes: bytes,
+    idempotency_key: str,
+    extra: dict[str, Any] | None = None,
+) -> str:
     """A listing with its image bytes (webhook or CLI). The same key always maps to the same scan."""
     key_digest = hashlib.sha256(idempotency_key.encode()).hexdigest()
     scan_id = "w" + key_digest[:24]
@@ -218,8 +241,9 @@ def ingest_listing(deps: Deps, brand_id: str, listing: Listing, image_bytes: byt
     return _start_scan(deps, brand_id, scan_id, listing, source, origin=extra or {})
 
 
-def _start_scan(deps: Deps, brand_id: str, scan_id: str, listing: Listing, source: BlobRef,
-                origin: dict[str, Any]) -> str:
+def _start_scan(
+    deps: Deps, brand_id: str, scan_id: str, listing: Listing, source: BlobRef, origin: dict[str, Any]
+) -> str:
     spath = pipeline.scan_path(brand_id, scan_id)
     doc = {
         "scan_id": scan_id,
@@ -235,8 +259,13 @@ def _start_scan(deps: Deps, brand_id: str, scan_id: str, listing: Listing, sourc
     except AlreadyExists:
         if (deps.docs.get(spath) or {}).get("status") != "received":
             return scan_id  # duplicate event: the scan is already under way
-    msg = ScanRequested(scan_id=scan_id, brand_id=brand_id, listing=listing.without_inline_image(), source=source,
-                        received_at=deps.clock())
+    msg = ScanRequested(
+        scan_id=scan_id,
+        brand_id=brand_id,
+        listing=listing.without_inline_image(),
+        source=source,
+        received_at=deps.clock(),
+    )
     payload, attrs = msg.to_pubsub()
     deps.publisher.publish(topics.SCAN_REQUESTED, payload, attrs)
     deps.docs.update(spath, {"status": "requested"})
@@ -263,9 +292,19 @@ def wire_local_bus(bus: Any, deps: Deps) -> None:
     """Subscribe every step (and the dead-letter recorder) to the in-process bus: the embedded default runs
     exactly the handlers the cloud functions run."""
     for step, topic in topics.SUBSCRIPTIONS.items():
-        bus.subscribe(topic, step, lambda d, step=step: run_step(step, deps, d.data, d.attributes,
-                                                                  d.message_id, d.delivery_attempt))
+        bus.subscribe(
+            topic,
+            step,
+            lambda d, step=step: run_step(step, deps, d.data, d.attributes, d.message_id, d.delivery_attempt),
+        )
     for topic in topics.TOPICS:
-        bus.subscribe(topics.dead_letter_topic(topic), "dead_letter",
-                      lambda d: record_dead_letter(deps, d.data, d.attributes,
-                                                   d.attributes.get("dead_letter_reason", "delivery attempts exhausted")))
+        bus.subscribe(
+            topics.dead_letter_topic(topic),
+            "dead_letter",
+            lambda d: record_dead_letter(
+                deps,
+                d.data,
+                d.attributes,
+                d.attributes.get("dead_letter_reason", "delivery attempts exhausted"),
+            ),
+        )

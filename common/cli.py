@@ -18,8 +18,12 @@ from typing import Any
 from common.errors import PermanentError
 from common.settings import SettingsError, get_settings
 
-TIER_NAMES = {1: "Tier 1 high-confidence counterfeit", 2: "Tier 2 watch (review)", 3: "Tier 3 low-value similar",
-              4: "Tier 4 irrelevant/pass"}
+TIER_NAMES = {
+    1: "Tier 1 high-confidence counterfeit",
+    2: "Tier 2 watch (review)",
+    3: "Tier 3 low-value similar",
+    4: "Tier 4 irrelevant/pass",
+}
 PROGRESS_MIN_ITEMS = 5
 # Subcommands owned by other modules: each exposes register_cli(subparsers).
 PLUGIN_MODULES = ("common.evaluate", "common.calibrate", "common.review.app")
@@ -106,8 +110,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
         base_dir = None
     if args.evidence_dir is not None:
         args.evidence_dir.mkdir(parents=True, exist_ok=True)
-    records = scan_listings(deps, bus, args.brand, _progress(items), evidence_dir=args.evidence_dir,
-                            base_dir=base_dir)
+    records = scan_listings(
+        deps, bus, args.brand, _progress(items), evidence_dir=args.evidence_dir, base_dir=base_dir
+    )
     if args.json:
         for record in records:
             sys.stdout.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
@@ -137,12 +142,16 @@ def print_table(records: Iterator[dict[str, Any]]) -> None:
         counts[str(rec["tier"])] = counts.get(str(rec["tier"]), 0) + 1
         reason = rec["reasons"][0] if rec["reasons"] else ""
         exempt = f" [{', '.join(rec['exemptions'])}]" if rec["exemptions"] else ""
-        print(f"{rec['listing_id'][:28]:<28} {rec['tier']:<6} {rec['score']:<6.2f} {rec['rule'][:34]:<34} "
-              f"{reason[:90]}{exempt}")
+        print(
+            f"{rec['listing_id'][:28]:<28} {rec['tier']:<6} {rec['score']:<6.2f} {rec['rule'][:34]:<34} "
+            f"{reason[:90]}{exempt}"
+        )
         if rec.get("evidence"):
             print(f"{'':<28} evidence: {rec['evidence']}")
     print("-" * 120)
-    summary = ", ".join(f"{TIER_NAMES.get(int(k), k) if k.isdigit() else k}: {v}" for k, v in sorted(counts.items()))
+    summary = ", ".join(
+        f"{TIER_NAMES.get(int(k), k) if k.isdigit() else k}: {v}" for k, v in sorted(counts.items())
+    )
     print(summary or "no items")
 
 

@@ -59,20 +59,25 @@ class CopyExtractor:
         buf = io.BytesIO()
         np.savez_compressed(buf, points=points, descriptors=descriptors.astype(np.uint8), size=np.array(size))
         blob = f"{brand_id}/features/copy-{ref.sha256[:20]}.npz"
-        deps.blobs.write(deps.settings.references_bucket, blob, buf.getvalue(), content_type="application/x-npz")
+        deps.blobs.write(
+            deps.settings.references_bucket, blob, buf.getvalue(), content_type="application/x-npz"
+        )
         return {"copy_features": blob, "copy_keypoints": int(len(points))}
 
 
 def _reference_features(deps: Deps, brand_id: str, version: str, ref: dict[str, Any]) -> Any:
     key = ("copy-features", brand_id, version, ref["ref_id"])
     if key not in deps.cache:
-        with np.load(io.BytesIO(deps.blobs.read(deps.settings.references_bucket, ref["copy_features"]))) as npz:
+        with np.load(
+            io.BytesIO(deps.blobs.read(deps.settings.references_bucket, ref["copy_features"]))
+        ) as npz:
             deps.cache[key] = (npz["points"], npz["descriptors"].astype(np.float32), tuple(npz["size"]))
     return deps.cache[key]
 
 
-def verify_pair(cand: tuple[np.ndarray, np.ndarray, tuple[int, int]],
-                ref: tuple[np.ndarray, np.ndarray, tuple[int, int]]) -> dict[str, Any]:
+def verify_pair(
+    cand: tuple[np.ndarray, np.ndarray, tuple[int, int]], ref: tuple[np.ndarray, np.ndarray, tuple[int, int]]
+) -> dict[str, Any]:
     """Inliers of a RANSAC homography from reference to candidate, with a plausibility check."""
     c_pts, c_desc, c_size = cand
     r_pts, r_desc, r_size = ref
@@ -89,9 +94,13 @@ def verify_pair(cand: tuple[np.ndarray, np.ndarray, tuple[int, int]],
     if homography is None or mask is None:
         return {"inliers": 0, "good": len(good)}
     w, h = r_size
-    outline = cv2.perspectiveTransform(np.float32([[0, 0], [w, 0], [w, h], [0, h]]).reshape(-1, 1, 2), homography)
+    outline = cv2.perspectiveTransform(
+        np.float32([[0, 0], [w, 0], [w, h], [0, h]]).reshape(-1, 1, 2), homography
+    )
     area = abs(cv2.contourArea(outline))
-    plausible = cv2.isContourConvex(outline.astype(np.float32)) and area >= MIN_PROJECTED_AREA * c_size[0] * c_size[1]
+    plausible = (
+        cv2.isContourConvex(outline.astype(np.float32)) and area >= MIN_PROJECTED_AREA * c_size[0] * c_size[1]
+    )
     inliers = int(mask.sum()) if plausible else 0
     return {"inliers": inliers, "good": len(good), "plausible": bool(plausible)}
 
@@ -109,11 +118,26 @@ def copy_signal(deps: Deps, brand: Any, image: Image.Image, embedding: Signal | 
         if result["inliers"] > best[0]:
             best = (result["inliers"], ref["ref_id"], result)
     inliers, ref_id, result = best
-    detail = {"inliers": inliers, "min_inliers": MIN_INLIERS, "checked": min(len(refs), MAX_REFERENCES_CHECKED),
-              **{k: v for k, v in result.items() if k != "inliers"}}
+    detail = {
+        "inliers": inliers,
+        "min_inliers": MIN_INLIERS,
+        "checked": min(len(refs), MAX_REFERENCES_CHECKED),
+        **{k: v for k, v in result.items() if k != "inliers"},
+    }
     if inliers >= MIN_INLIERS:
         score = 0.5 + 0.5 * min(1.0, (inliers - MIN_INLIERS) / (FULL_SCORE_INLIERS - MIN_INLIERS))
-        return Signal(name="copy", status="fired", score=round(score, 4), reference=ref_id, detail=detail,
-                      reason=f"Edited copy of brand photo {ref_id}: {inliers} keypoints agree on one geometry.")
-    return Signal(name="copy", status="clear", score=round(min(0.49, inliers / (2 * MIN_INLIERS)), 4),
-                  reference=ref_id if inliers else None, detail=detail)
+        return Signal(
+            name="copy",
+            status="fired",
+            score=round(score, 4),
+            reference=ref_id,
+            detail=detail,
+            reason=f"Edited copy of brand photo {ref_id}: {inliers} keypoints agree on one geometry.",
+        )
+    return Signal(
+        name="copy",
+        status="clear",
+        score=round(min(0.49, inliers / (2 * MIN_INLIERS)), 4),
+        reference=ref_id if inliers else None,
+        detail=detail,
+    )

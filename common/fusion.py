@@ -45,7 +45,14 @@ WEIGHTS: dict[str, float] = {
 }
 PRIMARY = ("hash", "copy", "logo", "barcode", "embedding", "ocr_text", "listing_text")
 AUXILIARY = ("spi", "price", "color")
-BRAND_MARKS = ("hash", "copy", "logo", "barcode", "ocr_text", "listing_text")  # dual-track: not just "looks alike"
+BRAND_MARKS = (
+    "hash",
+    "copy",
+    "logo",
+    "barcode",
+    "ocr_text",
+    "listing_text",
+)  # dual-track: not just "looks alike"
 
 # Short-circuit thresholds on the embedding signal's calibrated score (see docs/embedding.md calibration).
 EMBEDDING_HIGH = 0.80
@@ -71,7 +78,11 @@ def decide(
     ran = {k: s for k, s in signals.items() if s.status in ("fired", "clear") and s.score is not None}
     fired = {k: s for k, s in ran.items() if s.status == "fired"}
     primary_fired = [k for k in PRIMARY if k in fired]
-    reasons: list[str] = [s.reason for k, s in sorted(fired.items(), key=lambda kv: _order(kv[0])) if s.reason]
+    reasons: list[str] = [
+        s.reason
+        for k, s in sorted(fired.items(), key=lambda kv: _order(kv[0]))
+        if s.reason and (primary_fired or k not in AUXILIARY)
+    ]
     exemptions: list[str] = []
     best = _best_reference(fired)
 
@@ -80,8 +91,12 @@ def decide(
 
     if _is_authorized(brand, listing):
         exemptions.append("authorized_seller")
-        reasons.insert(0, f"Seller {listing.seller_id!r} is on {brand.display_name}'s authorized seller list: passes.")
-        return _verdict(brand, listing, signals, scan_id, now, 4, score, "authorized_seller", exemptions, reasons, best)
+        reasons.insert(
+            0, f"Seller {listing.seller_id!r} is on {brand.display_name}'s authorized seller list: passes."
+        )
+        return _verdict(
+            brand, listing, signals, scan_id, now, 4, score, "authorized_seller", exemptions, reasons, best
+        )
 
     short = _short_circuit(fired, ran)
     if short is not None:
@@ -89,7 +104,9 @@ def decide(
         score = max(score, SHORT_CIRCUIT_SCORE_FLOOR)
     elif tier <= 3 and not any(k in fired for k in BRAND_MARKS) and "embedding" in fired:
         if tier < 3:
-            reasons.append("Looks like the genuine product but carries no brand mark or text: at most Tier 3 (S17).")
+            reasons.append(
+                "Looks like the genuine product but carries no brand mark or text: at most Tier 3 (S17)."
+            )
         tier, rule = max(tier, 3), "lookalike_without_mark"
 
     secondhand = _secondhand(listing)
@@ -110,6 +127,11 @@ def decide(
                 )
     if not reasons:
         reasons.append(_no_evidence_reason(signals))
+        ignored = sorted(k for k in fired if k in AUXILIARY)
+        if ignored:
+            reasons.append(
+                f"Auxiliary signals ({', '.join(ignored)}) ignored: no brand evidence to support them."
+            )
     return _verdict(brand, listing, signals, scan_id, now, tier, score, rule, exemptions, reasons, best)
 
 
@@ -170,11 +192,20 @@ def price_signal(brand: Brand, listing: Listing) -> Signal:
     if listing.currency and brand.currency and listing.currency.upper() != brand.currency:
         return Signal.not_run("price", f"listing currency {listing.currency} differs from {brand.currency}")
     ratio = listing.price / brand.reference_price
-    detail = {"price": listing.price, "reference_price": brand.reference_price, "ratio": round(ratio, 4),
-              "threshold_ratio": PRICE_ANOMALY_RATIO}
+    detail = {
+        "price": listing.price,
+        "reference_price": brand.reference_price,
+        "ratio": round(ratio, 4),
+        "threshold_ratio": PRICE_ANOMALY_RATIO,
+    }
     if ratio < PRICE_ANOMALY_RATIO:
-        return Signal(name="price", status="fired", score=round(min(1.0, 1.0 - ratio), 4), detail=detail,
-                      reason=f"Price {listing.price:g} is {ratio:.0%} of the reference price {brand.reference_price:g}.")
+        return Signal(
+            name="price",
+            status="fired",
+            score=round(min(1.0, 1.0 - ratio), 4),
+            detail=detail,
+            reason=f"Price {listing.price:g} is {ratio:.0%} of the reference price {brand.reference_price:g}.",
+        )
     return Signal(name="price", status="clear", score=0.0, detail=detail)
 
 
@@ -192,12 +223,19 @@ def listing_text_signal(brand: Brand, listing: Listing) -> Signal:
         return Signal(name="listing_text", status="clear", score=0.0)
     detail = {"trademark": match.trademark, "source": match.source, "text": match.text, "rule": match.rule}
     if score >= LISTING_TEXT_FIRE:
-        return Signal(name="listing_text", status="fired", score=round(score, 4), detail=detail,
-                      reason=f"Listing {match.source} mentions {match.trademark!r} as {match.text!r} ({match.rule}).")
+        return Signal(
+            name="listing_text",
+            status="fired",
+            score=round(score, 4),
+            detail=detail,
+            reason=f"Listing {match.source} mentions {match.trademark!r} as {match.text!r} ({match.rule}).",
+        )
     return Signal(name="listing_text", status="clear", score=round(score, 4), detail=detail)
 
 
-LISTING_TEXT_FIRE = 0.75  # textmatch scores >= 0.75 are rule-backed matches (exact/spacing/leet/confusable/fuzzy)
+LISTING_TEXT_FIRE = (
+    0.75  # textmatch scores >= 0.75 are rule-backed matches (exact/spacing/leet/confusable/fuzzy)
+)
 
 
 def spi_listing_signal(brand: Brand, listing: Listing) -> Signal:

@@ -27,7 +27,18 @@ from common.messages import (
 Outputs = list[tuple[str, Message]]
 
 # Every signal a verdict reports; channels that did not produce one show it as not_run with the reason.
-ALL_SIGNALS = ("hash", "copy", "embedding", "logo", "ocr_text", "color", "barcode", "listing_text", "price", "spi")
+ALL_SIGNALS = (
+    "hash",
+    "copy",
+    "embedding",
+    "logo",
+    "ocr_text",
+    "color",
+    "barcode",
+    "listing_text",
+    "price",
+    "spi",
+)
 CHANNEL_SIGNALS = {
     "hash": ("hash",),
     "embed": ("embedding", "copy"),
@@ -53,8 +64,12 @@ def preprocess_step(deps: Deps, msg: ScanRequested) -> Outputs:
     working = BlobRef(bucket=deps.settings.work_bucket, name=f"{msg.brand_id}/{msg.scan_id}.png")
     generation = deps.blobs.write(working.bucket, working.name, working_bytes, content_type="image/png")
     image = result.to_message(working.model_copy(update={"generation": generation}))
-    deps.docs.update(scan_path(msg.brand_id, msg.scan_id), {"status": "running", "image": image.model_dump(mode="json")})
-    out = ScanPreprocessed(scan_id=msg.scan_id, brand_id=msg.brand_id, listing=msg.listing, source=msg.source, image=image)
+    deps.docs.update(
+        scan_path(msg.brand_id, msg.scan_id), {"status": "running", "image": image.model_dump(mode="json")}
+    )
+    out = ScanPreprocessed(
+        scan_id=msg.scan_id, brand_id=msg.brand_id, listing=msg.listing, source=msg.source, image=image
+    )
     return [(topics.SCAN_PREPROCESSED, out)]
 
 
@@ -72,10 +87,19 @@ def hash_match_step(deps: Deps, msg: ScanPreprocessed) -> Outputs:
     signal = hash_signal(deps, brand, _working_image(deps, msg.image))
     base = {"scan_id": msg.scan_id, "brand_id": msg.brand_id}
     if signal.status == "fired":
-        return [(topics.CHANNEL_COMPLETED, ChannelCompleted(**base, channel="hash", signals={"hash": signal}, expected=["hash"]))]
+        return [
+            (
+                topics.CHANNEL_COMPLETED,
+                ChannelCompleted(**base, channel="hash", signals={"hash": signal}, expected=["hash"]),
+            )
+        ]
     expected = ["hash", *topics.EXPENSIVE_CHANNELS]
     request = ChannelsRequested(
-        **base, listing=msg.listing, source=msg.source, image=msg.image, channels=list(topics.EXPENSIVE_CHANNELS)
+        **base,
+        listing=msg.listing,
+        source=msg.source,
+        image=msg.image,
+        channels=list(topics.EXPENSIVE_CHANNELS),
     )
     done = ChannelCompleted(**base, channel="hash", signals={"hash": signal}, expected=expected)
     return [(topics.CHANNELS_REQUESTED, request), (topics.CHANNEL_COMPLETED, done)]
@@ -102,7 +126,11 @@ def logo_ocr_step(deps: Deps, msg: ChannelsRequested) -> Outputs:
 
 def _completed(msg: ChannelsRequested, channel: str, signals: dict[str, Signal]) -> ChannelCompleted:
     return ChannelCompleted(
-        scan_id=msg.scan_id, brand_id=msg.brand_id, channel=channel, signals=signals, expected=["hash", *msg.channels]
+        scan_id=msg.scan_id,
+        brand_id=msg.brand_id,
+        channel=channel,
+        signals=signals,
+        expected=["hash", *msg.channels],
     )
 
 
@@ -129,12 +157,26 @@ def fuse_step(deps: Deps, msg: ChannelCompleted) -> Outputs:
             txn.update(spath, {f"channels.{msg.channel}": channel_doc, "expected": expected})
             return None
         listing = Listing.model_validate(scan["listing"])
-        verdict = decide(brand, listing, _all_signals(brand, listing, channels, expected,
-                                                      listing_text_signal, price_signal, spi_listing_signal),
-                         scan_id=msg.scan_id, now=deps.clock())
+        verdict = decide(
+            brand,
+            listing,
+            _all_signals(
+                brand, listing, channels, expected, listing_text_signal, price_signal, spi_listing_signal
+            ),
+            scan_id=msg.scan_id,
+            now=deps.clock(),
+        )
         txn.create(vpath, verdict.model_dump(mode="python"))
-        txn.update(spath, {f"channels.{msg.channel}": channel_doc, "expected": expected, "status": "done",
-                           "tier": verdict.tier, "finished_at": deps.clock()})
+        txn.update(
+            spath,
+            {
+                f"channels.{msg.channel}": channel_doc,
+                "expected": expected,
+                "status": "done",
+                "tier": verdict.tier,
+                "finished_at": deps.clock(),
+            },
+        )
         return verdict
 
     result = deps.docs.transaction(record)
@@ -152,12 +194,18 @@ def mark_verdict_announced(deps: Deps, msg: ChannelCompleted) -> None:
 
 
 def _announcement(verdict: Verdict) -> VerdictRecorded:
-    return VerdictRecorded(scan_id=verdict.scan_id, brand_id=verdict.brand_id, listing_id=verdict.listing_id,
-                           tier=verdict.tier, score=verdict.score)
+    return VerdictRecorded(
+        scan_id=verdict.scan_id,
+        brand_id=verdict.brand_id,
+        listing_id=verdict.listing_id,
+        tier=verdict.tier,
+        score=verdict.score,
+    )
 
 
-def _all_signals(brand: Brand, listing: Listing, channels: dict[str, Any], expected: list[str],
-                 *listing_fns: Any) -> dict[str, Signal]:
+def _all_signals(
+    brand: Brand, listing: Listing, channels: dict[str, Any], expected: list[str], *listing_fns: Any
+) -> dict[str, Signal]:
     signals: dict[str, Signal] = {}
     for channel_signals in channels.values():
         for name, raw in channel_signals.items():
@@ -168,8 +216,11 @@ def _all_signals(brand: Brand, listing: Listing, channels: dict[str, Any], expec
     for channel, names in CHANNEL_SIGNALS.items():
         for name in names:
             if name not in signals:
-                why = ("skipped: the perceptual-hash match already decided (short-circuit)"
-                       if channel not in expected else f"channel {channel} reported no {name} signal")
+                why = (
+                    "skipped: the perceptual-hash match already decided (short-circuit)"
+                    if channel not in expected
+                    else f"channel {channel} reported no {name} signal"
+                )
                 signals[name] = Signal.not_run(name, why)
     return {name: signals[name] for name in ALL_SIGNALS if name in signals} | {
         k: v for k, v in signals.items() if k not in ALL_SIGNALS
@@ -193,6 +244,8 @@ def evidence_step(deps: Deps, msg: VerdictRecorded) -> Outputs:
         location = build_bundle(deps, verdict, out_dir=Path(out_dir) if out_dir else None)
         deps.docs.update(vpath, {"evidence": location})
         verdict = verdict.model_copy(update={"evidence": location})
-    listing = Listing.model_validate(scan.get("listing") or {"listing_id": msg.listing_id, "image": "unknown"})
+    listing = Listing.model_validate(
+        scan.get("listing") or {"listing_id": msg.listing_id, "image": "unknown"}
+    )
     notify_block_listing(deps, verdict, listing)
     return []

@@ -48,7 +48,9 @@ def local_runtime(settings: Settings) -> tuple[Deps, InProcessBus]:
 def listings_from_paths(paths: Iterable[str]) -> Iterator[Listing | ListingError]:
     for raw in paths:
         stem = Path(raw).name or "image"
-        listing_id = "".join(c if c.isalnum() or c in "._-" else "-" for c in stem)[:200].lstrip("-._") or "image"
+        listing_id = (
+            "".join(c if c.isalnum() or c in "._-" else "-" for c in stem)[:200].lstrip("-._") or "image"
+        )
         try:
             yield Listing(listing_id=listing_id, image=raw)
         except ValidationError as exc:
@@ -64,7 +66,9 @@ def listings_from_jsonl(path: Path) -> Iterator[Listing | ListingError]:
     with handle:
         for number, line in enumerate(_bounded_lines(handle), start=1):
             if line is None:
-                yield ListingError(f"line-{number}", f"line {number} is longer than {MAX_LISTING_LINE_BYTES} bytes")
+                yield ListingError(
+                    f"line-{number}", f"line {number} is longer than {MAX_LISTING_LINE_BYTES} bytes"
+                )
                 continue
             if not line.strip():
                 continue
@@ -125,8 +129,9 @@ def read_image_bytes(deps: Deps, image: str, *, base_dir: Path | None = None) ->
     if image.startswith(("http://", "https://")):
         from common.fetch import fetch_image
 
-        return fetch_image(image, max_bytes=limit, timeout_s=FETCH_TIMEOUT_S,
-                           allow_private=deps.settings.fetch_allow_private)
+        return fetch_image(
+            image, max_bytes=limit, timeout_s=FETCH_TIMEOUT_S, allow_private=deps.settings.fetch_allow_private
+        )
     if "://" in image:
         raise BadInput(f"unsupported image location scheme: {image.split('://', 1)[0][:20]!r}")
     path = Path(image)
@@ -161,8 +166,15 @@ def scan_listings(
         yield scan_one(deps, bus, brand_id, item, evidence_dir=evidence_dir, base_dir=base_dir)
 
 
-def scan_one(deps: Deps, bus: InProcessBus, brand_id: str, listing: Listing, *,
-             evidence_dir: Path | None = None, base_dir: Path | None = None) -> dict[str, Any]:
+def scan_one(
+    deps: Deps,
+    bus: InProcessBus,
+    brand_id: str,
+    listing: Listing,
+    *,
+    evidence_dir: Path | None = None,
+    base_dir: Path | None = None,
+) -> dict[str, Any]:
     try:
         data = read_image_bytes(deps, listing.image, base_dir=base_dir)
     except PermanentError as exc:
@@ -178,5 +190,7 @@ def result_record(deps: Deps, brand_id: str, scan_id: str, listing_id: str) -> d
     if raw is not None:
         return Verdict.model_validate(raw).cli_record()
     scan = deps.docs.get(pipeline.scan_path(brand_id, scan_id)) or {}
-    reason = scan.get("error") or scan.get("dead_letter_reason") or f"scan ended with status {scan.get('status')}"
+    reason = (
+        scan.get("error") or scan.get("dead_letter_reason") or f"scan ended with status {scan.get('status')}"
+    )
     return {"listing_id": listing_id, "error": str(reason), "scan_id": scan_id}

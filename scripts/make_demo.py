@@ -40,7 +40,9 @@ RED = (215, 20, 26)
 def package_dir(module: str) -> Path:
     spec = importlib.util.find_spec(module)
     if spec is None or spec.origin is None:
-        raise SystemExit(f"make_demo: the package {module!r} is needed for its bundled images (pip install -e .[dev])")
+        raise SystemExit(
+            f"make_demo: the package {module!r} is needed for its bundled images (pip install -e .[dev])"
+        )
     return Path(spec.origin).parent
 
 
@@ -49,7 +51,13 @@ def shipped(name: str) -> Image.Image:
 
 
 def font(size: int, bold: bool = True) -> ImageFont.FreeTypeFont:
-    ttf = package_dir("matplotlib") / "mpl-data" / "fonts" / "ttf" / ("DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf")
+    ttf = (
+        package_dir("matplotlib")
+        / "mpl-data"
+        / "fonts"
+        / "ttf"
+        / ("DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf")
+    )
     return ImageFont.truetype(str(ttf), size)
 
 
@@ -58,15 +66,21 @@ def make_logo() -> Image.Image:
     img = Image.new("RGBA", (LOGO_SIZE, LOGO_SIZE), (0, 0, 0, 0))
     d = ImageDraw.Draw(img)
     d.ellipse((4, 4, LOGO_SIZE - 4, LOGO_SIZE - 4), fill=RED + (255,), outline=(20, 20, 20, 255), width=8)
-    d.polygon([(120, 22), (78, 118), (112, 118), (92, 196), (160, 92), (124, 92), (146, 22)], fill=(15, 15, 15, 255))
+    d.polygon(
+        [(120, 22), (78, 118), (112, 118), (92, 196), (160, 92), (124, 92), (146, 22)], fill=(15, 15, 15, 255)
+    )
     d.rectangle((30, 150, 210, 200), fill=(255, 255, 255, 255), outline=(15, 15, 15, 255), width=4)
     d.text((120, 175), "ACME", font=font(40), fill=(15, 15, 15, 255), anchor="mm")
     return img
 
 
-def paste_logo(base: Image.Image, logo: Image.Image, center: tuple[int, int], size: int, angle: float = 0.0) -> Image.Image:
+def paste_logo(
+    base: Image.Image, logo: Image.Image, center: tuple[int, int], size: int, angle: float = 0.0
+) -> Image.Image:
     out = base.copy()
-    mark = logo.resize((size, size), Image.Resampling.LANCZOS).rotate(angle, expand=True, resample=Image.Resampling.BICUBIC)
+    mark = logo.resize((size, size), Image.Resampling.LANCZOS).rotate(
+        angle, expand=True, resample=Image.Resampling.BICUBIC
+    )
     out.paste(mark, (center[0] - mark.width // 2, center[1] - mark.height // 2), mark)
     return out
 
@@ -102,8 +116,13 @@ def relight(img: Image.Image, warm: float, brightness: float) -> Image.Image:
 def watermark(img: Image.Image, text: str) -> Image.Image:
     layer = Image.new("RGBA", img.size, (0, 0, 0, 0))
     d = ImageDraw.Draw(layer)
-    d.text((img.width // 2, int(img.height * 0.85)), text, font=font(max(18, img.width // 14)), fill=(255, 255, 255, 150),
-           anchor="mm")
+    d.text(
+        (img.width // 2, int(img.height * 0.85)),
+        text,
+        font=font(max(18, img.width // 14)),
+        fill=(255, 255, 255, 150),
+        anchor="mm",
+    )
     return Image.alpha_composite(img.convert("RGBA"), layer).convert("RGB")
 
 
@@ -165,28 +184,135 @@ def build(out: Path) -> dict[str, Path]:
     (cands / "corrupt-truncated.jpg").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 3])
 
     listings = [
-        ("s1-exact", "s1-exact.jpg", "Motorbike roadster, fast shipping", 45.0, "shop-123", 40, "S1", "counterfeit"),
-        ("s2-modified", "s2-modified.jpg", "Roadster bike best price", 39.0, "deals-4u", 100, "S2", "counterfeit"),
-        ("s3-selfshot", "s3-selfshot.jpg", "Retro motorbike with tank badge", 60.0, "moto-x", 30, "S3", "counterfeit"),
+        (
+            "s1-exact",
+            "s1-exact.jpg",
+            "Motorbike roadster, fast shipping",
+            45.0,
+            "shop-123",
+            40,
+            "S1",
+            "counterfeit",
+        ),
+        (
+            "s2-modified",
+            "s2-modified.jpg",
+            "Roadster bike best price",
+            39.0,
+            "deals-4u",
+            100,
+            "S2",
+            "counterfeit",
+        ),
+        (
+            "s3-selfshot",
+            "s3-selfshot.jpg",
+            "Retro motorbike with tank badge",
+            60.0,
+            "moto-x",
+            30,
+            "S3",
+            "counterfeit",
+        ),
         ("s6-composite", "s6-composite.jpg", "Coffee cup", 8.0, "cups-co", 500, "S6", "counterfeit"),
         ("s7-text", "s7-text.jpg", "Original Acme parts, cheap", 20.0, "parts-r-us", 80, "S7", "counterfeit"),
-        ("s17-lookalike", "s17-lookalike.jpg", "Retro roadster motorbike", 115.0, "rival-motors", 5, "S17", "legit"),
-        ("s18-used", "s18-used.jpg", "Used ACME roadster, 9/10 condition", 70.0, "jane-doe", 1, "S18", "review"),
-        ("s18-voided", "s18-used.jpg", "Used ACME roadster (pre-owned)", 35.0, "bulk-seller", 250, "S18", "counterfeit"),
-        ("s19-authorized", "s19-authorized.jpg", "ACME Roadster official", 120.0, "acme-official", 12, "S19", "legit"),
-        ("irrelevant-astronaut", "irrelevant-astronaut.jpg", "Space poster", 12.0, "posters", 3, "irrelevant", "irrelevant"),
-        ("irrelevant-hubble", "irrelevant-hubble.jpg", "Galaxy print", 15.0, "posters", 3, "irrelevant", "irrelevant"),
+        (
+            "s17-lookalike",
+            "s17-lookalike.jpg",
+            "Retro roadster motorbike",
+            115.0,
+            "rival-motors",
+            5,
+            "S17",
+            "legit",
+        ),
+        (
+            "s18-used",
+            "s18-used.jpg",
+            "Used ACME roadster, 9/10 condition",
+            70.0,
+            "jane-doe",
+            1,
+            "S18",
+            "review",
+        ),
+        (
+            "s18-voided",
+            "s18-used.jpg",
+            "Used ACME roadster (pre-owned)",
+            35.0,
+            "bulk-seller",
+            250,
+            "S18",
+            "counterfeit",
+        ),
+        (
+            "s19-authorized",
+            "s19-authorized.jpg",
+            "ACME Roadster official",
+            120.0,
+            "acme-official",
+            12,
+            "S19",
+            "legit",
+        ),
+        (
+            "irrelevant-astronaut",
+            "irrelevant-astronaut.jpg",
+            "Space poster",
+            12.0,
+            "posters",
+            3,
+            "irrelevant",
+            "irrelevant",
+        ),
+        (
+            "irrelevant-hubble",
+            "irrelevant-hubble.jpg",
+            "Galaxy print",
+            15.0,
+            "posters",
+            3,
+            "irrelevant",
+            "irrelevant",
+        ),
         ("irrelevant-cat", "irrelevant-cat.jpg", "Cat calendar", 9.0, "pets", 3, "irrelevant", "irrelevant"),
-        ("irrelevant-coffee", "irrelevant-coffee.jpg", "Espresso cup", 7.0, "cups-co", 50, "irrelevant", "irrelevant"),
+        (
+            "irrelevant-coffee",
+            "irrelevant-coffee.jpg",
+            "Espresso cup",
+            7.0,
+            "cups-co",
+            50,
+            "irrelevant",
+            "irrelevant",
+        ),
         ("corrupt", "corrupt-truncated.jpg", "Broken upload", 10.0, "shop-123", 1, "corrupt", "irrelevant"),
     ]
     with open(out / "listings.jsonl", "w") as fh, open(out / "labels.jsonl", "w") as labels:
         for lid, img, title, price, seller, inventory, scenario, label in listings:
-            fh.write(json.dumps({"listing_id": lid, "image": f"candidates/{img}", "title": title, "price": price,
-                                 "currency": "USD", "seller_id": seller, "inventory": inventory,
-                                 "marketplace": "demo-market"}) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "listing_id": lid,
+                        "image": f"candidates/{img}",
+                        "title": title,
+                        "price": price,
+                        "currency": "USD",
+                        "seller_id": seller,
+                        "inventory": inventory,
+                        "marketplace": "demo-market",
+                    }
+                )
+                + "\n"
+            )
             labels.write(json.dumps({"listing_id": lid, "label": label, "scenario": scenario}) + "\n")
-    return {"kit": kit, "candidates": cands, "listings": out / "listings.jsonl", "labels": out / "labels.jsonl"}
+    return {
+        "kit": kit,
+        "candidates": cands,
+        "listings": out / "listings.jsonl",
+        "labels": out / "labels.jsonl",
+    }
 
 
 def main(argv: list[str]) -> int:

@@ -14,6 +14,7 @@ import os
 import sqlite3
 import tempfile
 import threading
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -66,7 +67,9 @@ class FileBlobStore:
         with self._lock:
             current = self.generation(bucket, name)
             if if_generation_match is not None and (current or 0) != if_generation_match:
-                raise PreconditionFailed(f"gs://{bucket}/{name}: generation {current} != {if_generation_match}")
+                raise PreconditionFailed(
+                    f"gs://{bucket}/{name}: generation {current} != {if_generation_match}"
+                )
             generation = max((current or 0) + 1, _now_generation()) + next(self._counter) % 1000
             path.parent.mkdir(parents=True, exist_ok=True)
             meta.parent.mkdir(parents=True, exist_ok=True)
@@ -391,6 +394,7 @@ class InProcessBus:
         self._subscriptions: dict[str, list[tuple[str, Handler]]] = collections.defaultdict(list)
         self._queue: collections.deque[tuple[str, str, Handler, Delivery]] = collections.deque()
         self._ids = itertools.count(1)
+        self._run = uuid.uuid4().hex[:12]
         self.published: list[tuple[str, bytes, dict[str, str]]] = []
         self.dead_letters: list[tuple[str, Delivery, str]] = []
         self._lock = threading.RLock()
@@ -402,7 +406,8 @@ class InProcessBus:
         self, topic: str, data: bytes, attributes: dict[str, str], ordering_key: str | None = None
     ) -> str:
         with self._lock:
-            message_id = f"local-{next(self._ids)}"
+            # unique across processes: handler idempotency records outlive this bus in the SQLite store
+            message_id = f"local-{self._run}-{next(self._ids)}"
             self.published.append((topic, data, dict(attributes)))
             for name, handler in self._subscriptions.get(topic, []):
                 delivery = Delivery(topic, data, dict(attributes), message_id, 1, datetime.now())
@@ -423,15 +428,26 @@ class InProcessBus:
             except Exception as exc:  # noqa: BLE001 — any failure means "nack", exactly as in Pub/Sub
                 reason = f"{exc.__class__.__name__}: {exc}"[:500]
                 if delivery.delivery_attempt >= self.max_attempts:
-                    log.warning("dead-lettering %s on %s after %d attempts: %s", delivery.message_id, name,
-                                delivery.delivery_attempt, reason)
+                    log.warning(
+                        "dead-lettering %s on %s after %d attempts: %s",
+                        delivery.message_id,
+                        name,
+                        delivery.delivery_attempt,
+                        reason,
+                    )
                     self.dead_letters.append((name, delivery, reason))
                     attrs = dict(delivery.attributes)
                     attrs.update({"dead_letter_subscription": name, "dead_letter_reason": reason})
                     self.publish(dead_letter_topic(topic), delivery.data, attrs)
                 else:
-                    retry = Delivery(topic, delivery.data, delivery.attributes, delivery.message_id,
-                                     delivery.delivery_attempt + 1, delivery.publish_time)
+                    retry = Delivery(
+                        topic,
+                        delivery.data,
+                        delivery.attributes,
+                        delivery.message_id,
+                        delivery.delivery_attempt + 1,
+                        delivery.publish_time,
+                    )
                     with self._lock:
                         self._queue.append((topic, name, handler, retry))
         return done

@@ -12,7 +12,9 @@ from common.brands import get_brand, load_kit, register_brand
 from common.errors import BadInput, UnknownBrand
 
 
-def write_kit(root: Path, brand: dict, refs: dict[str, bytes] | None = None, logos: dict[str, bytes] | None = None) -> Path:
+def write_kit(
+    root: Path, brand: dict, refs: dict[str, bytes] | None = None, logos: dict[str, bytes] | None = None
+) -> Path:
     (root / "references").mkdir(parents=True, exist_ok=True)
     (root / "brand.json").write_text(json.dumps(brand))
     for name, data in (refs or {}).items():
@@ -27,13 +29,28 @@ def write_kit(root: Path, brand: dict, refs: dict[str, bytes] | None = None, log
 def test_every_bad_field_and_file_is_reported(tmp_path: Path):
     kit = write_kit(
         tmp_path / "kit",
-        {"brand": "Bad Id!", "display_name": "", "colors": ["blue"], "currency": "usd", "spi": -3, "extra": 1},
+        {
+            "brand": "Bad Id!",
+            "display_name": "",
+            "colors": ["blue"],
+            "currency": "usd",
+            "spi": -3,
+            "extra": 1,
+        },
         {"notes.txt": b"hello"},
     )
     with pytest.raises(BadInput) as err:
         load_kit(kit)
     text = str(err.value)
-    for needle in ("brand:", "display_name:", "colors:", "currency:", "spi:", "extra:", "notes.txt: unsupported file type"):
+    for needle in (
+        "brand:",
+        "display_name:",
+        "colors:",
+        "currency:",
+        "spi:",
+        "extra:",
+        "notes.txt: unsupported file type",
+    ):
         assert needle in text, needle
 
 
@@ -47,7 +64,9 @@ def test_missing_brand_json_and_references(tmp_path: Path):
 
 def test_unreadable_image_is_named(tmp_path: Path, runtime):
     deps, _ = runtime
-    kit = write_kit(tmp_path / "kit", {"brand": "acme", "display_name": "ACME"}, {"front.jpg": b"\xff\xd8\xff garbage"})
+    kit = write_kit(
+        tmp_path / "kit", {"brand": "acme", "display_name": "ACME"}, {"front.jpg": b"\xff\xd8\xff garbage"}
+    )
     with pytest.raises(BadInput) as err:
         register_brand(deps, kit)
     assert "front.jpg" in str(err.value)

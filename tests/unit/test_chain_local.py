@@ -29,7 +29,9 @@ def verdicts(deps) -> list[dict]:
 
 def scan_image(deps, bus, path: Path, **listing) -> str:
     item = Listing(listing_id=listing.pop("listing_id", path.stem), image=str(path), **listing)
-    scan_id = chain.ingest_listing(deps, "acme", item, path.read_bytes(), f"test:{path}:{sorted(listing.items())}")
+    scan_id = chain.ingest_listing(
+        deps, "acme", item, path.read_bytes(), f"test:{path}:{sorted(listing.items())}"
+    )
     bus.drain()
     return scan_id
 
@@ -94,9 +96,13 @@ def test_crash_mid_chain_then_redelivery_finishes_the_scan(acme, demo_dir: Path)
 def test_malformed_message_is_dropped_with_reason_on_the_scan(acme, demo_dir: Path):
     deps, bus = acme
     scan_id = scan_image(deps, bus, demo_dir / "candidates" / "irrelevant-cat.jpg")
-    outcome = chain.run_step("hash_match", deps, b"{not json", {"scan_id": scan_id, "brand_id": "acme"}, "evt-bad")
+    outcome = chain.run_step(
+        "hash_match", deps, b"{not json", {"scan_id": scan_id, "brand_id": "acme"}, "evt-bad"
+    )
     assert outcome.status == "dropped" and "not JSON" in outcome.reason
-    again = chain.run_step("hash_match", deps, b"{not json", {"scan_id": scan_id, "brand_id": "acme"}, "evt-bad")
+    again = chain.run_step(
+        "hash_match", deps, b"{not json", {"scan_id": scan_id, "brand_id": "acme"}, "evt-bad"
+    )
     assert again.status == "duplicate"
 
 
@@ -104,9 +110,12 @@ def test_poison_message_lands_in_the_dlq_with_reason_stored(acme):
     deps, bus = acme
     listing = Listing(listing_id="ghost", image="gs://nowhere/ghost.jpg")
     source = BlobRef(bucket=deps.settings.candidates_bucket, name="_listings/acme/ghost")
-    deps.docs.create(pipeline.scan_path("acme", "ghost-scan"), {"status": "requested", "listing": listing.model_dump()})
-    msg = ScanRequested(scan_id="ghost-scan", brand_id="acme", listing=listing, source=source,
-                        received_at=datetime.now(UTC))
+    deps.docs.create(
+        pipeline.scan_path("acme", "ghost-scan"), {"status": "requested", "listing": listing.model_dump()}
+    )
+    msg = ScanRequested(
+        scan_id="ghost-scan", brand_id="acme", listing=listing, source=source, received_at=datetime.now(UTC)
+    )
     data, attrs = msg.to_pubsub()
     bus.publish(topics.SCAN_REQUESTED, data, attrs)
     bus.drain()
@@ -118,8 +127,9 @@ def test_poison_message_lands_in_the_dlq_with_reason_stored(acme):
 
 def test_corrupt_image_gives_error_record_and_batch_goes_on(acme, demo_dir: Path):
     deps, bus = acme
-    records = list(scan_listings(deps, bus, "acme", listings_from_jsonl(demo_dir / "listings.jsonl"),
-                                 base_dir=demo_dir))
+    records = list(
+        scan_listings(deps, bus, "acme", listings_from_jsonl(demo_dir / "listings.jsonl"), base_dir=demo_dir)
+    )
     by_id = {r["listing_id"]: r for r in records}
     assert "error" in by_id["corrupt"] and "truncated" in by_id["corrupt"]["error"].lower()
     assert len(records) == 14

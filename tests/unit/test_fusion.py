@@ -12,9 +12,17 @@ from common.messages import Listing, Signal
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
 BRAND = Brand(
-    brand_id="acme", display_name="ACME", trademarks=["ACME"], colors=["#D7141A"],
-    authorized_sellers=["acme-official"], barcodes=["012345678905"], reference_price=120.0, currency="USD",
-    category="motorbike", spi=12, version="v1",
+    brand_id="acme",
+    display_name="ACME",
+    trademarks=["ACME"],
+    colors=["#D7141A"],
+    authorized_sellers=["acme-official"],
+    barcodes=["012345678905"],
+    reference_price=120.0,
+    currency="USD",
+    category="motorbike",
+    spi=12,
+    version="v1",
 )
 
 
@@ -49,9 +57,16 @@ def test_s19_authorized_seller_passes_even_with_hash_match():
     assert "authorized seller" in v.reasons[0]
 
 
-@pytest.mark.parametrize("emb,rule", [(0.9, "logo_confirmed_embedding_high"), (0.6, "logo_confirmed_embedding_moderate")])
+@pytest.mark.parametrize(
+    "emb,rule", [(0.9, "logo_confirmed_embedding_high"), (0.6, "logo_confirmed_embedding_moderate")]
+)
 def test_s3_logo_confirmed_with_visual_similarity_is_tier1(emb, rule):
-    v = run({"logo": fired("logo", 0.9, "logo:mark.png"), "embedding": fired("embedding", emb) if emb >= 0.8 else clear("embedding", emb)})
+    v = run(
+        {
+            "logo": fired("logo", 0.9, "logo:mark.png"),
+            "embedding": fired("embedding", emb) if emb >= 0.8 else clear("embedding", emb),
+        }
+    )
     assert (v.tier, v.rule) == (1, rule)
 
 
@@ -61,7 +76,13 @@ def test_s6_logo_alone_is_watch_tier2():
 
 
 def test_s17_lookalike_without_mark_is_at_most_tier3():
-    v = run({"embedding": fired("embedding", 0.99), "logo": clear("logo", 0.0), "ocr_text": clear("ocr_text", 0.0)})
+    v = run(
+        {
+            "embedding": fired("embedding", 0.99),
+            "logo": clear("logo", 0.0),
+            "ocr_text": clear("ocr_text", 0.0),
+        }
+    )
     assert v.tier == 3
     assert v.rule == "lookalike_without_mark"
 
@@ -93,7 +114,9 @@ def test_s18_secondhand_exemption_void_with_large_inventory():
 
 def test_missing_channels_count_neither_way():
     base = {"logo": fired("logo", 0.95)}
-    with_missing = dict(base, embedding=Signal.not_run("embedding", "model down"), ocr_text=Signal.not_run("ocr_text", "x"))
+    with_missing = dict(
+        base, embedding=Signal.not_run("embedding", "model down"), ocr_text=Signal.not_run("ocr_text", "x")
+    )
     assert run(base).score == run(with_missing).score
     assert run(base).tier == run(with_missing).tier
     nothing = run({"embedding": Signal.not_run("embedding", "down")})
@@ -102,7 +125,9 @@ def test_missing_channels_count_neither_way():
 
 
 def test_auxiliary_signals_alone_are_not_evidence():
-    v = run({"price": fired("price", 0.9), "color": fired("color", 1.0), "embedding": clear("embedding", 0.05)})
+    v = run(
+        {"price": fired("price", 0.9), "color": fired("color", 1.0), "embedding": clear("embedding", 0.05)}
+    )
     assert v.tier == 4
     boosted = run({"logo": fired("logo", 0.9), "price": fired("price", 0.9)})
     assert boosted.score > run({"logo": fired("logo", 0.9)}).score

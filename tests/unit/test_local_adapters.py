@@ -94,3 +94,9 @@ def test_bus_redelivers_then_dead_letters_with_reason():
     assert len(dead) == 1 and dead[0]["scan_id"] == "s"
     assert dead[0]["dead_letter_reason"] == "ValueError: never works"
     assert bus.dead_letters[0][1].delivery_attempt == MAX_DELIVERY_ATTEMPTS
+
+
+def test_bus_message_ids_are_unique_across_bus_instances():
+    """Idempotency records persist in SQLite, so a new CLI run must never reuse an old run's message ids."""
+    a, b = InProcessBus(), InProcessBus()
+    assert a.publish("t", b"", {}) != b.publish("t", b"", {})

@@ -1,0 +1,354 @@
+"""The Terraform under infra/ matches the code: functions, triggers, topics and DLQs, env vars, grants.
+
+Everything is read at test time (functions/, common/topics.py, common/settings.py), so a new handler, topic or
+setting that infra does not deploy fails here with a message saying what to add.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from _infra_hcl import (
+    INFRA,
+    function_dirs,
+    handler_signature,
+    locals_of,
+    module_call,
+    published_topics,
+    resource,
+    settings_env_names,
+    single,
+    tf_files,
+    variable_default,
+)
+from _infra_hcl import load as load_tf
+
+from common import settings as settings_module
+from common import topics
+
+FUNCTIONS = locals_of("locals.tf")["functions"]
+LOCALS = locals_of("locals.tf")
+STORAGE_FINALIZED = "google.cloud.storage.object.v1.finalized"
+HTTP_FUNCTIONS = {"ingest_webhook": "public", "review": "iam"}  # webhook: HMAC in code; review: IAM only
+INGEST_FUNCTIONS = ("ingest_gcs", "ingest_webhook")
+
+# Settings read by common/settings.py that are deliberately not set on the deployed functions, with why.
+NOT_DEPLOYED = {
+    "COUNTERFEIT_HOME": "state directory of the embedded default; the gcp backend keeps no local state",
+    "GCP_PROJECT": "legacy alias; GOOGLE_CLOUD_PROJECT is set",
+    "COUNTERFEIT_FETCH_ALLOW_PRIVATE": "local emulator stack only: production must refuse private addresses (SSRF)",
+}
+# Settings only some functions need: env name -> the functions that must get it.
+FUNCTION_SPECIFIC = {
+    "MODEL_ENDPOINT_URL": {"embed"},
+    "WEBHOOK_SECRETS": {"ingest_webhook"},
+    "REVIEW_TOKENS": {"review"},
+}
+SECRET_SETTINGS = {"WEBHOOK_SECRETS", "REVIEW_TOKENS"}
+
+
+def _env_of(name: str) -> set[str]:
+    """Env names a function gets: base environment + its function_environment + its secret env."""
+    plain = set(LOCALS["base_environment"]) | set(LOCALS["function_environment"].get(name, {}))
+    return plain | set(FUNCTIONS[name]["secrets"])
+
+
+# --- functions -----------------------------------------------------------------------------------------------
+
+
+def test_every_function_directory_is_deployed_and_nothing_else() -> None:
+    dirs = set(function_dirs())
+    assert dirs, "functions/ has no <name>/main.py"
+    missing = dirs - set(FUNCTIONS)
+    assert not missing, (
+        f"functions without a deployment: add them to infra/locals.tf functions: {sorted(missing)}"
+    )
+    stale = set(FUNCTIONS) - dirs
+    assert not stale, f"infra deploys functions that have no functions/<name>/main.py: {sorted(stale)}"
+
+
+def test_functions_module_deploys_each_entry_with_its_name_as_entry_point() -> None:
+    call = module_call("functions")
+    assert call["source"] == "./modules/cloud_function"
+    assert call["for_each"] == "${local.functions}"
+    assert call["entry_point"] == "${each.key}"
+    assert call["archive_path"] == "${path.root}/${var.function_source_dir}/${each.key}.zip"
+    function = resource("google_cloudfunctions2_function", "this", "modules/cloud_function/main.tf")
+    build = single(function["build_config"])
+    assert build["entry_point"] == "${var.entry_point}"
+    assert build["runtime"] == "${var.runtime}"
+
+
+@pytest.mark.parametrize("name", function_dirs())
+def test_entry_point_exists_with_the_signature_its_trigger_delivers(name: str) -> None:
+    signature = handler_signature(name)
+    assert signature is not None, f"functions/{name}/main.py has no `def {name}` (the entry point)"
+    expected = "http" if FUNCTIONS[name]["trigger"] == "http" else "cloud_event"
+    assert signature == expected, (
+        f"{name}: trigger {FUNCTIONS[name]['trigger']!r} delivers {expected} requests, handler is {signature}"
+    )
+
+
+@pytest.mark.parametrize("name", function_dirs())
+def test_trigger_matches_topics_py(name: str) -> None:
+    fn = FUNCTIONS[name]
+    if name in topics.SUBSCRIPTIONS:
+        assert fn["trigger"] == "pubsub"
+        assert fn["topics"] == [topics.SUBSCRIPTIONS[name]]
+    elif name == "dead_letter":
+        assert fn["trigger"] == "pubsub"
+        assert sorted(fn["topics"]) == sorted(topics.dead_letter_topic(t) for t in topics.TOPICS)
+    elif name == "ingest_gcs":
+        assert fn["trigger"] == "storage"
+        assert fn["topics"] == []
+    else:
+        assert name in HTTP_FUNCTIONS, f"{name}: unknown function; say how it is triggered in this test"
+        assert fn["trigger"] == "http"
+        assert fn["topics"] == []
+
+
+def test_storage_trigger_is_candidates_finalize_with_retry() -> None:
+    call = module_call("functions")
+    assert call["trigger"]["bucket"] == (
+        '${each.value.trigger == "storage" ? module.storage.names["candidates"] : null}'
+    )
+    function = resource("google_cloudfunctions2_function", "this", "modules/cloud_function/main.tf")
+    trigger = single(function["dynamic"])["event_trigger"]
+    content = single(trigger["content"])
+    assert content["event_type"] == STORAGE_FINALIZED
+    assert content["retry_policy"] == "RETRY_POLICY_RETRY"
+    assert single(content["event_filters"])["attribute"] == "bucket"
+    assert f'"{STORAGE_FINALIZED}"' in (INFRA.parent / "functions/ingest_gcs/main.py").read_text()
+
+
+def test_pubsub_steps_publish_exactly_what_the_pipeline_returns() -> None:
+    for step in topics.SUBSCRIPTIONS:
+        granted = set(FUNCTIONS[step]["publishes"])
+        assert granted == published_topics(f"{step}_step"), f"{step}: publisher grants differ from the code"
+    for name in INGEST_FUNCTIONS:
+        assert FUNCTIONS[name]["publishes"] == [topics.SCAN_REQUESTED]
+    for name in ("dead_letter", "review"):
+        assert FUNCTIONS[name]["publishes"] == []
+    every_publisher = {t for fn in FUNCTIONS.values() for t in fn["publishes"]}
+    assert every_publisher == set(topics.TOPICS)
+
+
+# --- topics, subscriptions, dead letters ---------------------------------------------------------------------
+
+
+def test_every_topic_exists_with_a_dlq() -> None:
+    assert LOCALS["topics"] == list(topics.TOPICS)
+    assert module_call("pubsub_topics")["topics"] == "${local.topics}"
+    dlq_names = locals_of("modules/pubsub_topics/main.tf")["dead_letter_topics"]
+    assert dlq_names == '${{for topic in var.topics : topic => "${topic}-dlq"}}'
+    assert topics.dead_letter_topic("x") == "x-dlq"
+    dlq = resource("google_pubsub_topic", "dead_letter", "modules/pubsub_topics/main.tf")
+    assert dlq["for_each"] == "${local.dead_letter_topics}"
+    assert dlq["name"] == "${each.value}"
+    # The Pub/Sub service agent may publish into every DLQ.
+    grant = resource(
+        "google_pubsub_topic_iam_member", "dead_letter_publisher", "modules/pubsub_topics/main.tf"
+    )
+    assert grant["for_each"] == "${local.dead_letter_topics}"
+    assert grant["role"] == "roles/pubsub.publisher"
+    assert (
+        "gcp-sa-pubsub.iam.gserviceaccount.com" in locals_of("modules/pubsub_topics/main.tf")["pubsub_agent"]
+    )
+
+
+def test_subscriptions_dead_letter_after_max_delivery_attempts() -> None:
+    assert LOCALS["max_delivery_attempts"] == topics.MAX_DELIVERY_ATTEMPTS
+    call = module_call("pubsub_push")
+    assert call["max_delivery_attempts"] == "${local.max_delivery_attempts}"
+    sub = resource("google_pubsub_subscription", "push", "modules/pubsub_push/main.tf")
+    policy = single(sub["dynamic"])["dead_letter_policy"]
+    assert single(policy["content"])["max_delivery_attempts"] == "${var.max_delivery_attempts}"
+    assert single(policy["content"])["dead_letter_topic"] == "${dead_letter_policy.value}"
+    retry = single(sub["retry_policy"])
+    assert retry == {"minimum_backoff": "${var.minimum_backoff}", "maximum_backoff": "${var.maximum_backoff}"}
+    # The subscription of a source topic names that topic's DLQ; a DLQ's own subscription has none.
+    mapping = call["push_subscriptions"]
+    assert (
+        'dead_letter_topic_id = target.dead_letter ? module.pubsub_topics.all_topic_ids["${target.topic}-dlq"]'
+        in ((INFRA / "main.tf").read_text())
+    ), mapping
+    assert "dead_letter = contains(local.topics, topic)" in (INFRA / "main.tf").read_text()
+    # The service agent must be able to ack on the source subscription, or nothing is ever dead-lettered.
+    ack = resource(
+        "google_pubsub_subscription_iam_member", "source_subscriber", "modules/pubsub_push/main.tf"
+    )
+    assert ack["role"] == "roles/pubsub.subscriber"
+    assert ack["for_each"] == "${local.dead_lettered}"
+
+
+def test_every_subscribed_topic_has_one_consumer_subscription_per_function() -> None:
+    """Mirror of local.push_subscriptions: the (function, topic) pairs and which of them dead-letter."""
+    pairs = {
+        (name, topic, topic in topics.TOPICS)
+        for name, fn in FUNCTIONS.items()
+        if fn["trigger"] == "pubsub"
+        for topic in fn["topics"]
+    }
+    expected = {(f, t, True) for f, t in topics.SUBSCRIPTIONS.items()}
+    expected |= {("dead_letter", topics.dead_letter_topic(t), False) for t in topics.TOPICS}
+    assert pairs == expected
+    # Fan-out: each expensive channel has its own subscription on channels-requested.
+    fan_out = {f for f, t, _ in pairs if t == topics.CHANNELS_REQUESTED}
+    assert fan_out == set(topics.EXPENSIVE_CHANNELS)
+
+
+def test_push_goes_to_a_topic_path_with_the_function_url_as_audience() -> None:
+    """functions-framework converts a raw push into a messagePublished CloudEvent using the topic in the path."""
+    sub = resource("google_pubsub_subscription", "push", "modules/pubsub_push/main.tf")
+    push = single(sub["push_config"])
+    assert push["push_endpoint"] == "${each.value.function_url}/${local.topic_path}/${each.value.topic}"
+    assert locals_of("modules/pubsub_push/main.tf")["topic_path"] == "projects/${var.project_id}/topics"
+    assert single(push["oidc_token"])["audience"] == "${each.value.function_url}"
+
+
+# --- environment ---------------------------------------------------------------------------------------------
+
+
+def test_every_setting_is_deployed_or_explained() -> None:
+    read = settings_env_names()
+    assert {"COUNTERFEIT_BACKEND", "GOOGLE_CLOUD_PROJECT", "CANDIDATES_BUCKET"} <= read  # the parser works
+    deployed = set(LOCALS["base_environment"]) | set(FUNCTION_SPECIFIC)
+    unexplained = read - deployed - set(NOT_DEPLOYED)
+    assert not unexplained, (
+        f"common/settings.py reads {sorted(unexplained)}: set them in infra/locals.tf (base_environment or "
+        "function_environment / secrets) or add them to NOT_DEPLOYED here with the reason"
+    )
+    typos = deployed - read
+    assert not typos, f"infra sets env vars common/settings.py never reads: {sorted(typos)}"
+
+
+def test_base_environment_selects_the_gcp_backend_and_the_deployed_resources() -> None:
+    env = LOCALS["base_environment"]
+    assert env["COUNTERFEIT_BACKEND"] == "gcp"
+    assert env["GOOGLE_CLOUD_PROJECT"] == "${var.project_id}"
+    for setting, purpose in [
+        ("CANDIDATES_BUCKET", "candidates"),
+        ("WORK_BUCKET", "work"),
+        ("REFERENCES_BUCKET", "references"),
+        ("EVIDENCE_BUCKET", "evidence"),
+    ]:
+        assert env[setting] == f'${{module.storage.names["{purpose}"]}}'
+    assert env["FIRESTORE_DATABASE"] == "${module.firestore.database_id}"
+    assert env["COUNTERFEIT_VISION_BACKEND"] == "${var.vision_backend}"
+    call = module_call("functions")
+    assert call["environment"] == (
+        "${merge(local.base_environment, lookup(local.function_environment, each.key, {}))}"
+    )
+
+
+@pytest.mark.parametrize("name", function_dirs())
+def test_function_gets_the_settings_it_needs(name: str) -> None:
+    env = _env_of(name)
+    assert set(LOCALS["base_environment"]) <= env
+    for setting, needed_by in FUNCTION_SPECIFIC.items():
+        if name in needed_by:
+            assert setting in env, f"{name} needs {setting}"
+        else:
+            assert setting not in env, f"{name} gets {setting} but does not need it (least privilege)"
+    for setting in SECRET_SETTINGS & env:
+        assert setting in FUNCTIONS[name]["secrets"], f"{setting} must come from Secret Manager"
+
+
+def test_limits_default_to_the_code_defaults() -> None:
+    assert variable_default("max_image_bytes") == settings_module.DEFAULT_MAX_IMAGE_BYTES
+    assert variable_default("max_image_pixels") == settings_module.DEFAULT_MAX_IMAGE_PIXELS
+
+
+def test_private_fetches_are_never_enabled_in_the_cloud() -> None:
+    for path in tf_files():
+        code = "\n".join(
+            line
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if not line.lstrip().startswith("#")
+        )
+        assert "COUNTERFEIT_FETCH_ALLOW_PRIVATE" not in code, path
+
+
+def test_model_endpoint_reads_images_through_the_same_settings() -> None:
+    env = LOCALS["model_environment"]
+    assert env["COUNTERFEIT_BACKEND"] == "gcp"
+    assert set(env) <= settings_env_names()
+    assert {"CANDIDATES_BUCKET", "WORK_BUCKET", "REFERENCES_BUCKET"} <= set(env)
+    assert LOCALS["function_environment"]["embed"]["MODEL_ENDPOINT_URL"] == "${module.model_endpoint.url}"
+    assert module_call("model_endpoint")["invokers"] == {
+        "embed": '${module.iam.function_service_accounts["embed"].member}'
+    }
+
+
+def test_embedding_dimension_matches_the_shipped_model_manifest() -> None:
+    import json
+
+    manifests = sorted((INFRA.parent / "models").glob("*.json"))
+    dims = {
+        json.loads(p.read_text())["output_dim"]
+        for p in manifests
+        if "output_dim" in json.loads(p.read_text())
+    }
+    default = variable_default("embedding_dimension")
+    assert not dims or default in dims, f"embedding_dimension {default} but models/*.json say {sorted(dims)}"
+
+
+# --- exposure and least privilege ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", function_dirs())
+def test_only_the_webhook_is_public_and_only_user_facing_functions_take_outside_traffic(name: str) -> None:
+    fn = FUNCTIONS[name]
+    expected_access = HTTP_FUNCTIONS.get(name, "private")
+    assert fn["access"] == expected_access
+    assert fn["ingress"] == ("ALLOW_ALL" if name in HTTP_FUNCTIONS else "ALLOW_INTERNAL_ONLY")
+    assert module_call("functions")["public"] == '${each.value.access == "public"}'
+
+
+def test_grants_use_object_roles_on_known_buckets_only() -> None:
+    buckets = set(locals_of("modules/storage/main.tf")["buckets"])
+    for name, fn in FUNCTIONS.items():
+        assert set(fn["bucket_roles"]) <= buckets - {"sources"}, name
+        assert set(fn["bucket_roles"].values()) <= {"${local.reader}", "${local.writer}"}, name
+    assert LOCALS["reader"] == "roles/storage.objectViewer"
+    assert LOCALS["writer"] == "roles/storage.objectUser"
+    # Only the steps that write blobs may write (webhook listing images, working copies, evidence bundles).
+    writers = {n for n, fn in FUNCTIONS.items() if "${local.writer}" in fn["bucket_roles"].values()}
+    assert writers == {"ingest_webhook", "preprocess", "evidence"}
+
+
+def test_buckets_are_private_uniform_and_evidence_is_versioned() -> None:
+    bucket = resource("google_storage_bucket", "this", "modules/storage/main.tf")
+    assert bucket["uniform_bucket_level_access"] is True
+    assert bucket["public_access_prevention"] == "enforced"
+    config = locals_of("modules/storage/main.tf")["buckets"]
+    assert config["evidence"]["versioned"] is True
+    assert set(config) == {"candidates", "work", "references", "evidence", "sources"}
+
+
+def test_variables_are_typed_and_described() -> None:
+    for path in tf_files():
+        for block in load_tf(str(path.relative_to(INFRA))).get("variable", []):
+            for name, spec in block.items():
+                assert spec.get("type"), f"{path}: variable {name} has no type"
+                assert spec.get("description"), f"{path}: variable {name} has no description"
+
+
+def test_outputs_a_user_needs() -> None:
+    outputs = {}
+    for block in load_tf("outputs.tf").get("output", []):
+        outputs.update(block)
+    for name in ("buckets", "webhook_url", "review_url", "model_endpoint_url", "candidates_bucket"):
+        assert name in outputs, name
+        assert outputs[name].get("description"), name
+    assert outputs["webhook_url"]["value"] == '${module.functions["ingest_webhook"].url}'
+
+
+def test_example_tfvars_sets_every_required_variable() -> None:
+    required = []
+    for block in load_tf("variables.tf").get("variable", []):
+        required += [name for name, spec in block.items() if "default" not in spec]
+    example = (INFRA / "terraform.tfvars.example").read_text(encoding="utf-8")
+    for name in required:
+        assert re.search(rf"^{name}\s*=", example, re.M), f"terraform.tfvars.example lacks {name}"

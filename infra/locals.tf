@@ -138,7 +138,7 @@ locals {
       secrets      = {}
       access       = "private"
       ingress      = "ALLOW_INTERNAL_ONLY"
-      memory       = "256Mi"
+      memory       = "512Mi"
       timeout      = 60
     }
     review = {

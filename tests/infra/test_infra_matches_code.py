@@ -352,3 +352,33 @@ def test_example_tfvars_sets_every_required_variable() -> None:
     example = (INFRA / "terraform.tfvars.example").read_text(encoding="utf-8")
     for name in required:
         assert re.search(rf"^{name}\s*=", example, re.M), f"terraform.tfvars.example lacks {name}"
+
+
+# --- Firestore -----------------------------------------------------------------------------------------------
+
+
+def test_vector_index_covers_the_find_nearest_query() -> None:
+    from common.embedding import index as vector_index
+
+    firestore = "modules/firestore/"
+    assert variable_default("vector_collection", firestore + "variables.tf") == vector_index.VIEWS_COLLECTION
+    assert variable_default("vector_field", firestore + "variables.tf") == vector_index.VECTOR_FIELD
+    idx = resource("google_firestore_index", "reference_views_embedding", firestore + "main.tf")
+    assert idx["collection"] == "${var.vector_collection}"
+    assert idx["query_scope"] == "COLLECTION"  # the query runs on brands/{brand}/reference_views
+    vector = idx["fields"][-1]
+    assert vector["field_path"] == "${var.vector_field}"
+    assert single(vector["vector_config"])["dimension"] == "${var.embedding_dimension}"
+    assert module_call("firestore")["embedding_dimension"] == "${var.embedding_dimension}"
+
+
+def test_review_queue_query_has_its_composite_index() -> None:
+    """list_queue: tier IN [...] ordered by created_at DESC on brands/{brand}/verdicts."""
+    source = (INFRA.parent / "common/review/queue.py").read_text(encoding="utf-8")
+    assert 'Filter("tier", "in"' in source and 'Order("created_at", descending=True)' in source
+    idx = resource("google_firestore_index", "verdicts_by_tier_newest", "modules/firestore/main.tf")
+    assert idx["collection"] == "verdicts"
+    assert [(f["field_path"], f["order"]) for f in idx["fields"]] == [
+        ("tier", "ASCENDING"),
+        ("created_at", "DESCENDING"),
+    ]

@@ -29,7 +29,7 @@ resource "google_firestore_index" "verdicts_by_tier_newest" {
   }
 }
 
-# Review queue: one tier, highest score first.
+# Review queue sorted by score instead of time (one tier, strongest first).
 resource "google_firestore_index" "verdicts_by_tier_score" {
   project     = var.project_id
   database    = google_firestore_database.this.name
@@ -47,15 +47,15 @@ resource "google_firestore_index" "verdicts_by_tier_score" {
   }
 }
 
-# Nearest-reference search over brands/{brand}/references. Flat (exact) index: a brand has tens to hundreds of
-# reference images, far below the size where an approximate index would pay off. Both scopes: the per-brand
-# collection query (tenant-isolated path) and the collection-group query across brands.
-resource "google_firestore_index" "references_embedding" {
-  for_each    = toset(["COLLECTION", "COLLECTION_GROUP"])
+# Nearest-reference search (common/embedding/index.py): find_nearest (cosine) over the collection
+# brands/{brand}/reference_views, field `embedding`: one document per stored view (whole image and crops) of
+# each reference. Flat (exact) index: a brand has tens to hundreds of references, far below the size where an
+# approximate index would pay off. Scope COLLECTION: the query runs on one brand's collection (tenant isolation).
+resource "google_firestore_index" "reference_views_embedding" {
   project     = var.project_id
   database    = google_firestore_database.this.name
-  collection  = "references"
-  query_scope = each.value
+  collection  = var.vector_collection
+  query_scope = "COLLECTION"
 
   # Firestore places __name__ before the vector field; declaring it keeps plans clean.
   fields {
@@ -64,7 +64,7 @@ resource "google_firestore_index" "references_embedding" {
   }
 
   fields {
-    field_path = "embedding"
+    field_path = var.vector_field
     vector_config {
       dimension = var.embedding_dimension
       flat {}

@@ -28,6 +28,18 @@ variable "embedding_dimension" {
   }
 }
 
+variable "vector_collection" {
+  description = "Collection id searched with find_nearest (common/embedding/index.py VIEWS_COLLECTION)."
+  type        = string
+  default     = "reference_views"
+}
+
+variable "vector_field" {
+  description = "Vector field searched with find_nearest (common/embedding/index.py VECTOR_FIELD)."
+  type        = string
+  default     = "embedding"
+}
+
 variable "deletion_protection" {
   description = "Refuse to delete the database (keep true in production; verdicts are evidence)."
   type        = bool

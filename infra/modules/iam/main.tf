@@ -64,10 +64,18 @@ resource "google_project_iam_member" "build" {
   member   = "serviceAccount:${google_service_account.build.email}"
 }
 
-resource "google_storage_bucket_iam_member" "build_sources" {
-  bucket = var.buckets["sources"]
-  role   = "roles/storage.objectViewer"
-  member = "serviceAccount:${google_service_account.build.email}"
+# Read access to the source archives: ours, and the gcf-v2-sources-* bucket Cloud Functions copies them to
+# before the build. Conditioned on those bucket names so the build identity cannot read tenant images.
+resource "google_project_iam_member" "build_sources" {
+  project = var.project_id
+  role    = "roles/storage.objectViewer"
+  member  = "serviceAccount:${google_service_account.build.email}"
+
+  condition {
+    title       = "function-sources-only"
+    description = "Only the function source buckets"
+    expression  = "resource.name == \"projects/_/buckets/${var.buckets["sources"]}\" || resource.name.startsWith(\"projects/_/buckets/${var.buckets["sources"]}/\") || resource.name.startsWith(\"projects/_/buckets/gcf-v2-sources-\")"
+  }
 }
 
 # Identity Eventarc uses to deliver storage finalize events to ingest_gcs.

@@ -25,6 +25,9 @@ from common.settings import Settings
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+# Firestore arrays cannot hold arrays ("Cannot convert an array value in an array value"); an inner list is
+# stored as a one-key map and turned back into a list on read, so callers keep plain JSON-like values.
+NESTED_ARRAY_KEY = "nested_array_"  # (names like __x__ are reserved by Firestore)
 # Fields stored as Firestore vectors so ``find_nearest`` can use them (docs/ARCHITECTURE.md: `embedding`).
 VECTOR_FIELDS = frozenset({"embedding"})
 # How long a publish may wait for the server's ack before the handler fails (and Pub/Sub redelivers).
@@ -145,8 +148,12 @@ def _to_firestore(value: Any, key: str | None = None) -> Any:
     if isinstance(value, dict):
         return {k: _to_firestore(v, k.rsplit(".", 1)[-1]) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_to_firestore(v) for v in value]
+        return [_wrap_nested(_to_firestore(v)) for v in value]
     return value
+
+
+def _wrap_nested(value: Any) -> Any:
+    return {NESTED_ARRAY_KEY: value} if isinstance(value, list) else value
 
 
 def _from_firestore(value: Any) -> Any:
@@ -161,6 +168,8 @@ def _from_firestore(value: Any) -> Any:
             value.microsecond, tzinfo=value.tzinfo or UTC,
         )  # fmt: skip
     if isinstance(value, dict):
+        if len(value) == 1 and NESTED_ARRAY_KEY in value and isinstance(value[NESTED_ARRAY_KEY], list):
+            return _from_firestore(value[NESTED_ARRAY_KEY])
         return {k: _from_firestore(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_from_firestore(v) for v in value]

@@ -72,6 +72,17 @@ def test_documents_crud_merge_dotted_updates_and_datetimes(adapters):
     assert got["extra"] == {"a": 1} and got["n"] == 1
     docs.set(path, {"only": True})
     assert docs.get(path) == {"only": True}
+    # Firestore forbids arrays in arrays; the adapter keeps them transparent (signals carry boxes, palettes)
+    nested = {
+        "boxes": [[1, 2], [3, [4, 5]]],
+        "palette": [{"rgb": (1, 2, 3), "share": 0.5}],
+        "m": {"k": [[0.5]]},
+    }
+    docs.set(path, nested)
+    assert docs.get(path) == {"boxes": [[1, 2], [3, [4, 5]]], "palette": [{"rgb": [1, 2, 3], "share": 0.5}],
+                              "m": {"k": [[0.5]]}}  # fmt: skip
+    docs.transaction(lambda txn: txn.update(path, {"m.k": [[1.0, 2.0]]}))
+    assert docs.get(path)["m"]["k"] == [[1.0, 2.0]]
     with pytest.raises(NotFound):
         docs.update(f"brands/acme/scans/{_unique('missing')}", {"a": 1})
     docs.delete(path)

@@ -20,7 +20,7 @@ output "review_url" {
 
 output "review_service" {
   description = "Cloud Run service behind the review page (for `gcloud run services proxy`)."
-  value       = module.functions["review"].service
+  value       = module.functions["review"].name # a 2nd gen function's Cloud Run service has its name
 }
 
 output "model_endpoint_url" {

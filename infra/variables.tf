@@ -119,9 +119,9 @@ variable "model_max_instances" {
 }
 
 variable "model_concurrency" {
-  description = "Concurrent requests per model endpoint instance."
+  description = "Concurrent requests per model endpoint instance: the server's gunicorn threads (model_server/Dockerfile --threads), which it batches dynamically."
   type        = number
-  default     = 4
+  default     = 8
 
   validation {
     condition     = var.model_concurrency >= 1 && var.model_concurrency <= 1000

@@ -382,3 +382,13 @@ def test_review_queue_query_has_its_composite_index() -> None:
         ("tier", "ASCENDING"),
         ("created_at", "DESCENDING"),
     ]
+
+
+def test_model_endpoint_concurrency_matches_the_server_threads() -> None:
+    dockerfile = (INFRA.parent / "model_server/Dockerfile").read_text(encoding="utf-8")
+    threads = re.search(r"--threads\s+(\d+)", dockerfile)
+    assert threads, "model_server/Dockerfile no longer sets gunicorn --threads"
+    assert variable_default("model_concurrency") == int(threads.group(1))
+    assert variable_default("model_health_check_path") in dockerfile + (
+        INFRA.parent / "common/embedding/server.py"
+    ).read_text(encoding="utf-8")

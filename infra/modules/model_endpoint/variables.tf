@@ -73,9 +73,9 @@ variable "max_instances" {
 }
 
 variable "concurrency" {
-  description = "Requests per instance at once. onnxruntime runs one batch per core; a few queued requests keep it busy."
+  description = "Requests per instance at once; match the server's gunicorn --threads (it batches concurrent requests)."
   type        = number
-  default     = 4
+  default     = 8
 
   validation {
     condition     = var.concurrency >= 1 && var.concurrency <= 1000

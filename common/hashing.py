@@ -12,10 +12,8 @@ references, so 8x rows costs nothing, while 8 candidate-side queries would cost 
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,10 +72,10 @@ _TRANSPOSE = {
 }
 PHASH_VARIANTS = ("", "fliplr")  # mirroring is the common edit; every extra variant adds chance collisions
 
-# Above this many rows a query is split over 2 threads (numpy releases the GIL); measured on an idle 2-core
-# machine, 1M x 256 bits: whole-array temporaries 7.5 ms, blocked 6.0 ms, blocked on 2 threads ~4 ms.
-_PARALLEL_ROWS = 200_000
-_BLOCK = 32_768  # rows per block: 256 KB of uint64 per word column, stays in L2
+# Rows per block of the Hamming scan: 256 KB of uint64 per word column stays in L2. Measured 1M x 256 bits:
+# whole-array temporaries 7.5-12.8 ms, blocked 5.6-6.0 ms. Splitting over 2 threads gave ~4 ms on an idle
+# machine but 5-10x worse on a loaded one (and nothing on a 1-vCPU function), so the scan stays single-threaded.
+_BLOCK = 32_768
 
 
 def _key(kind: str, variant: str) -> str:
@@ -237,12 +235,7 @@ class _KindIndex:
 
     def nearest_rows(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Row numbers and distances of the k closest rows, closest first (ties: lower row first)."""
-        n = len(self)
-        if n < _PARALLEL_ROWS:
-            return self.scan(query, k)
-        half = (n // 2 // _BLOCK + 1) * _BLOCK
-        parts = list(_pool().map(lambda r: self.scan(query, k, r[0], r[1]), [(0, half), (half, n)]))
-        return _merge([p[0] for p in parts], [p[1] for p in parts], k)
+        return self.scan(query, k)
 
 
 def _top_k(dist: np.ndarray, k: int, offset: int) -> tuple[np.ndarray, np.ndarray]:
@@ -259,11 +252,6 @@ def _merge(rows: list[np.ndarray], dists: list[np.ndarray], k: int) -> tuple[np.
     all_rows, all_dists = np.concatenate(rows), np.concatenate(dists)
     order = np.lexsort((all_rows, all_dists))[:k]
     return all_rows[order], all_dists[order]
-
-
-@functools.cache
-def _pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="hash-index")
 
 
 class HashIndex:

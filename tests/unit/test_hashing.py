@@ -246,9 +246,9 @@ def test_index_agrees_with_brute_force(rows, k: int, data: st.DataObject) -> Non
             assert hashing.hamming(query, docs[m.ref_id][hashing._key(kind, m.variant)]) == m.distance
 
 
-def test_large_index_uses_the_parallel_path_and_stays_exact() -> None:
+def test_large_index_spanning_many_blocks_stays_exact() -> None:
     rng = np.random.default_rng(7)
-    n = hashing._PARALLEL_ROWS + 12_345
+    n = 7 * hashing._BLOCK + 12_345
     words = rng.integers(0, 2**63, size=(4, n), dtype=np.uint64, endpoint=True)
     ids = [f"r{i}" for i in range(n)]
     index = hashing.HashIndex.from_words("pdq", words, ids)

@@ -174,16 +174,23 @@ def test_duplicate_deliveries_make_exactly_one_verdict(chain):
 
 
 def test_crash_in_the_middle_of_the_chain_then_redelivery_finishes_with_one_verdict(chain):
-    name = "acme/e2e/crash.jpg"
-    chain.upload("s1-exact.jpg", name, {"listing_id": "crash-once-e2e"})
-    scan_id = chain.scan_id_for(name)
-    verdict = chain.verdict(scan_id)
-    crashed = chain.stack.fault_dir / "crash-once-e2e.crashed"
-    assert crashed.exists() and FAULTY_STEP in crashed.read_text()
-    time.sleep(3)
-    assert verdict["tier"] == 1
-    assert len(chain.verdicts_for_listing("crash-once-e2e")) == 1
-    assert chain.deps.docs.get(f"brands/{BRAND}/scans/{scan_id}")["status"] == "done"
+    # s1 is an exact copy (hash short-circuit: hash_match publishes one message, then crashes before its ack);
+    # s3 needs the channels (hash_match publishes channel-completed, then crashes before channels-requested)
+    cases = {"crash-once-exact": "s1-exact.jpg", "crash-once-channels": "s3-selfshot.jpg"}
+    for listing_id, filename in cases.items():
+        chain.upload(filename, f"acme/e2e/{listing_id}.jpg", {"listing_id": listing_id})
+    notes = {}
+    for listing_id in cases:
+        scan_id = chain.scan_id_for(f"acme/e2e/{listing_id}.jpg")
+        chain.verdict(scan_id)
+        notes[listing_id] = (chain.stack.fault_dir / f"{listing_id}.crashed").read_text()
+        assert FAULTY_STEP in notes[listing_id]
+        assert chain.deps.docs.get(f"brands/{BRAND}/scans/{scan_id}")["status"] == "done"
+    assert "after finishing" in notes["crash-once-exact"]
+    assert "while publishing" in notes["crash-once-channels"]
+    time.sleep(3)  # redeliveries and any duplicate fan-in messages drain
+    for listing_id in cases:
+        assert len(chain.verdicts_for_listing(listing_id)) == 1
 
 
 def test_poison_message_lands_in_the_dlq_with_the_reason_on_the_scan(chain):

@@ -87,10 +87,19 @@ def handler(event: Any) -> None:
     publisher.local.crashed = False
     try:
         getattr(_real, TARGET)(event)
+    except InjectedCrash:
+        _note(listing_id, "crashed while publishing (after the first message)")
+        raise
     finally:
         publisher.local.budget = None
-    if armed and not publisher.local.crashed:
+    if armed:
+        _note(listing_id, "crashed after finishing, before the ack")
         raise InjectedCrash(f"injected crash after {TARGET} finished, before the ack")
+
+
+def _note(listing_id: str, what: str) -> None:
+    with open(FAULT_DIR / f"{listing_id}.crashed", "a") as fh:
+        fh.write(what + "\n")
 
 
 globals()[TARGET] = handler

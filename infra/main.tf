@@ -9,6 +9,7 @@ locals {
     "artifactregistry.googleapis.com",
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
+    "cloudresourcemanager.googleapis.com",
     "eventarc.googleapis.com",
     "firestore.googleapis.com",
     "iam.googleapis.com",
@@ -132,7 +133,8 @@ module "iam" {
     }
   }
 
-  depends_on = [google_project_service.this]
+  # The push identity's token-creator grant names the Pub/Sub service agent: it must exist first.
+  depends_on = [google_project_service.this, google_project_service_identity.pubsub]
 }
 
 module "model_endpoint" {

@@ -8,9 +8,10 @@ locals {
 }
 
 resource "google_storage_bucket_object" "source" {
-  name   = local.archive_object
-  bucket = var.source_bucket
-  source = var.archive_path
+  name         = local.archive_object
+  bucket       = var.source_bucket
+  source       = var.archive_path
+  content_type = "application/zip"
 }
 
 resource "google_cloudfunctions2_function" "this" {
@@ -78,7 +79,7 @@ resource "google_cloud_run_v2_service_iam_member" "trigger" {
   count    = var.trigger.type == "storage" ? 1 : 0
   project  = var.project_id
   location = var.region
-  name     = google_cloudfunctions2_function.this.service_config[0].service
+  name     = google_cloudfunctions2_function.this.name # a 2nd gen function runs as the Cloud Run service of the same name
   role     = "roles/run.invoker"
   member   = "serviceAccount:${var.trigger_service_account}"
 }
@@ -87,7 +88,7 @@ resource "google_cloud_run_v2_service_iam_member" "invokers" {
   for_each = var.invokers
   project  = var.project_id
   location = var.region
-  name     = google_cloudfunctions2_function.this.service_config[0].service
+  name     = google_cloudfunctions2_function.this.name # a 2nd gen function runs as the Cloud Run service of the same name
   role     = "roles/run.invoker"
   member   = each.value
 }
@@ -99,7 +100,7 @@ resource "google_cloud_run_v2_service_iam_member" "public" {
   count    = var.public ? 1 : 0
   project  = var.project_id
   location = var.region
-  name     = google_cloudfunctions2_function.this.service_config[0].service
+  name     = google_cloudfunctions2_function.this.name # a 2nd gen function runs as the Cloud Run service of the same name
   role     = "roles/run.invoker"
   member   = "allUsers"
 }

@@ -9,7 +9,7 @@ output "url" {
 }
 
 output "service" {
-  description = "Name of the Cloud Run service behind the function (for run.invoker grants)."
+  description = "Full resource name of the Cloud Run service behind the function."
   value       = google_cloudfunctions2_function.this.service_config[0].service
 }
 

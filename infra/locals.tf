@@ -117,7 +117,7 @@ locals {
       topics       = ["verdict-recorded"]
       publishes    = []
       bucket_roles = { candidates = local.reader, work = local.reader, evidence = local.writer }
-      secrets      = {}
+      secrets      = { WEBHOOK_SECRETS = "webhook-secrets" } # signs the block-listing callback (common/callbacks.py)
       access       = "private"
       ingress      = "ALLOW_INTERNAL_ONLY"
       memory       = "1Gi"

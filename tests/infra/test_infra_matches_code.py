@@ -6,11 +6,13 @@ setting that infra does not deploy fails here with a message saying what to add.
 
 from __future__ import annotations
 
+import ast
 import re
 
 import pytest
 from _infra_hcl import (
     INFRA,
+    ROOT,
     function_dirs,
     handler_signature,
     locals_of,
@@ -39,12 +41,15 @@ NOT_DEPLOYED = {
     "GCP_PROJECT": "legacy alias; GOOGLE_CLOUD_PROJECT is set",
     "COUNTERFEIT_FETCH_ALLOW_PRIVATE": "local emulator stack only: production must refuse private addresses (SSRF)",
 }
-# Settings only some functions need: env name -> the functions that must get it.
-FUNCTION_SPECIFIC = {
-    "MODEL_ENDPOINT_URL": {"embed"},
-    "WEBHOOK_SECRETS": {"ingest_webhook"},
-    "REVIEW_TOKENS": {"review"},
+# Settings only some functions need: env name -> {module that reads the setting: function that runs it}.
+# A new reader of one of these settings fails test_function_specific_settings_have_known_readers until it is
+# listed here (and infra gives the setting to the function that now needs it).
+KNOWN_READERS = {
+    "MODEL_ENDPOINT_URL": {"common/embedding/client.py": "embed"},
+    "WEBHOOK_SECRETS": {"common/webhook.py": "ingest_webhook", "common/callbacks.py": "evidence"},
+    "REVIEW_TOKENS": {"common/review/auth.py": "review", "common/review/app.py": "review"},
 }
+FUNCTION_SPECIFIC = {env: set(readers.values()) for env, readers in KNOWN_READERS.items()}
 SECRET_SETTINGS = {"WEBHOOK_SECRETS", "REVIEW_TOKENS"}
 
 
@@ -221,6 +226,33 @@ def test_every_setting_is_deployed_or_explained() -> None:
     )
     typos = deployed - read
     assert not typos, f"infra sets env vars common/settings.py never reads: {sorted(typos)}"
+
+
+def _settings_attribute(env_name: str) -> str:
+    """The Settings field filled from ``env_name`` (keyword of the ``cls(...)`` call in Settings.from_env)."""
+    tree = ast.parse((ROOT / "common/settings.py").read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "cls":
+            for kw in node.keywords:
+                if any(isinstance(c, ast.Constant) and c.value == env_name for c in ast.walk(kw.value)):
+                    return str(kw.arg)
+    raise KeyError(env_name)
+
+
+@pytest.mark.parametrize("env_name", sorted(KNOWN_READERS))
+def test_function_specific_settings_have_known_readers(env_name: str) -> None:
+    attribute = _settings_attribute(env_name)
+    pattern = re.compile(rf"\.{attribute}\b")
+    readers = {
+        path.relative_to(ROOT).as_posix()
+        for folder in ("common", "functions")
+        for path in (ROOT / folder).rglob("*.py")
+        if path.name != "settings.py" and pattern.search(path.read_text(encoding="utf-8"))
+    }
+    assert readers == set(KNOWN_READERS[env_name]), (
+        f"settings.{attribute} ({env_name}) is read by {sorted(readers)}; update KNOWN_READERS and give "
+        "the setting to the functions that run the new reader (infra/locals.tf)"
+    )
 
 
 def test_base_environment_selects_the_gcp_backend_and_the_deployed_resources() -> None:

@@ -10,8 +10,8 @@ Order of decisions, each written into ``Verdict.rule`` and ``reasons``:
 4. Dual track (S17): visual look-alikes without a brand mark, brand text, barcode or copied photo -> at most Tier 3.
 5. Secondhand wording (S18) -> never Tier 1, routed to review (Tier 2) when it would have been Tier 1;
    the exemption is void when the listing's inventory shows many units (seed 004, Stage 2 cross-check).
-Auxiliary signals (colour, price, SpI) only add weight when some primary brand signal fired: a blue product
-or a cheap price alone is not evidence of counterfeiting.
+Auxiliary signals (colour, price, SpI) only add weight when a brand mark fired (hash, copy, logo, barcode,
+brand text): a blue product, a cheap price or a cheap look-alike is not evidence of counterfeiting.
 """
 
 from __future__ import annotations
@@ -78,15 +78,16 @@ def decide(
     ran = {k: s for k, s in signals.items() if s.status in ("fired", "clear") and s.score is not None}
     fired = {k: s for k, s in ran.items() if s.status == "fired"}
     primary_fired = [k for k in PRIMARY if k in fired]
+    brand_evidence = any(k in fired for k in BRAND_MARKS)
     reasons: list[str] = [
         s.reason
         for k, s in sorted(fired.items(), key=lambda kv: _order(kv[0]))
-        if s.reason and (primary_fired or k not in AUXILIARY)
+        if s.reason and (brand_evidence or k not in AUXILIARY)
     ]
     exemptions: list[str] = []
     best = _best_reference(fired)
 
-    score = _noisy_or(ran, include_aux=bool(primary_fired))
+    score = _noisy_or(ran, include_aux=brand_evidence)
     tier, rule = _tier_from_score(score, len(primary_fired))
 
     if _is_authorized(brand, listing):

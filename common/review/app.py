@@ -11,12 +11,14 @@ import contextlib
 import re
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import Flask, Response, abort, g, jsonify, redirect, render_template_string, request, url_for
 from werkzeug.exceptions import HTTPException
 
+from common.evidence.bundle import evidence_doc_path, verify_recorded
 from common.evidence.sources import find_reference
 from common.messages import BRAND_PATTERN, ID_PATTERN
 from common.ports import NotFound
@@ -213,6 +215,7 @@ def create_review_app(deps_factory: Callable[[], Any], *, trust_iap: bool | None
         reference = find_reference(deps(), brand_doc, it.verdict, [])
         return render(
             templates.ITEM,
+            has_bundle=deps().docs.get(evidence_doc_path(brand, scan_id)) is not None,
             title=it.verdict.listing_id,
             it=it,
             listing=scan.get("listing") or {},
@@ -249,6 +252,26 @@ def create_review_app(deps_factory: Callable[[], Any], *, trust_iap: bool | None
         if data is None or ctype is None:
             abort(404)
         return Response(data, mimetype=ctype)
+
+    @app.get("/brands/<brand>/items/<scan_id>/report.pdf")
+    def report_pdf(brand: str, scan_id: str) -> Response:
+        """The bundle's takedown PDF, served only while the bundle still matches its recorded digest."""
+        load(brand, scan_id)
+        d = deps()
+        record = d.docs.get(evidence_doc_path(brand, scan_id))
+        if record is None:
+            abort(404, description="no evidence bundle was built for this item")
+        if verify_recorded(d, brand, scan_id):
+            abort(409, description="the evidence bundle no longer matches its recorded digest")
+        location = str(record["location"])
+        if location.startswith("gs://"):
+            bucket, _, prefix = location[5:].partition("/")
+            data = bytes(d.blobs.read(bucket, prefix.rstrip("/") + "/report.pdf"))
+        else:
+            data = (Path(location) / "report.pdf").read_bytes()
+        response = Response(data, mimetype="application/pdf")
+        response.headers["Content-Disposition"] = f'attachment; filename="evidence-{brand}-{scan_id}.pdf"'
+        return response
 
     @app.post("/brands/<brand>/items/<scan_id>/decision")
     def decide(brand: str, scan_id: str) -> Response:

@@ -86,7 +86,9 @@ ITEM = """{% extends base %}{% block body %}{% set v = it.verdict %}
  <button name="decision" value="reject" id="reject">Reject (not counterfeit)</button>
  <button name="decision" value="not_sure" id="not-sure">Not sure</button>
 </form>
-{% if v.evidence %}<p>Evidence bundle: <code>{{ v.evidence }}</code></p>{% endif %}
+{% if has_bundle %}<p><a id="evidence-pdf" href="{{ url_for('report_pdf', brand=v.brand_id, scan_id=v.scan_id) }}">
+Download the takedown evidence report (PDF)</a>{% if v.evidence %} · bundle <code>{{ v.evidence }}</code>{% endif %}</p>
+{% endif %}
 {% endblock %}"""
 
 MESSAGE = """{% extends base %}{% block body %}<h2>{{ heading }}</h2><p>{{ message }}</p>

@@ -188,3 +188,20 @@ def test_served_access_log_never_shows_tokens(client, deps: Deps, caplog: pytest
     assert err.value.code == 401
     logged = caplog.text
     assert "GET /" in logged and "tok-acme" not in logged
+
+
+def test_evidence_pdf_download_is_brand_scoped_and_verified(client, deps: Deps, tmp_path: Path) -> None:
+    from common.evidence import build_bundle
+    from common.review.queue import verdict_from_doc
+
+    assert client.get("/brands/acme/items/s-t1-new/report.pdf", headers=auth()).status_code == 404
+    root = Path(build_bundle(deps, verdict_from_doc(deps.docs.get("brands/acme/verdicts/s-t1-new"))))
+    page = client.get("/brands/acme/items/s-t1-new", headers=auth())
+    assert 'id="evidence-pdf"' in page.text
+    pdf = client.get("/brands/acme/items/s-t1-new/report.pdf", headers=auth())
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert pdf.data == (root / "report.pdf").read_bytes()
+    assert "attachment" in pdf.headers["Content-Disposition"]
+    assert client.get("/brands/acme/items/s-t1-new/report.pdf", headers=auth("tok-other")).status_code == 403
+    (root / "signals.json").write_text("{}")  # tampered: the page refuses to hand it out
+    assert client.get("/brands/acme/items/s-t1-new/report.pdf", headers=auth()).status_code == 409

@@ -28,7 +28,7 @@ class Deps:
     docs: DocumentStore
     publisher: Publisher
     clock: Any = utcnow
-    cache: dict[str, Any] = field(default_factory=dict)
+    cache: dict[Any, Any] = field(default_factory=dict)
     _model: ModelClient | None = None
     _vision: Any = None
 

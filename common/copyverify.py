@@ -38,7 +38,7 @@ def _gray(image: Image.Image) -> tuple[np.ndarray, float]:
 
 def sift_features(image: Image.Image) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
     gray, _ = _gray(image)
-    sift = cv2.SIFT_create(nfeatures=MAX_FEATURES)
+    sift = cv2.SIFT_create(nfeatures=MAX_FEATURES)  # type: ignore[attr-defined]
     keypoints, descriptors = sift.detectAndCompute(gray, None)
     points = np.array([kp.pt for kp in keypoints], dtype=np.float32).reshape(-1, 2)
     if descriptors is None:
@@ -95,7 +95,7 @@ def verify_pair(
         return {"inliers": 0, "good": len(good)}
     w, h = r_size
     outline = cv2.perspectiveTransform(
-        np.float32([[0, 0], [w, 0], [w, h], [0, h]]).reshape(-1, 1, 2), homography
+        np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32).reshape(-1, 1, 2), homography
     )
     area = abs(cv2.contourArea(outline))
     plausible = (

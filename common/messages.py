@@ -10,11 +10,11 @@ from __future__ import annotations
 import base64
 import json
 from datetime import datetime
-from typing import Any, ClassVar, Literal, Self
+from typing import Any, ClassVar, Final, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Final = 1
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$"
 BRAND_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 

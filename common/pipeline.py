@@ -85,23 +85,35 @@ def hash_match_step(deps: Deps, msg: ScanPreprocessed) -> Outputs:
 
     brand = get_brand(deps, msg.brand_id)
     signal = hash_signal(deps, brand, _working_image(deps, msg.image))
-    base = {"scan_id": msg.scan_id, "brand_id": msg.brand_id}
     if signal.status == "fired":
         return [
             (
                 topics.CHANNEL_COMPLETED,
-                ChannelCompleted(**base, channel="hash", signals={"hash": signal}, expected=["hash"]),
+                ChannelCompleted(
+                    scan_id=msg.scan_id,
+                    brand_id=msg.brand_id,
+                    channel="hash",
+                    signals={"hash": signal},
+                    expected=["hash"],
+                ),
             )
         ]
     expected = ["hash", *topics.EXPENSIVE_CHANNELS]
     request = ChannelsRequested(
-        **base,
+        scan_id=msg.scan_id,
+        brand_id=msg.brand_id,
         listing=msg.listing,
         source=msg.source,
         image=msg.image,
         channels=list(topics.EXPENSIVE_CHANNELS),
     )
-    done = ChannelCompleted(**base, channel="hash", signals={"hash": signal}, expected=expected)
+    done = ChannelCompleted(
+        scan_id=msg.scan_id,
+        brand_id=msg.brand_id,
+        channel="hash",
+        signals={"hash": signal},
+        expected=expected,
+    )
     return [(topics.CHANNELS_REQUESTED, request), (topics.CHANNEL_COMPLETED, done)]
 
 

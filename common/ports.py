@@ -8,6 +8,7 @@ with reads before writes, message attributes, at-least-once delivery.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar
@@ -107,7 +108,7 @@ class DocumentStore(Protocol):
 
     def delete(self, path: str) -> None: ...
 
-    def list(self, collection: str) -> list[tuple[str, dict[str, Any]]]: ...
+    def list(self, collection: str) -> builtins.list[tuple[str, dict[str, Any]]]: ...
 
     def query(
         self,
@@ -115,7 +116,7 @@ class DocumentStore(Protocol):
         filters: Sequence[Filter] = (),
         order_by: Sequence[Order] = (),
         limit: int | None = None,
-    ) -> list[tuple[str, dict[str, Any]]]: ...
+    ) -> builtins.list[tuple[str, dict[str, Any]]]: ...
 
     def transaction(self, fn: Callable[[Transaction], T]) -> T: ...
 

@@ -6,6 +6,7 @@ at-least-once redelivery with a dead-letter topic) so code tested here behaves t
 
 from __future__ import annotations
 
+import builtins
 import collections
 import itertools
 import json
@@ -345,11 +346,12 @@ class SqliteDocumentStore:
         filters: Sequence[Filter] = (),
         order_by: Sequence[Order] = (),
         limit: int | None = None,
-    ) -> list[tuple[str, dict[str, Any]]]:
+    ) -> builtins.list[tuple[str, dict[str, Any]]]:
         rows = [(p, d) for p, d in self.list(collection) if all(_matches(d, f) for f in filters)]
         for order in reversed(order_by):  # stable sorts, last key first
-            rows = [r for r in rows if _get_field(r[1], order.field) is not _MISSING]
-            rows.sort(key=lambda r, f=order.field: _sort_key(_get_field(r[1], f)), reverse=order.descending)
+            field = order.field
+            rows = [r for r in rows if _get_field(r[1], field) is not _MISSING]
+            rows.sort(key=lambda r: _sort_key(_get_field(r[1], field)), reverse=order.descending)  # noqa: B023
         return rows[:limit] if limit is not None else rows
 
     def transaction(self, fn: Callable[[Any], T]) -> T:

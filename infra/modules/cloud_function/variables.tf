@@ -35,13 +35,13 @@ variable "description" {
 }
 
 variable "runtime" {
-  description = "Cloud Functions runtime id."
+  description = "Cloud Functions runtime id (python311: the interpreter the project's tests run on)."
   type        = string
-  default     = "python312"
+  default     = "python311"
 
   validation {
     condition     = can(regex("^python3[0-9]+$", var.runtime))
-    error_message = "runtime must be a python3xx runtime id such as python312."
+    error_message = "runtime must be a python3xx runtime id such as python311."
   }
 }
 

@@ -152,9 +152,9 @@ def stored_outcomes(deps: Any, brand_id: str, items: Sequence[LabelledItem]) -> 
                 errors[lid] = str(doc.get("error") or doc.get("dead_letter_reason") or doc["status"])
     out = []
     for it in items:
-        v = newest.get(it.listing_id)
-        if v is not None:
-            out.append(Outcome(it, v.tier, v.score, "scored", v))
+        found = newest.get(it.listing_id)
+        if found is not None:
+            out.append(Outcome(it, found.tier, found.score, "scored", found))
         elif it.listing_id in errors:
             out.append(Outcome(it, None, None, "error", error=errors[it.listing_id]))
         else:

@@ -274,7 +274,7 @@ def create_review_app(deps_factory: Callable[[], Any], *, trust_iap: bool | None
         return response
 
     @app.post("/brands/<brand>/items/<scan_id>/decision")
-    def decide(brand: str, scan_id: str) -> Response:
+    def decide(brand: str, scan_id: str) -> Any:
         load(brand, scan_id)
         payload = request.get_json(silent=True) if request.is_json else request.form
         payload = payload or {}

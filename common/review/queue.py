@@ -84,9 +84,7 @@ def list_queue(
             if show == "decided" and not review:
                 continue
             items.append(QueueItem(verdict_from_doc(doc), review))
-    items.sort(
-        key=lambda it: (it.verdict.tier, -_as_utc(it.verdict.created_at).timestamp(), -it.verdict.score)
-    )  # type: ignore[union-attr]
+    items.sort(key=lambda it: (it.verdict.tier, -it.verdict.created_at.timestamp(), -it.verdict.score))
     return items
 
 

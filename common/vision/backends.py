@@ -18,11 +18,22 @@ from typing import TYPE_CHECKING, Any, Protocol
 from PIL import Image
 
 from common.vision.barcode import DecodedCode, decode_codes
-from common.vision.logo import LogoFeatures, LogoHit, candidate_features, find_logos
+from common.vision.logo import (
+    SHORTLIST_FROM,
+    LogoFeatures,
+    LogoHit,
+    LogoIndex,
+    build_logo_index,
+    candidate_features,
+    find_logos,
+)
 from common.vision.ocr import OcrLine, RapidOcrEngine
 
 if TYPE_CHECKING:
     from common.settings import Settings
+
+
+MAX_CACHED_INDEXES = 16  # brands whose logo index stays in memory per process
 
 
 @dataclass
@@ -63,11 +74,24 @@ class LocalVisionBackend:
 
     def __init__(self) -> None:
         self.ocr = RapidOcrEngine()
+        # Shortlist indexes keyed by the identity of the logo list, which load_brand_logos caches per
+        # (brand, version); the list is kept alive alongside so the id cannot be reused.
+        self._indexes: dict[int, tuple[Sequence[LogoFeatures], LogoIndex]] = {}
+
+    def _index(self, logos: Sequence[LogoFeatures]) -> LogoIndex:
+        entry = self._indexes.get(id(logos))
+        if entry is None or entry[0] is not logos:
+            if len(self._indexes) >= MAX_CACHED_INDEXES:
+                self._indexes.pop(next(iter(self._indexes)))
+            entry = (logos, build_logo_index(logos))
+            self._indexes[id(logos)] = entry
+        return entry[1]
 
     def detect_logos(self, image: Image.Image, logos: Sequence[LogoFeatures]) -> list[LogoHit]:
         if not logos:
             return []
-        return find_logos(candidate_features(image), logos)
+        index = self._index(logos) if len(logos) > SHORTLIST_FROM else None
+        return find_logos(candidate_features(image), logos, index)
 
     def analyze(
         self, image: Image.Image, logos: Sequence[LogoFeatures], trademarks: Sequence[str]

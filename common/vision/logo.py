@@ -38,6 +38,13 @@ MAX_SIDE_RATIO = 6.0  # opposite sides of the projected outline may differ at mo
 OUTSIDE_MARGIN = (
     0.25  # a mark cropped by the frame may stick out, but not by more than a quarter of the image
 )
+# Shortlisting (only with more than SHORTLIST_FROM logos): votes needed, how many logos to verify at most, the
+# cross-logo ratio and neighbours looked at. Lenient on purpose: verification below is the real test.
+SHORTLIST_FROM = 3
+SHORTLIST_MIN_VOTES = 6
+SHORTLIST_MAX = 3
+SHORTLIST_RATIO = 0.8
+SHORTLIST_K = 4
 BACKGROUNDS = {"white": (255, 255, 255), "black": (0, 0, 0), "grey": (128, 128, 128)}
 FOREGROUND_DELTA = 40  # a pixel belongs to the mark if it differs this much from the file's border colour
 
@@ -278,10 +285,62 @@ def match_variant(cand: CandidateFeatures, feats: LogoFeatures, variant: LogoVar
     )
 
 
-def find_logos(cand: CandidateFeatures, logos: Sequence[LogoFeatures]) -> list[LogoHit]:
-    """Best verified hit per logo (strongest first)."""
+@dataclass
+class LogoIndex:
+    """All reference descriptors of a brand in one FLANN index, to shortlist logos before verification: with
+    many registered logos, verifying every variant of every logo costs ~6 queries per logo; the shortlist makes
+    it one query per candidate plus verification of the few logos that collected votes."""
+
+    logos: list[LogoFeatures]
+    owner: np.ndarray  # logo position per indexed descriptor
+    matcher: cv2.FlannBasedMatcher | None
+
+
+def build_logo_index(logos: Sequence[LogoFeatures]) -> LogoIndex:
+    descs = [v.descriptors for f in logos for v in f.variants]
+    owner = np.concatenate(
+        [np.full(len(v.descriptors), i, np.int32) for i, f in enumerate(logos) for v in f.variants]
+        or [np.zeros(0, np.int32)]
+    )
+    if not descs:
+        return LogoIndex(list(logos), owner, None)
+    matcher = cv2.FlannBasedMatcher({"algorithm": 1, "trees": 4}, {"checks": 16})
+    matcher.add([np.concatenate(descs).astype(np.float32)])
+    matcher.train()
+    return LogoIndex(list(logos), owner, matcher)
+
+
+def shortlist(cand: CandidateFeatures, index: LogoIndex) -> list[int]:
+    """Logos worth verifying: candidate descriptors vote for the logo of their nearest reference descriptor
+    when it passes a ratio test against the nearest descriptor of a *different* logo (duplicates across one
+    logo's background/mirror variants are not ambiguity)."""
+    if index.matcher is None or len(cand.descriptors) == 0:
+        return []
+    votes = np.zeros(len(index.logos), np.int32)
+    for neighbours in index.matcher.knnMatch(cand.descriptors, k=SHORTLIST_K):
+        if not neighbours:
+            continue
+        first = neighbours[0]
+        logo = index.owner[first.trainIdx]
+        other = next((n for n in neighbours[1:] if index.owner[n.trainIdx] != logo), None)
+        if other is None or first.distance < SHORTLIST_RATIO * other.distance:
+            votes[logo] += 1
+    ranked = [int(i) for i in np.argsort(-votes) if votes[i] >= SHORTLIST_MIN_VOTES]
+    return ranked[:SHORTLIST_MAX]
+
+
+def find_logos(
+    cand: CandidateFeatures, logos: Sequence[LogoFeatures], index: LogoIndex | None = None
+) -> list[LogoHit]:
+    """Best verified hit per logo (strongest first). With more than SHORTLIST_FROM logos, only logos that the
+    shared index shortlists are verified (pass a cached ``index`` to avoid rebuilding it per candidate)."""
+    if len(logos) > SHORTLIST_FROM:
+        index = index if index is not None else build_logo_index(logos)
+        todo = [index.logos[i] for i in shortlist(cand, index)]
+    else:
+        todo = list(logos)
     hits: list[LogoHit] = []
-    for feats in logos:
+    for feats in todo:
         best: LogoHit | None = None
         for variant in feats.variants:
             hit = match_variant(cand, feats, variant)

@@ -95,3 +95,16 @@ def test_extractor_stores_features_and_loader_caches_per_version(tmp_path: Path)
     newer = Brand("acme", "ACME", ["ACME"], [], [], [], None, None, None, None, "v2", references=[])
     assert load_brand_logos(deps, newer) == []
     assert ("vision.logos", "acme", "v1") not in deps.cache
+
+
+def test_many_logos_are_shortlisted_then_verified():
+    from common.vision.logo import SHORTLIST_FROM, build_logo_index, shortlist
+
+    many = [extract_logo_features(f"logo:s{i}.png", syn.synthetic_logo(100 + i)) for i in range(8)]
+    assert len(many) > SHORTLIST_FROM
+    index = build_logo_index(many)
+    img = syn.paste(syn.background(4), syn.synthetic_logo(105), 200, (300, 200))
+    cand = candidate_features(img)
+    assert shortlist(cand, index)[0] == 5
+    assert [h.ref_id for h in find_logos(cand, many, index)] == ["logo:s5.png"]
+    assert find_logos(candidate_features(syn.background(5)), many, index) == []

@@ -16,6 +16,7 @@ import base64
 import hashlib
 import logging
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -111,6 +112,7 @@ def run_step(
         deps.docs.set(marker, {"status": "dropped", "reason": stale, "step": step})
         return StepOutcome("dropped", stale)
 
+    started = time.perf_counter()
     try:
         outputs = spec.fn(deps, msg)
     except PermanentError as exc:
@@ -125,9 +127,17 @@ def run_step(
         deps.publisher.publish(topic, payload, attrs)
     if spec.after_publish is not None and outputs:
         spec.after_publish(deps, msg)
+    elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
     deps.docs.set(
         marker,
-        {"status": "done", "step": step, "published": len(outputs), "delivery_attempt": delivery_attempt},
+        {
+            "status": "done",
+            "step": step,
+            "scan_id": msg.scan_id,
+            "published": len(outputs),
+            "delivery_attempt": delivery_attempt,
+            "elapsed_ms": elapsed_ms,  # measured cost per step (benchmarks, POC cost per channel)
+        },
     )
     return StepOutcome("done", published=len(outputs))
 

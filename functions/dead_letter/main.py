@@ -20,7 +20,7 @@ from common.bootstrap import Deps, get_deps
 from common.messages import BRAND_PATTERN, ID_PATTERN
 
 MESSAGE_PUBLISHED = "google.cloud.pubsub.topic.v1.messagePublished"
-logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 log = logging.getLogger("functions.dead_letter")
 
 

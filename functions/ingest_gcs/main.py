@@ -18,7 +18,7 @@ from common.bootstrap import get_deps
 from common.errors import PermanentError
 
 FINALIZED = "google.cloud.storage.object.v1.finalized"
-logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 log = logging.getLogger("functions.ingest_gcs")
 
 

@@ -15,7 +15,7 @@ import functions_framework
 from common import webhook
 from common.bootstrap import get_deps
 
-logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 log = logging.getLogger("functions.ingest_webhook")
 JSON = {"Content-Type": "application/json"}
 

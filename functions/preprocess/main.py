@@ -17,7 +17,7 @@ from common.bootstrap import get_deps
 
 STEP = "preprocess"
 MESSAGE_PUBLISHED = "google.cloud.pubsub.topic.v1.messagePublished"
-logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 log = logging.getLogger(f"functions.{STEP}")
 
 

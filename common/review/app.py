@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import re
+import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -25,9 +26,13 @@ from common.ports import NotFound
 from common.review import templates
 from common.review.auth import (
     COOKIE_NAME,
+    IAP_CERTS_TTL_S,
     IAP_EMAIL_HEADER,
+    IAP_JWT_HEADER,
     Principal,
     bearer_token,
+    fetch_iap_certs,
+    iap_jwt_email,
     principal_for_iap,
     principal_for_token,
 )
@@ -67,9 +72,17 @@ def _parse_date(raw: str | None) -> date | None:
         abort(400, description="dates are YYYY-MM-DD")
 
 
-def create_review_app(deps_factory: Callable[[], Any], *, trust_iap: bool | None = None) -> Flask:
-    """``deps_factory`` is called on first use (never at import); ``trust_iap`` defaults to the setting
-    ``review_trust_iap`` (off when the setting does not exist)."""
+def create_review_app(
+    deps_factory: Callable[[], Any],
+    *,
+    trust_iap: bool | None = None,
+    iap_audience: str | None = None,
+    iap_certs: Callable[[], dict[str, str]] = fetch_iap_certs,
+) -> Flask:
+    """``deps_factory`` is called on first use (never at import). ``trust_iap`` / ``iap_audience`` default to
+    the settings ``review_trust_iap`` / ``review_iap_audience`` (off / unset when the settings do not exist).
+    With an audience, the signed IAP assertion is verified (keys from ``iap_certs``, cached an hour); without
+    one, the e-mail header alone is trusted, which is safe only when IAP is the function's only ingress."""
     app = Flask("counterfeit_review")
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     state: dict[str, Any] = {}
@@ -83,6 +96,25 @@ def create_review_app(deps_factory: Callable[[], Any], *, trust_iap: bool | None
         if trust_iap is not None:
             return trust_iap
         return bool(getattr(deps().settings, "review_trust_iap", False))
+
+    def audience() -> str | None:
+        return iap_audience or getattr(deps().settings, "review_iap_audience", None) or None
+
+    def certs() -> dict[str, str]:
+        cached = state.get("iap_certs")
+        if cached is None or time.monotonic() - cached[0] > IAP_CERTS_TTL_S:
+            cached = (time.monotonic(), iap_certs())
+            state["iap_certs"] = cached
+        return dict(cached[1])
+
+    def iap_principal(tokens: Any) -> Principal | None:
+        aud = audience()
+        if aud is None:
+            header = request.headers.get(IAP_EMAIL_HEADER)
+            return principal_for_iap(header, tokens) if header else None
+        assertion = request.headers.get(IAP_JWT_HEADER)
+        email = iap_jwt_email(assertion, aud, certs()) if assertion else None
+        return principal_for_iap(email, tokens) if email else None
 
     def render(body: str, status: int = 200, **ctx: Any) -> Response:
         base = app.jinja_env.from_string(templates.BASE)
@@ -102,10 +134,10 @@ def create_review_app(deps_factory: Callable[[], Any], *, trust_iap: bool | None
     def authenticate() -> Any:
         tokens = deps().settings.review_tokens
         if iap_on():
-            header = request.headers.get(IAP_EMAIL_HEADER)
-            g.principal = principal_for_iap(header, tokens) if header else None
+            g.principal = iap_principal(tokens)
             if g.principal is None:
-                abort(403 if header else 401)
+                signed_in = request.headers.get(IAP_EMAIL_HEADER) or request.headers.get(IAP_JWT_HEADER)
+                abort(403 if signed_in else 401)
             return None
         if "token" in request.args:  # one-time login link: move the token into a cookie, drop it from the URL
             principal = principal_for_token(request.args["token"], tokens)

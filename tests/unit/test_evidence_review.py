@@ -205,3 +205,69 @@ def test_evidence_pdf_download_is_brand_scoped_and_verified(client, deps: Deps, 
     assert client.get("/brands/acme/items/s-t1-new/report.pdf", headers=auth("tok-other")).status_code == 403
     (root / "signals.json").write_text("{}")  # tampered: the page refuses to hand it out
     assert client.get("/brands/acme/items/s-t1-new/report.pdf", headers=auth()).status_code == 409
+
+
+def _iap_assertion(
+    key, audience: str, email: str, *, issuer: str = "https://cloud.google.com/iap", expires_in: int = 600
+) -> str:
+    import time
+
+    from cryptography.hazmat.primitives import serialization
+    from google.auth import crypt, jwt
+
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    now = int(time.time())
+    claims = {
+        "iss": issuer,
+        "aud": audience,
+        "email": email,
+        "sub": "accounts.google.com:1",
+        "iat": now - 5,
+        "exp": now + expires_in,
+    }
+    return jwt.encode(crypt.ES256Signer.from_string(pem, key_id="k1"), claims).decode()
+
+
+def test_iap_signed_assertion_is_verified(deps: Deps) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key, forger = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    aud = "/projects/123/global/backendServices/456"
+    fetched: list[int] = []
+
+    def certs() -> dict[str, str]:
+        fetched.append(1)
+        return {"k1": public}
+
+    client = create_review_app(lambda: deps, trust_iap=True, iap_audience=aud, iap_certs=certs).test_client()
+
+    def get(assertion: str | None, **headers: str):
+        if assertion:
+            headers["X-Goog-IAP-JWT-Assertion"] = assertion
+        return client.get("/", headers=headers)
+
+    good = _iap_assertion(key, aud, "Alice@acme.example")
+    assert queue_ids(get(good).text)[0] == "s-t1-new"
+    # The unsigned e-mail header alone no longer counts; forged, expired, wrong-audience or wrong-issuer
+    # assertions are refused.
+    assert (
+        get(None, **{"X-Goog-Authenticated-User-Email": "accounts.google.com:alice@acme.example"}).status_code
+        == 403
+    )
+    assert get(_iap_assertion(forger, aud, "alice@acme.example")).status_code == 403
+    assert get(_iap_assertion(key, aud, "alice@acme.example", expires_in=-3600)).status_code == 403
+    assert get(_iap_assertion(key, "/projects/9/other", "alice@acme.example")).status_code == 403
+    assert (
+        get(_iap_assertion(key, aud, "alice@acme.example", issuer="https://evil.example")).status_code == 403
+    )
+    assert get(_iap_assertion(key, aud, "eve@acme.example")).status_code == 403
+    assert get(None).status_code == 401
+    assert len(fetched) == 1  # keys cached between requests

@@ -13,6 +13,7 @@ locals {
     "eventarc.googleapis.com",
     "firestore.googleapis.com",
     "iam.googleapis.com",
+    "monitoring.googleapis.com",
     "pubsub.googleapis.com",
     "run.googleapis.com",
     "secretmanager.googleapis.com",
@@ -219,4 +220,13 @@ module "pubsub_push" {
   }
 
   depends_on = [google_project_service_identity.pubsub]
+}
+
+module "monitoring" {
+  source = "./modules/monitoring"
+
+  project_id   = var.project_id
+  alert_emails = var.alert_emails
+
+  depends_on = [google_project_service.this]
 }

@@ -212,6 +212,12 @@ variable "review_invokers" {
   }
 }
 
+variable "alert_emails" {
+  description = "Addresses notified when messages are dead-lettered (empty: incidents appear in the console only)."
+  type        = list(string)
+  default     = []
+}
+
 variable "webhook_secrets_json" {
   description = "Optional first version of WEBHOOK_SECRETS ({\"marketplace\": [\"secret\", ...]}). Stored in state: prefer `gcloud secrets versions add`."
   type        = string

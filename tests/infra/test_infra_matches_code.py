@@ -424,3 +424,11 @@ def test_model_endpoint_concurrency_matches_the_server_threads() -> None:
     assert variable_default("model_health_check_path") in dockerfile + (
         INFRA.parent / "common/embedding/server.py"
     ).read_text(encoding="utf-8")
+
+
+def test_dead_letter_alert_watches_the_archive_subscriptions() -> None:
+    archive = resource("google_pubsub_subscription", "dead_letter_archive", "modules/pubsub_topics/main.tf")
+    assert archive["name"] == "${each.value}-archive"  # each.value = "<topic>-dlq"
+    suffix = variable_default("dead_letter_archive_suffix", "modules/monitoring/variables.tf")
+    assert f"{topics.dead_letter_topic(topics.SCAN_REQUESTED)}-archive".endswith(suffix)
+    assert archive["retain_acked_messages"] is True

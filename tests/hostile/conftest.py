@@ -39,3 +39,16 @@ def hostile_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def image_cases(hostile_corpus: Path) -> list[dict[str, str]]:
     manifest = json.loads((hostile_corpus / "manifest.json").read_text())
     return [c for c in manifest if c["kind"] == "image"]
+
+
+@pytest.fixture(scope="session")
+def fuzz_script() -> Any:
+    """``scripts/fuzz.py`` as a module (its seed writer is reused by the regression test)."""
+    name = "counterfeit_fuzz_script"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / "fuzz.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]

@@ -208,7 +208,7 @@ def check_against_torch(module, manifest: ModelManifest) -> float:  # type: igno
 
 
 def channel_cosines(
-    encoder, images: dict, seed: int
+    encoder, images: dict, clutter: list, seed: int
 ) -> tuple[list[float], list[float], dict[str, tuple[list, list]]]:  # type: ignore[no-untyped-def]
     """Best cosine per reference the embed channel would see (candidate crops x reference views)."""
     from common.embedding.extractor import reference_fields
@@ -219,7 +219,7 @@ def channel_cosines(
     same: list[float] = []
     diff: list[float] = []
     per: dict[str, tuple[list, list]] = {}
-    for transform, ref_name, _src, cand in synthetic.pairs(images, synthetic.TRANSFORMS, seed=seed):
+    for transform, ref_name, _src, cand in synthetic.pairs(images, synthetic.TRANSFORMS, seed, clutter):
         crops = regions.candidate_regions(*cand.size)
         qv, _ = encoder.embed_pil(regions.crop_all(cand, crops))
         hits = {h.ref_id: h.cosine for h in index.nearest(qv, k=len(images))}
@@ -284,15 +284,16 @@ def main(argv: list[str] | None = None) -> int:
     from common.embedding.encoder import OnnxEncoder
 
     encoder = OnnxEncoder(manifest)
-    images = synthetic.sample_images()
-    same, diff, _ = channel_cosines(encoder, images, seed=0)
+    images, clutter = synthetic.split_references_and_clutter(synthetic.sample_images())
+    same, diff, _ = channel_cosines(encoder, images, clutter, seed=0)
     a, b = calibration.fit_logistic(same + diff, [1] * len(same) + [0] * len(diff))
     cal = {
         "method": "logistic on the channel's best cosine (candidate crops x reference views), classes weighted equally",
         "a": round(a, 4),
         "b": round(b, 4),
         "fitted_on": f"{len(same)} same / {len(diff)} different pairs: {len(images)} package photos x "
-        f"{len(synthetic.TRANSFORMS)} generated transforms (seed 0), common.embedding.synthetic",
+        f"{len(synthetic.TRANSFORMS)} generated transforms (seed 0; clutter scenes from {len(clutter)} other "
+        "photos), common.embedding.synthetic",
         "cosine_at_0.5": round(calibration.cosine_at(0.5, a, b), 4),
         "auc": round(calibration.auc(same, diff), 4),
     }

@@ -16,8 +16,8 @@ from concurrent.futures import Future
 
 import numpy as np
 
-# 5 ms of waiting is small next to a ~6 ms/image inference and a network round-trip, and enough for requests
-# arriving together to meet (measured in scripts/bench_embed.py, concurrent endpoint run).
+# 5 ms of waiting is small next to one inference (6-35 ms/image on 2 cores) plus a network round-trip, and
+# enough for requests arriving together to meet (scripts/bench_embed.py prints the concurrent-request figures).
 DEFAULT_MAX_WAIT_S = 0.005
 DEFAULT_MAX_BATCH = 32
 

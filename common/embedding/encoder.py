@@ -15,8 +15,8 @@ from PIL import Image, UnidentifiedImageError
 
 from common.embedding.manifest import ModelManifest, verify_model_file
 
-# Larger batches stop paying off on 2 CPU cores and cost ~5 MB of activations per image (measured with
-# scripts/bench_embed.py); longer requests are split into chunks of this size.
+# Activations cost several MB per image (RSS grows ~200 MB for a batch of 16, scripts/bench_embed.py), and on
+# 2 cores larger batches barely change ms/image; longer requests are split into chunks of this size.
 MAX_INFERENCE_BATCH = 32
 # Decoding guard for bytes handed straight to the encoder (the server also limits request bytes): same order
 # as settings.DEFAULT_MAX_IMAGE_PIXELS.

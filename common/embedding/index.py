@@ -75,6 +75,13 @@ class LocalVectorIndex:
         self.views = list(views)
         if len(self.vectors) != len(self.owners) or len(self.owners) != len(self.views):
             raise ValueError("vectors, owners and views must have the same length")
+        counts = (
+            np.bincount(self.owners, minlength=len(self.ref_ids)) if len(self.owners) else np.zeros(0, int)
+        )
+        self._contiguous = bool(len(self.owners) and np.all(np.diff(self.owners) >= 0) and np.all(counts > 0))
+        if self._contiguous:
+            self._ends = np.cumsum(counts)
+            self._starts = self._ends - counts
 
     @classmethod
     def from_references(
@@ -107,18 +114,28 @@ class LocalVectorIndex:
         if len(self.vectors) == 0 or len(queries) == 0:
             return []
         queries = np.asarray(queries, np.float32).reshape(len(queries), -1)
-        sims = queries @ self.vectors.T  # Q x V
-        best_query = sims.argmax(axis=0)
-        best = sims[best_query, np.arange(sims.shape[1])]
-        # best view per reference: sort by (owner, -cosine) and keep the first of each owner
-        order = np.lexsort((-best, self.owners))
-        first = np.ones(len(order), bool)
-        first[1:] = self.owners[order][1:] != self.owners[order][:-1]
-        winners = order[first]
-        top = winners[np.argsort(-best[winners], kind="stable")[:k]]
-        return [
-            Hit(self.ref_ids[self.owners[v]], float(best[v]), int(best_query[v]), self.views[v]) for v in top
-        ]
+        sims = queries @ self.vectors.T  # Q x V, one BLAS call
+        best = sims.max(axis=0) if len(queries) > 1 else sims[0]
+        if self._contiguous:  # views of one reference sit together: a segmented max, O(V)
+            per_ref = np.maximum.reduceat(best, self._starts)
+        else:
+            per_ref = np.full(len(self.ref_ids), -np.inf, np.float32)
+            np.maximum.at(per_ref, self.owners, best)
+        k = min(k, len(per_ref))
+        top = np.argpartition(-per_ref, k - 1)[:k] if k < len(per_ref) else np.arange(len(per_ref))
+        top = top[np.argsort(-per_ref[top], kind="stable")]
+        hits = []
+        for ref in top:  # which view and which query won: only for the k references reported
+            views = (
+                np.flatnonzero(self.owners == ref)
+                if not self._contiguous
+                else np.arange(self._starts[ref], self._ends[ref])
+            )
+            view = int(views[np.argmax(best[views])])
+            hits.append(
+                Hit(self.ref_ids[ref], float(per_ref[ref]), int(np.argmax(sims[:, view])), self.views[view])
+            )
+        return hits
 
 
 def local_index_for(deps: Any, brand: Any, model: str) -> LocalVectorIndex:

@@ -52,8 +52,21 @@ def load_rgb(path: Path, max_side: int = 640) -> Image.Image:
     return rgb
 
 
+# Photos used only as clutter around a small product (S16), never as references: a clutter scene built from
+# other references would contain a true match of another reference and count it as a false positive.
+CLUTTER_NAMES = ("cell", "clock_motion", "coins", "hubble_deep_field", "moon", "page", "phantom")
+
+
 def sample_images() -> dict[str, Image.Image]:
     return {p.stem: load_rgb(p) for p in sample_image_paths()}
+
+
+def split_references_and_clutter(
+    images: dict[str, Image.Image],
+) -> tuple[dict[str, Image.Image], list[Image.Image]]:
+    """(reference photos, clutter-only photos) for experiments that include small_in_clutter."""
+    refs = {k: v for k, v in images.items() if k not in CLUTTER_NAMES}
+    return refs, [images[k] for k in CLUTTER_NAMES if k in images]
 
 
 def reshoot_pair() -> tuple[Image.Image, Image.Image]:
@@ -190,16 +203,26 @@ EDITS: dict[str, Edit] = {
 TRANSFORMS = [*EDITS, "small_in_clutter"]
 
 
-def edited(images: dict[str, Image.Image], name: str, transform: str, rng: random.Random) -> Image.Image:
-    """``images[name]`` after ``transform``; small_in_clutter uses the other images as the clutter."""
+def edited(
+    images: dict[str, Image.Image],
+    name: str,
+    transform: str,
+    rng: random.Random,
+    clutter: list[Image.Image] | None = None,
+) -> Image.Image:
+    """``images[name]`` after ``transform``; small_in_clutter needs ``clutter`` (photos that are not references)."""
     if transform == "small_in_clutter":
-        others = [img for key, img in images.items() if key != name]
-        return clutter_scene(images[name], others, rng)
+        if not clutter:
+            raise ValueError("small_in_clutter needs clutter photos that are not references")
+        return clutter_scene(images[name], clutter, rng)
     return EDITS[transform](images[name], rng)
 
 
 def pairs(
-    images: dict[str, Image.Image], transforms: list[str], seed: int = 0
+    images: dict[str, Image.Image],
+    transforms: list[str],
+    seed: int = 0,
+    clutter: list[Image.Image] | None = None,
 ) -> Iterator[tuple[str, str, str, Image.Image]]:
     """(transform, reference name, source name, candidate image) for every image and transform.
 
@@ -209,7 +232,7 @@ def pairs(
     rng = random.Random(seed)
     for transform in transforms:
         for name in images:
-            yield transform, name, name, edited(images, name, transform, rng)
+            yield transform, name, name, edited(images, name, transform, rng, clutter)
 
 
 def to_png(img: Image.Image) -> bytes:

@@ -132,3 +132,18 @@ def test_auc_and_tpr() -> None:
     assert auc([0.1], [0.9]) == 0.0
     assert auc([0.5], [0.5]) == 0.5
     assert tpr_at_fpr([0.9, 0.3], list(np.linspace(0, 0.5, 101)), 0.01) == 0.5
+
+
+def test_interleaved_owners_equal_contiguous() -> None:
+    rng = np.random.default_rng(3)
+    vectors = _unit(rng, 40, 8)
+    owners = rng.integers(0, 7, 40)
+    owners[:7] = np.arange(7)  # every reference has a view
+    views = [f"v{i}" for i in range(40)]
+    queries = _unit(rng, 3, 8)
+    interleaved = LocalVectorIndex([f"r{i}" for i in range(7)], vectors, owners, views).nearest(queries, 4)
+    order = np.argsort(owners, kind="stable")
+    contiguous = LocalVectorIndex(
+        [f"r{i}" for i in range(7)], vectors[order], owners[order], [views[i] for i in order]
+    ).nearest(queries, 4)
+    assert interleaved == contiguous

@@ -106,12 +106,11 @@ def run_logo_ocr_channel(
     deps: Deps, brand: Brand, image: Image.Image, pre: Preprocessed, listing: Listing | None = None
 ) -> dict[str, Signal]:
     """Signals "logo", "ocr_text", "color", "barcode" for one candidate (listing text is fusion's job)."""
+    logo_load_error: str | None = None
     try:
         logos = load_brand_logos(deps, brand)
     except Exception as exc:  # noqa: BLE001 - unreadable features: logo errors, the rest still runs
         logos, logo_load_error = [], f"{type(exc).__name__}: {exc}"
-    else:
-        logo_load_error = None
     result = deps.vision.analyze(image, logos, list(brand.trademarks))
     if logo_load_error:
         result.errors["logo"] = f"could not load logo features: {logo_load_error}"

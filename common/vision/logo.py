@@ -19,6 +19,7 @@ import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import cv2
 import numpy as np
@@ -79,8 +80,8 @@ class LogoHit:
     method: str = "sift_homography"
 
 
-def _sift(n: int) -> cv2.SIFT:
-    return cv2.SIFT_create(nfeatures=n)
+def _sift(n: int) -> Any:
+    return cv2.SIFT_create(nfeatures=n)  # type: ignore[attr-defined]  # stubs lag the headless build
 
 
 def _foreground_mask(rgb: np.ndarray) -> np.ndarray:
@@ -110,7 +111,7 @@ def render_variants(logo: Image.Image) -> tuple[dict[str, np.ndarray], np.ndarra
         inner[mask] = rgb[mask]
         out[name] = cv2.cvtColor(canvas, cv2.COLOR_RGB2GRAY)
     p = REFERENCE_PAD
-    outline = np.float32([[p, p], [p + w, p], [p + w, p + h], [p, p + h]])
+    outline = np.array([[p, p], [p + w, p], [p + w, p + h], [p, p + h]], dtype=np.float32)
     return out, outline
 
 
@@ -125,7 +126,7 @@ def extract_logo_features(ref_id: str, logo: Image.Image) -> LogoFeatures:
             kps, desc = sift.detectAndCompute(view, None)
             if desc is None or len(kps) < MIN_INLIERS:
                 continue
-            pts = np.float32([k.pt for k in kps])
+            pts = np.array([k.pt for k in kps], dtype=np.float32)
             if mirrored:  # express keypoints in the un-mirrored frame so the outline maps the same way
                 pts[:, 0] = view.shape[1] - 1 - pts[:, 0]
             feats.variants.append(LogoVariant(name, mirrored, pts, desc.astype(np.float32)))
@@ -134,16 +135,16 @@ def extract_logo_features(ref_id: str, logo: Image.Image) -> LogoFeatures:
 
 def features_to_npz(feats: LogoFeatures) -> bytes:
     arrays: dict[str, np.ndarray] = {"outline": feats.outline}
-    meta = {"ref_id": feats.ref_id, "width": feats.width, "height": feats.height, "variants": []}
+    variants: list[dict[str, Any]] = []
+    meta = {"ref_id": feats.ref_id, "width": feats.width, "height": feats.height, "variants": variants}
     for i, v in enumerate(feats.variants):
         arrays[f"kp{i}"] = v.keypoints
-        arrays[f"desc{i}"] = np.clip(np.rint(v.descriptors), 0, 255).astype(
-            np.uint8
-        )  # SIFT values fit a byte
-        meta["variants"].append({"background": v.background, "mirrored": v.mirrored})
+        # SIFT descriptor components are 0..255 after OpenCV's normalisation: a byte each loses nothing.
+        arrays[f"desc{i}"] = np.clip(np.rint(v.descriptors), 0, 255).astype(np.uint8)
+        variants.append({"background": v.background, "mirrored": v.mirrored})
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
+    np.savez_compressed(buf, **arrays)  # type: ignore[arg-type]
     return buf.getvalue()
 
 
@@ -185,7 +186,7 @@ def candidate_features(image: Image.Image) -> CandidateFeatures:
     desc = desc.astype(np.float32)
     matcher.add([desc])
     matcher.train()
-    pts = np.float32([k.pt for k in kps]) / scale
+    pts = np.array([k.pt for k in kps], dtype=np.float32) / scale
     return CandidateFeatures(pts, desc, matcher, size)
 
 

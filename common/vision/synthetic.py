@@ -157,8 +157,8 @@ def paste(bg: Image.Image, logo: Image.Image, width: int, xy: tuple[int, int]) -
 
 def warp_into(bg: Image.Image, logo: Image.Image, quad: np.ndarray) -> Image.Image:
     """Perspective-warp the logo (white parts transparent-ish: kept opaque, like a printed label) onto quad."""
-    src = np.float32([[0, 0], [logo.width, 0], [logo.width, logo.height], [0, logo.height]])
-    m = cv2.getPerspectiveTransform(src, np.float32(quad))
+    src = np.array([[0, 0], [logo.width, 0], [logo.width, logo.height], [0, logo.height]], dtype=np.float32)
+    m = cv2.getPerspectiveTransform(src, np.asarray(quad, dtype=np.float32))
     size = bg.size
     warped = cv2.warpPerspective(np.asarray(logo), m, size, flags=cv2.INTER_LINEAR)
     mask = cv2.warpPerspective(np.full((logo.height, logo.width), 255, np.uint8), m, size)
@@ -191,7 +191,7 @@ def text_image(
         raise RuntimeError("no CJK font installed (apt: fonts-noto-cjk or fonts-wqy-microhei)")
     box = ImageDraw.Draw(Image.new("RGB", (1, 1))).textbbox((0, 0), text, font=f)
     if on is None:  # grow the canvas so the whole text fits with a margin
-        size = (max(size[0], box[2] - box[0] + 80), max(size[1], box[3] - box[1] + 80))
+        size = (max(size[0], int(box[2] - box[0]) + 80), max(size[1], int(box[3] - box[1]) + 80))
     img = on.copy() if on is not None else Image.new("RGB", size, (245, 245, 240))
     draw = ImageDraw.Draw(img)
     x = (img.width - (box[2] - box[0])) // 2

@@ -61,6 +61,7 @@ LEET: dict[str, str] = {
 }
 # UTS #39 maps some letter pairs to one prototype ("rn" looks like "m").
 MULTI_CHAR_SKELETON = (("rn", "m"), ("vv", "w"), ("cl", "d"))
+SKELETON_SLACK = 3  # a window may be this many letters longer than the mark and still skeleton to it ("rn")
 # After case folding, capital I and l are one glyph in most sans-serif fonts (UTS #39 maps I -> l); we fold both
 # to "i" so "NIKE", "ΝΙΚΕ" (Greek) and "Nlke" share a skeleton. Digits stay to the leetspeak rule.
 FOLDED_LOOKALIKES = str.maketrans({"l": "i", "|": "i"})
@@ -86,6 +87,8 @@ class _Token:
 
 
 def _is_cjk(ch: str) -> bool:
+    if ord(ch) < _CJK_RANGES[0][0]:
+        return False
     return any(lo <= ord(ch) <= hi for lo, hi in _CJK_RANGES)
 
 
@@ -128,16 +131,35 @@ def _prototype(ch: str) -> str:
     return proto if proto != ch else _ascii_prototype(ch.casefold()[:1] or ch)
 
 
-def skeleton(text: str) -> str:
-    """UTS #39-style skeleton: NFKC, NFD, homoglyphs to ASCII prototypes (before case folding: Greek "Ν" looks
-    like "N", its lower case "ν" like "v"), combining marks dropped (an extension: "Nikè" skeletons like
-    "Nike"), casefold, then multi-letter look-alikes ("rn" -> "m")."""
+@functools.lru_cache(maxsize=65536)
+def _skeleton_chars(text: str) -> str:
+    """First stage of the skeleton (per character), cached: tokens repeat a lot in long descriptions."""
     decomposed = unicodedata.normalize("NFD", unicodedata.normalize("NFKC", text))
-    mapped = "".join(_prototype(c) for c in decomposed if not unicodedata.combining(c))
+    return "".join(_prototype(c) for c in decomposed if not unicodedata.combining(c))
+
+
+def _token_skeletons(raw: str, token: _Token) -> tuple[str, str]:
+    """Skeleton of one token as written and after folding (see _classify_window)."""
+    return _skeleton_pair(raw[token.start : token.end], token.folded)
+
+
+@functools.lru_cache(maxsize=65536)
+def _skeleton_pair(written: str, folded: str) -> tuple[str, str]:
+    return skeleton(written), skeleton(folded)
+
+
+def _skeleton_finish(mapped: str) -> str:
     mapped = fold(mapped).translate(FOLDED_LOOKALIKES)
     for pair, proto in MULTI_CHAR_SKELETON:
         mapped = mapped.replace(pair, proto)
     return mapped
+
+
+def skeleton(text: str) -> str:
+    """UTS #39-style skeleton: NFKC, NFD, homoglyphs to ASCII prototypes (before case folding: Greek "Ν" looks
+    like "N", its lower case "ν" like "v"), combining marks dropped (an extension: "Nikè" skeletons like
+    "Nike"), casefold, then multi-letter look-alikes ("rn" -> "m")."""
+    return _skeleton_finish(_skeleton_chars(text))
 
 
 def _compact(s: str) -> str:
@@ -215,8 +237,11 @@ def _classify_window(raw: str, window: Sequence[_Token], mark: _Mark) -> str | N
         return None
     if len(window) == 1 and len(mark.compact) >= PLURAL_MIN_LEN and joined in (mark.compact + "s",):
         return "plural"
-    bare = "".join(raw[t.start : t.end] for t in window)
-    if {skeleton(bare), skeleton(fold(bare))} & mark.skeletons and _window_ok(raw, window, mark):
+    if not len(mark.compact) - 1 <= len(joined) <= len(mark.compact) + SKELETON_SLACK:
+        return None
+    as_written = _skeleton_finish("".join(_skeleton_chars(raw[t.start : t.end]) for t in window))
+    folded_first = _skeleton_finish("".join(_skeleton_chars(t.folded) for t in window))
+    if {as_written, folded_first} & mark.skeletons and _window_ok(raw, window, mark):
         return "mixed_script" if _is_mixed_script(span) else "confusable"
     return None
 
@@ -232,7 +257,9 @@ def _fuzzy_score(candidate: str, mark: _Mark) -> float | None:
     return RULE_SCORES["fuzzy"] - FUZZY_STEP * (dist - 1)
 
 
-def _match_one(source: str, raw: str, mark: _Mark) -> TextMatch | None:
+def _match_one(
+    source: str, raw: str, mark: _Mark, words: Sequence[_Token], leet: Sequence[_Token]
+) -> TextMatch | None:
     best: TextMatch | None = None
 
     def offer(span: str, rule: str, score: float | None = None) -> None:
@@ -241,21 +268,30 @@ def _match_one(source: str, raw: str, mark: _Mark) -> TextMatch | None:
         if best is None or s > best.score:
             best = TextMatch(trademark=mark.raw, source=source, text=span, score=s, rule=rule)
 
-    words = _tokens(raw, _WORD)
     limit = min(MAX_WINDOW_TOKENS, max(len(mark.compact), len(mark.tokens)))
-    for i in range(len(words)):
+    fuzzy_span = max(2, len(mark.tokens))
+    for i, head in enumerate(words):
+        # Cheap gate: unless the first token could start the mark (as folded text or as a skeleton) or be its
+        # plural, only the fuzzy rule can apply. Keeps long descriptions fast.
+        promising = (
+            mark.compact.startswith(head.folded)
+            or head.folded.startswith(mark.compact)
+            or any(sk.startswith(p) for sk in mark.skeletons for p in _token_skeletons(raw, head))
+        )
+        length = 0
         for j in range(i + 1, min(len(words), i + limit) + 1):
             window = words[i:j]
-            if sum(len(t.folded) for t in window) > len(mark.compact) + 2:
+            length += len(window[-1].folded)
+            if length > len(mark.compact) + SKELETON_SLACK or (not promising and j - i > fuzzy_span):
                 break
-            rule = _classify_window(raw, window, mark)
+            rule = _classify_window(raw, window, mark) if promising else None
             if rule:
                 offer(raw[window[0].start : window[-1].end], rule)
-            elif len(window) <= max(2, len(mark.tokens)) and _window_ok(raw, window, mark):
+            elif len(window) <= fuzzy_span and _window_ok(raw, window, mark):
                 fz = _fuzzy_score("".join(t.folded for t in window), mark)
                 if fz is not None:
                     offer(raw[window[0].start : window[-1].end], "fuzzy", fz)
-    for i, tok in enumerate(leet := _tokens(raw, _LEET_WORD)):
+    for i, tok in enumerate(leet):
         for j in range(i + 1, min(len(leet), i + limit) + 1):
             window = leet[i:j]
             joined = "".join(t.folded for t in window).rstrip("!")
@@ -274,8 +310,9 @@ def match_brand_text(texts: Sequence[tuple[str, str]], trademarks: Sequence[str]
         if not text:
             continue
         raw = unicodedata.normalize("NFC", text)
+        words, leet = _tokens(raw, _WORD), _tokens(raw, _LEET_WORD)
         for mark in marks:
-            hit = _match_one(source, raw, mark)
+            hit = _match_one(source, raw, mark, words, leet)
             if hit is not None:
                 found.append(hit)
     return sorted(found, key=lambda m: (-m.score, m.trademark, m.source))

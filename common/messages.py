@@ -220,9 +220,11 @@ class VerdictRecorded(Message):
 
 
 class Verdict(BaseModel):
-    """The tiered verdict: stored once per scan, printed by ``counterfeit scan --json``."""
+    """The tiered verdict: stored once per scan, printed by ``counterfeit scan --json``.
 
-    model_config = ConfigDict(extra="forbid")
+    Extra fields are ignored when loading: the stored document also carries the reviewer's decision."""
+
+    model_config = ConfigDict(extra="ignore")
 
     scan_id: str
     brand_id: str

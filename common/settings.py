@@ -41,6 +41,8 @@ class Settings:
     webhook_secrets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     review_tokens: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # token -> brands it may see
     fetch_allow_private: bool = False  # only the local emulator stack sets this, never production
+    review_trust_iap: bool = False  # trust Identity-Aware Proxy headers on the review page (behind IAP only)
+    review_iap_audience: str | None = None  # IAP JWT audience; when set, the signed assertion is verified
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -66,6 +68,8 @@ class Settings:
             webhook_secrets=_secret_map(env, "WEBHOOK_SECRETS"),
             review_tokens=_secret_map(env, "REVIEW_TOKENS"),
             fetch_allow_private=env.get("COUNTERFEIT_FETCH_ALLOW_PRIVATE", "") == "1",
+            review_trust_iap=env.get("REVIEW_TRUST_IAP", "") == "1",
+            review_iap_audience=env.get("REVIEW_IAP_AUDIENCE") or None,
         )
 
 

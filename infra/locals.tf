@@ -157,7 +157,8 @@ locals {
 
   # Settings every function reads (common/settings.py Settings.from_env). Not set on purpose:
   # COUNTERFEIT_HOME (embedded default only), GCP_PROJECT (legacy alias of GOOGLE_CLOUD_PROJECT),
-  # COUNTERFEIT_FETCH_ALLOW_PRIVATE (local emulator stack only; production must refuse private addresses).
+  # COUNTERFEIT_FETCH_ALLOW_PRIVATE (local emulator stack only; production must refuse private addresses),
+  # REVIEW_TRUST_IAP / REVIEW_IAP_AUDIENCE (the review page is behind IAM here, not an IAP load balancer).
   base_environment = {
     COUNTERFEIT_BACKEND        = "gcp"
     GOOGLE_CLOUD_PROJECT       = var.project_id

@@ -17,10 +17,12 @@ fi
 .venv/bin/python -m pip install -q --no-deps "rapidocr-onnxruntime==1.4.4"
 
 if [ "$full" = 1 ]; then
-  if ! command -v chromium >/dev/null 2>&1; then
+  # chromium: listing screenshots in evidence bundles and the review page's browser test;
+  # fonts-dejavu-core: Unicode text in the evidence PDF.
+  if ! command -v chromium >/dev/null 2>&1 || [ ! -d /usr/share/fonts/truetype/dejavu ]; then
     SUDO=""; [ "$(id -u)" != 0 ] && SUDO="sudo"
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
   fi
   if [ ! -x .venv-checkov/bin/checkov ]; then
     python3 -m venv .venv-checkov

@@ -40,6 +40,8 @@ NOT_DEPLOYED = {
     "COUNTERFEIT_HOME": "state directory of the embedded default; the gcp backend keeps no local state",
     "GCP_PROJECT": "legacy alias; GOOGLE_CLOUD_PROJECT is set",
     "COUNTERFEIT_FETCH_ALLOW_PRIVATE": "local emulator stack only: production must refuse private addresses (SSRF)",
+    "REVIEW_TRUST_IAP": "the deployed review page sits behind IAM, not an IAP load balancer (docs/deploy.md)",
+    "REVIEW_IAP_AUDIENCE": "only meaningful with REVIEW_TRUST_IAP behind an IAP load balancer",
 }
 # Settings only some functions need: env name -> {module that reads the setting: function that runs it}.
 # A new reader of one of these settings fails test_function_specific_settings_have_known_readers until it is

@@ -13,12 +13,13 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+import re
 import warnings
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
-from PIL import Image, ImageFile
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 from common.errors import BadImage
 from common.messages import BlobRef, Box, ColorShare, Preprocessed
@@ -71,6 +72,7 @@ _MAGIC: tuple[tuple[bytes, int, str], ...] = (
     (b"MM\x00*", 0, "TIFF"),
 )
 _EXIF_ORIENTATION = 0x0112
+_OBJECT_REPR = re.compile(r"<[^<>]* object at 0x[0-9a-fA-F]+>")
 
 
 @dataclass
@@ -184,6 +186,10 @@ def decode(data: bytes, *, max_bytes: int, max_pixels: int, reduce_to: int | Non
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise BadImage(f"image too large: {exc} (decompression bomb protection)") from None
+    except UnidentifiedImageError:
+        raise BadImage(
+            f"unreadable {fmt} file: corrupt, or a variant of {fmt} that cannot be decoded here"
+        ) from None
     except MemoryError:
         raise BadImage("image needs more memory than allowed to decode") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
@@ -276,7 +282,8 @@ def _pillow_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
 
 
 def _short(exc: object) -> str:
-    text = str(exc).replace("\n", " ")
+    """One safe line: no newlines, no Python object reprs, at most 200 characters."""
+    text = _OBJECT_REPR.sub("the file", str(exc).replace("\n", " "))
     return text[:200] if text else type(exc).__name__
 
 

@@ -89,6 +89,12 @@ def test_truncated_refused_even_when_header_survives() -> None:
     assert "corrupt or truncated PNG" in refused(data[:200])
 
 
+def test_unreadable_variant_named_without_internal_reprs() -> None:
+    data = b"II*\x00" + b"\x08\x00\x00\x00" + b"\xff" * 64  # TIFF magic, garbage directory
+    message = refused(data)
+    assert "TIFF" in message and "object at 0x" not in message
+
+
 def test_real_decompression_bomb_refused_before_decoding() -> None:
     bomb = png_bomb(20_000)  # 400 MP of one colour
     assert len(bomb) < 1_000_000

@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -154,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the stack's logs directory")
     args = parser.parse_args(argv)
 
+    # SIGTERM (a CI timeout, `kill`) must still run the finally below, or the stack's processes outlive us
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     work = Path(tempfile.mkdtemp(prefix="counterfeit-load-"))
     stack = local_stack.Stack(local_stack.StackConfig(home=work / "stack", fixed_ports=False))
     stack.start()

@@ -398,6 +398,26 @@ def serve_storage_emulator(
             events.put(dict(file_obj))
 
     Storage.create_file = create_file  # type: ignore[method-assign]
+    # In memory there is nothing to persist, yet the emulator re-serialises every object's metadata to JSON on
+    # each write (O(objects) per upload, quadratic over a burst). Skip it.
+    Storage._write_config_to_file = lambda self: None  # type: ignore[method-assign]
+
+    # Serve concurrently, as GCS does: downloads run in parallel, everything that touches the metadata maps runs
+    # under one lock (the emulator's storage has no locking of its own).
+    import http.server
+
+    http.server.HTTPServer = http.server.ThreadingHTTPServer  # type: ignore[misc]  # emulator process only
+    metadata_lock = threading.Lock()
+    original_handle = emu_server.Router.handle
+
+    def handle(self, method):  # type: ignore[no-untyped-def]
+        path = self._request_handler.path
+        if method == "GET" and ("alt=media" in path or path.startswith("/download/")):
+            return original_handle(self, method)
+        with metadata_lock:
+            return original_handle(self, method)
+
+    emu_server.Router.handle = handle  # type: ignore[method-assign]
 
     original_insert = emu_objects.insert
 

@@ -20,7 +20,9 @@ from common.bootstrap import Deps, get_deps
 from common.messages import BRAND_PATTERN, ID_PATTERN
 
 MESSAGE_PUBLISHED = "google.cloud.pubsub.topic.v1.messagePublished"
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+for _name in ("functions", "common"):  # our own decisions at INFO; libraries stay at WARNING
+    logging.getLogger(_name).setLevel(logging.INFO)
 log = logging.getLogger("functions.dead_letter")
 
 

@@ -17,7 +17,9 @@ from common.bootstrap import get_deps
 
 STEP = "embed"
 MESSAGE_PUBLISHED = "google.cloud.pubsub.topic.v1.messagePublished"
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+for _name in ("functions", "common"):  # our own decisions at INFO; libraries stay at WARNING
+    logging.getLogger(_name).setLevel(logging.INFO)
 log = logging.getLogger(f"functions.{STEP}")
 
 

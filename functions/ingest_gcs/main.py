@@ -18,7 +18,9 @@ from common.bootstrap import get_deps
 from common.errors import PermanentError
 
 FINALIZED = "google.cloud.storage.object.v1.finalized"
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+for _name in ("functions", "common"):  # our own decisions at INFO; libraries stay at WARNING
+    logging.getLogger(_name).setLevel(logging.INFO)
 log = logging.getLogger("functions.ingest_gcs")
 
 

@@ -15,7 +15,9 @@ import functions_framework
 from common import webhook
 from common.bootstrap import get_deps
 
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+for _name in ("functions", "common"):  # our own decisions at INFO; libraries stay at WARNING
+    logging.getLogger(_name).setLevel(logging.INFO)
 log = logging.getLogger("functions.ingest_webhook")
 JSON = {"Content-Type": "application/json"}
 

@@ -24,6 +24,7 @@ from common.settings import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+Rows = list[tuple[str, dict[str, Any]]]  # (full document path, data), as DocumentStore.list/query return
 
 # Firestore arrays cannot hold arrays ("Cannot convert an array value in an array value"); an inner list is
 # stored as a one-key map and turned back into a list on read, so callers keep plain JSON-like values.
@@ -64,7 +65,7 @@ class GcsBlobStore:
         self._client = _Lazy(self._build)
 
     def _build(self) -> Any:
-        from google.cloud import storage
+        from google.cloud import storage  # type: ignore[attr-defined]
 
         if os.environ.get("STORAGE_EMULATOR_HOST"):
             from google.auth.credentials import AnonymousCredentials
@@ -259,7 +260,7 @@ class FirestoreDocumentStore:
     def delete(self, path: str) -> None:
         self._doc(path).delete()
 
-    def list(self, collection: str) -> list[tuple[str, dict[str, Any]]]:
+    def list(self, collection: str) -> Rows:
         return self.query(collection)
 
     def query(
@@ -268,7 +269,7 @@ class FirestoreDocumentStore:
         filters: Sequence[Filter] = (),
         order_by: Sequence[Order] = (),
         limit: int | None = None,
-    ) -> list[tuple[str, dict[str, Any]]]:
+    ) -> Rows:
         from google.cloud import firestore
         from google.cloud.firestore_v1.base_query import FieldFilter
 
@@ -315,7 +316,7 @@ class PubSubPublisher:
         self._client = _Lazy(self._build)
 
     def _build(self) -> Any:
-        from google.cloud import pubsub_v1
+        from google.cloud import pubsub_v1  # type: ignore[attr-defined]
 
         return pubsub_v1.PublisherClient(
             publisher_options=pubsub_v1.types.PublisherOptions(enable_message_ordering=True)

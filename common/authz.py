@@ -13,6 +13,7 @@ Errors are ``common.errors.Forbidden`` (a 403): the message names the subject an
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import os
 import re
@@ -162,7 +163,7 @@ class ScopedDocumentStore:
         filters: Sequence[Filter] = (),
         order_by: Sequence[Order] = (),
         limit: int | None = None,
-    ) -> list[tuple[str, dict[str, Any]]]:
+    ) -> builtins.list[tuple[str, dict[str, Any]]]:
         _check_path(self.principal, collection, "document")
         if collection != BRANDS_COLLECTION or self.principal.brands is None:
             return self._inner.query(collection, filters, order_by, limit)

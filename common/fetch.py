@@ -74,6 +74,15 @@ def resolve(host: str, port: int, *, allow_private: bool) -> str:
     """The address to connect to: every address the name resolves to must pass ``check_address``."""
     if host.lower() in METADATA_HOSTS:
         raise FetchRefused(f"refused: {host} is a cloud metadata host")
+    try:  # an address literal needs no resolver (and must not depend on one being reachable)
+        literal = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        literal = None
+    if literal is not None:
+        why = check_address(literal, allow_private=allow_private)
+        if why is not None:
+            raise FetchRefused(f"refused: {host[:100]} resolves to {why}")
+        return str(literal)
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:

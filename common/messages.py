@@ -145,7 +145,7 @@ class Message(BaseModel):
             raise MalformedMessage(f"expected a {cls.KIND} message, got kind={kind[:50]!r}")
         try:
             raw = json.loads(data)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # deep nesting: RecursionError
             raise MalformedMessage(f"{cls.KIND}: payload is not JSON ({exc.__class__.__name__})") from exc
         if isinstance(raw, dict) and raw.get("schema_version") not in (None, SCHEMA_VERSION):
             raise MalformedMessage(f"{cls.KIND}: unsupported schema_version {raw.get('schema_version')!r}")

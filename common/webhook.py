@@ -145,6 +145,8 @@ def _accept(deps: Deps, marketplace: str, body: bytes) -> WebhookResponse:
         raw = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return _error(400, "body is not valid JSON")
+    except RecursionError:  # json.loads on deeply nested arrays/objects
+        return _error(400, "body is not valid JSON: nested too deeply")
     if not isinstance(raw, dict):
         return _error(400, "body must be a JSON object")
     brand = raw.pop("brand", None)

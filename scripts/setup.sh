@@ -18,11 +18,12 @@ fi
 
 if [ "$full" = 1 ]; then
   # chromium: listing screenshots in evidence bundles and the review page's browser test;
-  # fonts-dejavu-core: Unicode text in the evidence PDF.
-  if ! command -v chromium >/dev/null 2>&1 || [ ! -d /usr/share/fonts/truetype/dejavu ]; then
+  # fonts-dejavu-core: Unicode text in the evidence PDF; fonts-wqy-microhei: the rendered Chinese OCR test image.
+  if ! command -v chromium >/dev/null 2>&1 || [ ! -d /usr/share/fonts/truetype/dejavu ] \
+    || [ ! -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then
     SUDO=""; [ "$(id -u)" != 0 ] && SUDO="sudo"
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-dejavu-core fonts-wqy-microhei >/dev/null
   fi
   if [ ! -x .venv-checkov/bin/checkov ]; then
     python3 -m venv .venv-checkov

@@ -59,7 +59,13 @@ def test_confirm_an_item_in_a_real_browser(served: tuple[str, Deps], tmp_path: P
             page.get_by_role("link", name="listing-s-t1-new").click()
             expect(page.locator("#reasons")).to_contain_text("Visual match with front.jpg")
             for image in ("#candidate", "#reference"):  # both pictures really loaded and decoded
-                assert page.eval_on_selector(image, "img => img.complete && img.naturalWidth > 0")
+                # the page is shown before its images finish loading: wait for each (fails on a broken image)
+                page.wait_for_function(
+                    "sel => { const img = document.querySelector(sel); return img && img.complete; }",
+                    arg=image,
+                    timeout=10_000,
+                )
+                assert page.eval_on_selector(image, "img => img.naturalWidth > 0"), image
             page.fill("textarea[name=note]", "fake tag, same photo")
             page.click("#confirm")
 

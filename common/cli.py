@@ -10,6 +10,7 @@ import argparse
 import importlib
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -54,6 +55,19 @@ def build_parser() -> argparse.ArgumentParser:
     show = brand.add_parser("list", help="list registered brands")
     show.set_defaults(func=cmd_brand_list)
 
+    market = sub.add_parser("marketplace", help="manage webhook senders").add_subparsers(
+        dest="marketplace_command"
+    )
+    madd = market.add_parser(
+        "add", help="register a marketplace for brands (webhook access is denied by default)"
+    )
+    madd.add_argument("marketplace_id")
+    madd.add_argument("--brand", action="append", required=True, help="a brand it may submit for (repeat)")
+    madd.add_argument(
+        "--callback-url", help="https URL that receives signed block-listing actions for Tier 1"
+    )
+    madd.set_defaults(func=cmd_marketplace_add)
+
     scan = sub.add_parser("scan", help="scan candidate images or listings against a brand")
     scan.add_argument("--brand", required=True)
     src = scan.add_mutually_exclusive_group(required=True)
@@ -74,11 +88,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def cmd_brand_add(args: argparse.Namespace) -> int:
-    from common.brands import register_brand
+def cli_runtime() -> tuple[Any, Any, Any]:
+    """(deps scoped to the caller, in-process bus, principal). The caller is the local operator (every brand)
+    unless ``COUNTERFEIT_BRANDS`` names the brands this shell may touch (a shared machine or a POC account);
+    the chain's own steps on the bus keep the service identity, the entry point is what is checked."""
+    from common.authz import principal_from_env, scoped_deps
     from common.scan import local_runtime
 
-    deps, _ = local_runtime(get_settings())
+    principal = principal_from_env()
+    deps, bus = local_runtime(get_settings())
+    return scoped_deps(deps, principal), bus, principal
+
+
+def cmd_brand_add(args: argparse.Namespace) -> int:
+    from common.brands import register_brand
+
+    deps, _, _ = cli_runtime()
     result = register_brand(deps, args.kit_dir)
     print(
         f"brand {result.brand_id} registered (version {result.version}): {len(result.added)} added, "
@@ -88,19 +113,49 @@ def cmd_brand_add(args: argparse.Namespace) -> int:
 
 
 def cmd_brand_list(args: argparse.Namespace) -> int:
-    from common.scan import local_runtime
-
-    deps, _ = local_runtime(get_settings())
+    deps, _, _ = cli_runtime()
     for path, doc in deps.docs.list("brands"):
         print(f"{path.split('/')[-1]}\t{doc.get('display_name')}\tversion {doc.get('version')}")
     return 0
 
 
-def cmd_scan(args: argparse.Namespace) -> int:
+def cmd_marketplace_add(args: argparse.Namespace) -> int:
+    """Write ``marketplaces/{id}`` (brands it may submit for, optional callback URL). The webhook's secret is
+    configuration (``WEBHOOK_SECRETS`` / Secret Manager), never stored here."""
+    from common.authz import MARKETPLACES_COLLECTION, require_brand
     from common.brands import get_brand
-    from common.scan import listings_from_jsonl, listings_from_paths, local_runtime, scan_listings
+    from common.errors import BadInput
+    from common.messages import BRAND_PATTERN
 
-    deps, bus = local_runtime(get_settings())
+    deps, _, principal = cli_runtime()
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", args.marketplace_id):
+        raise BadInput(f"invalid marketplace id {args.marketplace_id[:80]!r}")
+    for brand in args.brand:
+        if not re.fullmatch(BRAND_PATTERN, brand):
+            raise BadInput(f"invalid brand id {brand[:80]!r}")
+        require_brand(principal, brand)
+        get_brand(deps, brand)
+    if args.callback_url is not None and not args.callback_url.lower().startswith(("https://", "http://")):
+        raise BadInput("--callback-url must be an http(s) URL")
+    path = f"{MARKETPLACES_COLLECTION}/{args.marketplace_id}"
+    doc = dict(deps.docs.get(path) or {})
+    for brand in doc.get("brands") or []:  # its callback serves those brands too: only their owner edits it
+        require_brand(principal, str(brand))
+    doc["brands"] = sorted(set(doc.get("brands") or []) | set(args.brand))
+    if args.callback_url is not None:
+        doc["callback_url"] = args.callback_url
+    deps.docs.set(path, doc)
+    print(f"marketplace {args.marketplace_id} may submit for: {', '.join(doc['brands'])}")
+    return 0
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    from common.authz import require_brand
+    from common.brands import get_brand
+    from common.scan import listings_from_jsonl, listings_from_paths, scan_listings
+
+    deps, bus, principal = cli_runtime()
+    require_brand(principal, args.brand)  # before the lookup: unknown and forbidden brands look the same
     get_brand(deps, args.brand)
     if args.listings is not None:
         items = list(listings_from_jsonl(args.listings))

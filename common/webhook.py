@@ -25,6 +25,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from common import chain
+from common.authz import principal_for_marketplace, scoped_deps
 from common.bootstrap import Deps
 from common.errors import FetchRefused
 from common.fetch import fetch_image
@@ -152,6 +153,12 @@ def _accept(deps: Deps, marketplace: str, body: bytes) -> WebhookResponse:
     brand = raw.pop("brand", None)
     if not isinstance(brand, str) or not re.match(BRAND_PATTERN, brand):
         return _error(422, "invalid listing", fields=[{"field": "brand", "message": "required brand id"}])
+    principal = principal_for_marketplace(deps, marketplace)
+    if not principal.allows(brand):  # deny by default: registered in marketplaces/{id}.brands
+        log.warning("webhook: %s is not registered for brand %r", marketplace, brand[:80])
+        return _error(
+            403, f"403 forbidden: marketplace {marketplace[:80]!r} is not registered for brand {brand!r}"
+        )
     raw["marketplace"] = marketplace  # authenticated sender, never what the body claims (callbacks go there)
     try:
         listing = Listing.model_validate(raw)
@@ -168,7 +175,12 @@ def _accept(deps: Deps, marketplace: str, body: bytes) -> WebhookResponse:
 
     key = idempotency_key(marketplace, listing, image)
     scan_id = chain.ingest_listing(
-        deps, brand, listing, image, key, extra={"origin": "webhook", "marketplace": marketplace}
+        scoped_deps(deps, principal),
+        brand,
+        listing,
+        image,
+        key,
+        extra={"origin": "webhook", "marketplace": marketplace},
     )
     log.info("webhook: %s listing %s -> scan %s", marketplace, listing.listing_id, scan_id)
     return WebhookResponse(202, {"scan_id": scan_id, "listing_id": listing.listing_id, "status": "accepted"})

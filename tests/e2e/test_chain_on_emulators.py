@@ -84,7 +84,9 @@ def chain(emulator_stack, tmp_path_factory):
 def marketplace(chain):
     server = LoopbackServer().start()
     server.routes["/block"] = lambda _r: (200, {"Content-Type": "application/json"}, b"{}")
-    chain.deps.docs.set(f"marketplaces/{MARKETPLACE}", {"callback_url": server.url("/block")})
+    chain.deps.docs.set(
+        f"marketplaces/{MARKETPLACE}", {"brands": [BRAND], "callback_url": server.url("/block")}
+    )
     yield server
     chain.deps.docs.delete(f"marketplaces/{MARKETPLACE}")
     server.stop()

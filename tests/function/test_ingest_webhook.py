@@ -22,6 +22,7 @@ INLINE = "data:image/jpeg;base64," + base64.b64encode(IMAGE).decode()
 @pytest.fixture
 def webhook(local_backend):
     lf.deps().docs.set("brands/acme", {"brand": "acme", "display_name": "ACME", "version": "v1"})
+    lf.deps().docs.set(f"marketplaces/{MARKETPLACE}", {"brands": ["acme"]})
     return lf.client("ingest_webhook")
 
 
@@ -108,7 +109,11 @@ def test_invalid_json_and_field_errors(webhook):
     assert {"listing_id", "image", "price"} <= fields
     no_brand = _post(webhook, *signed({"listing_id": "x", "image": INLINE}))
     assert no_brand.status_code == 422 and no_brand.get_json()["fields"][0]["field"] == "brand"
-    unknown = _post(webhook, *signed(_listing(brand="nobody")))
+    # a brand the marketplace is not registered for is a 403 whether or not it exists (nothing leaks)
+    unregistered = _post(webhook, *signed(_listing(brand="nobody")))
+    assert unregistered.status_code == 403 and "not registered" in unregistered.get_json()["error"]
+    lf.deps().docs.set(f"marketplaces/{MARKETPLACE}", {"brands": ["acme", "ghost"]})
+    unknown = _post(webhook, *signed(_listing(brand="ghost")))
     assert unknown.status_code == 422 and "unknown brand" in unknown.get_json()["error"]
 
 

@@ -18,9 +18,6 @@ from tests.support import local_functions as lf
 from tests.support.kits import jpeg_bytes, pattern_image, tiny_kit
 from tests.support.webhooks import MARKETPLACE, signed
 
-# Entry points whose owners wire common.authz in after 09:15 UTC; strict, so each mark must go once wired.
-NOT_WIRED = pytest.mark.xfail(strict=True, reason="entry point does not enforce common.authz yet")
-
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -53,7 +50,6 @@ def _globex_state() -> dict[str, object]:
     }
 
 
-@NOT_WIRED
 def test_cli_scan_and_brand_add_refuse_another_brand(home: Path, monkeypatch, capsys) -> None:
     from common.cli import main
 
@@ -77,7 +73,6 @@ def test_cli_scan_and_brand_add_refuse_another_brand(home: Path, monkeypatch, ca
     assert "tier" in json.loads(capsys.readouterr().out.splitlines()[0])
 
 
-@NOT_WIRED
 def test_cli_unknown_and_forbidden_brands_look_the_same(home: Path, monkeypatch, capsys) -> None:
     """A restricted caller learns nothing about which other brands exist."""
     from common.cli import main
@@ -89,7 +84,6 @@ def test_cli_unknown_and_forbidden_brands_look_the_same(home: Path, monkeypatch,
     assert "403 forbidden" in capsys.readouterr().err
 
 
-@NOT_WIRED
 def test_evaluate_refuses_another_brand(home: Path, monkeypatch, capsys) -> None:
     from common.cli import main
 
@@ -123,7 +117,6 @@ def _listing(brand: str) -> dict:
     return {"brand": brand, "listing_id": "mkt-1", "image": inline, "title": "runner"}
 
 
-@NOT_WIRED
 def test_webhook_refuses_a_brand_the_marketplace_is_not_registered_for(webhook) -> None:
     body, headers = signed(_listing("globex"))
     response = webhook.post("/", data=body, headers=headers)
@@ -136,7 +129,6 @@ def test_webhook_refuses_a_brand_the_marketplace_is_not_registered_for(webhook) 
     assert webhook.post("/", data=body, headers=headers).status_code == 202
 
 
-@NOT_WIRED
 def test_webhook_from_an_unregistered_marketplace_gets_no_brand(webhook) -> None:
     lf.deps().docs.delete(f"marketplaces/{MARKETPLACE}")
     body, headers = signed(_listing("acme"))
@@ -178,3 +170,26 @@ def test_review_page_refuses_another_brand(review) -> None:
     assert listed and {item["scan_id"] for item in listed}.isdisjoint(other)
     assert {p: d for p, d in deps.docs.list("brands/other/verdicts")} == before
     assert client.get("/brands/other/items/x", headers={"Authorization": "Bearer wrong"}).status_code == 401
+
+
+def test_cli_marketplace_registration_is_scoped(home: Path, monkeypatch, capsys) -> None:
+    """`counterfeit marketplace add` opens the webhook for a brand; a restricted caller can do it only for its
+    own brands and cannot edit a marketplace that also serves another brand (its callback URL would move)."""
+    from common.bootstrap import build_deps
+    from common.cli import main
+
+    assert main(["marketplace", "add", "shared-mkt", "--brand", "globex"]) == 0
+    monkeypatch.setenv("COUNTERFEIT_BRANDS", "acme")
+    get_settings.cache_clear()
+    capsys.readouterr()
+    assert main(["marketplace", "add", "acme-mkt", "--brand", "acme", "--callback-url", "https://m/x"]) == 0
+    assert main(["marketplace", "add", "acme-mkt", "--brand", "globex"]) == 2
+    assert "403 forbidden" in capsys.readouterr().err
+    assert (
+        main(["marketplace", "add", "shared-mkt", "--brand", "acme", "--callback-url", "https://evil/"]) == 2
+    )
+    assert "403 forbidden" in capsys.readouterr().err
+    assert main(["marketplace", "add", "bad id", "--brand", "acme"]) == 2
+    docs = build_deps(get_settings()).docs
+    assert docs.get("marketplaces/acme-mkt") == {"brands": ["acme"], "callback_url": "https://m/x"}
+    assert docs.get("marketplaces/shared-mkt") == {"brands": ["globex"]}

@@ -258,7 +258,7 @@ def _order(name: str) -> int:
 
 def _no_evidence_reason(signals: dict[str, Signal]) -> str:
     missing = sorted(k for k, s in signals.items() if s.status in ("not_run", "error"))
-    text = "No signal found brand evidence."
+    text = "No signal found evidence of the brand."
     if missing:
         text += f" Not run: {', '.join(missing)}."
     return text

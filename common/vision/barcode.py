@@ -56,6 +56,10 @@ def _decode_qr(bgr: np.ndarray, scale: float, found: dict[tuple[str, str], Decod
                 if value:
                     found.setdefault(("QR", value), DecodedCode("QR", value, _box(pts, 0, scale)))
             return
+        if points is None and detector is cv2.QRCodeDetectorAruco and not blur:
+            # Nothing that looks like a QR code at all: the later passes only rescue codes that were located
+            # but not decoded, so they would cost ~35 ms for nothing on the usual photo without a QR code.
+            return
 
 
 def _decode_1d(bgr: np.ndarray, scale: float, found: dict[tuple[str, str], DecodedCode]) -> None:

@@ -210,12 +210,14 @@ class _KindIndex:
         self, query: np.ndarray, k: int, start: int = 0, stop: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-k rows in [start, stop), closest first. Works in cache-sized blocks with preallocated buffers
-        (measured 2x faster than whole-array temporaries at 1M rows)."""
+        (measured 2x faster than whole-array temporaries at 1M rows). Once k rows are known, a block only
+        contributes the rows at or below the current k-th distance (a cheap compare instead of a partition of
+        every block: 1M x 256-bit with k=8 went from ~10 ms to ~3.5 ms, scripts/bench.py)."""
         stop = len(self) if stop is None else stop
         tmp = np.empty(_BLOCK, np.uint64)
         counts = np.empty(_BLOCK, np.uint8)
         dist = np.empty(_BLOCK, np.uint16)  # 256-bit distances reach 256: uint8 would wrap around
-        found_rows, found_dists = [], []
+        best_rows, best_dists = np.empty(0, np.int64), np.empty(0, np.uint16)
         for lo in range(start, stop, _BLOCK):
             hi = min(stop, lo + _BLOCK)
             m = hi - lo
@@ -226,12 +228,16 @@ class _KindIndex:
                     dist[:m] = counts[:m]
                 else:
                     np.add(dist[:m], counts[:m], out=dist[:m])
-            rows, dists = _top_k(dist[:m], k, lo)
-            found_rows.append(rows)
-            found_dists.append(dists.copy())
-        if not found_rows:
-            return np.empty(0, np.int64), np.empty(0, np.uint16)
-        return _merge(found_rows, found_dists, k)
+            if len(best_dists) < k:
+                rows, dists = _top_k(dist[:m], k, lo)
+            else:
+                kept = np.flatnonzero(dist[:m] <= best_dists[-1])
+                if kept.size == 0:
+                    continue
+                sub_rows, sub_dists = _top_k(dist[kept], k, 0)
+                rows, dists = kept[sub_rows] + lo, sub_dists
+            best_rows, best_dists = _merge([best_rows, rows], [best_dists, dists.copy()], k)
+        return best_rows, best_dists
 
     def nearest_rows(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Row numbers and distances of the k closest rows, closest first (ties: lower row first)."""

@@ -361,3 +361,20 @@ def test_score_mapping_is_monotonic() -> None:
         scores.append(score)
     assert scores == sorted(scores, reverse=True)
     assert scores[0] == 1.0 and scores[-1] == 0.0
+
+
+@pytest.mark.parametrize("n_words, k", [(1, 8), (4, 8), (4, 16), (1, 2)])
+def test_block_scan_keeps_exact_rows_and_tie_order(n_words: int, k: int) -> None:
+    """The scan skips a block's rows above the running k-th distance; with heavy ties (64-bit distances over
+    100k rows repeat constantly) it must still return exactly the brute-force rows, lower row first on ties."""
+    rng = np.random.default_rng(n_words * 100 + k)
+    n = 3 * hashing._BLOCK + 777
+    words = rng.integers(0, 2**63, size=(n_words, n), dtype=np.uint64, endpoint=True)
+    words[:, n - 5] = words[:, 10]  # an exact tie across blocks: the earlier row must come first
+    index = hashing._KindIndex("x", words, [str(i) for i in range(n)], [""] * n)
+    for query in (words[:, 10].copy(), rng.integers(0, 2**63, size=n_words, dtype=np.uint64)):
+        rows, dists = index.scan(query, k)
+        brute = np.bitwise_count(words ^ query[:, None]).sum(axis=0)
+        order = np.lexsort((np.arange(n), brute))[:k]
+        assert rows.tolist() == order.tolist()
+        assert dists.tolist() == brute[order].tolist()

@@ -256,6 +256,14 @@ def principal_from_env(env: Mapping[str, str] | None = None) -> Principal:
     return Principal(f"cli({BRANDS_ENV})", brands)
 
 
+def scoped_for_cli_brand(deps: Any, brand_id: str) -> Any:
+    """``deps`` as the CLI caller may use them for ``brand_id``: Forbidden (403) unless ``COUNTERFEIT_BRANDS``
+    allows the brand (checked before any lookup, so an unknown and a forbidden brand answer the same)."""
+    principal = principal_from_env()
+    require_brand(principal, brand_id)
+    return scoped_deps(deps, principal)
+
+
 def principal_for_marketplace(deps: Any, marketplace_id: str) -> Principal:
     """A webhook sender (already authenticated by its signature): the brands it is registered for, from the
     ``marketplaces/{id}`` document's ``brands`` field, else ``settings.marketplace_brands`` (id -> brands) when

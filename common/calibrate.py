@@ -138,19 +138,12 @@ def format_table(suggestions: Sequence[Suggestion]) -> str:
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
-    from common.authz import principal_from_env, require_brand, scoped_deps
+    from common.authz import scoped_for_cli_brand
     from common.bootstrap import build_deps
-    from common.errors import Forbidden
     from common.review.queue import reviewed_verdicts
     from common.settings import get_settings
 
-    principal = principal_from_env()
-    try:
-        require_brand(principal, args.brand)
-    except Forbidden as exc:
-        print(f"error: {exc}")
-        return 2
-    deps = scoped_deps(build_deps(get_settings()), principal)
+    deps = scoped_for_cli_brand(build_deps(get_settings()), args.brand)
     if deps.docs.get(f"brands/{args.brand}") is None:
         print(f"error: unknown brand {args.brand!r}")
         return 2

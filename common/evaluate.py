@@ -634,19 +634,12 @@ def evaluate(
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from common.authz import principal_from_env, require_brand, scoped_deps
-    from common.errors import Forbidden
+    from common.authz import scoped_for_cli_brand
     from common.scan import local_runtime
     from common.settings import get_settings
 
-    principal = principal_from_env()
-    try:
-        require_brand(principal, args.brand)
-    except Forbidden as exc:
-        print(f"error: {exc}")
-        return 2
     deps, bus = local_runtime(get_settings())
-    deps = scoped_deps(deps, principal)
+    deps = scoped_for_cli_brand(deps, args.brand)
     if deps.docs.get(f"brands/{args.brand}") is None:
         print(f"error: unknown brand {args.brand!r}; register it with `counterfeit brand add KIT_DIR`")
         return 2

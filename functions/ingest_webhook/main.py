@@ -14,10 +14,9 @@ import functions_framework
 
 from common import webhook
 from common.bootstrap import get_deps
+from common.entrypoints import configure_logging
 
-logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-for _name in ("functions", "common"):  # our own decisions at INFO; libraries stay at WARNING
-    logging.getLogger(_name).setLevel(logging.INFO)
+configure_logging()
 log = logging.getLogger("functions.ingest_webhook")
 JSON = {"Content-Type": "application/json"}
 

@@ -126,7 +126,10 @@ def test_storage_trigger_is_candidates_finalize_with_retry() -> None:
     assert content["event_type"] == STORAGE_FINALIZED
     assert content["retry_policy"] == "RETRY_POLICY_RETRY"
     assert single(content["event_filters"])["attribute"] == "bucket"
-    assert f'"{STORAGE_FINALIZED}"' in (INFRA.parent / "functions/ingest_gcs/main.py").read_text()
+    from common import entrypoints  # the event type the handler accepts (everything else is dropped)
+
+    assert entrypoints.FINALIZED == STORAGE_FINALIZED
+    assert "run_finalized_upload(event)" in (INFRA.parent / "functions/ingest_gcs/main.py").read_text()
 
 
 def test_pubsub_steps_publish_exactly_what_the_pipeline_returns() -> None:

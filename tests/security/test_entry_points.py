@@ -193,3 +193,14 @@ def test_cli_marketplace_registration_is_scoped(home: Path, monkeypatch, capsys)
     docs = build_deps(get_settings()).docs
     assert docs.get("marketplaces/acme-mkt") == {"brands": ["acme"], "callback_url": "https://m/x"}
     assert docs.get("marketplaces/shared-mkt") == {"brands": ["globex"]}
+
+
+def test_calibrate_refuses_another_brand(home: Path, monkeypatch, capsys) -> None:
+    from common.cli import main
+
+    monkeypatch.setenv("COUNTERFEIT_BRANDS", "acme")
+    get_settings.cache_clear()
+    capsys.readouterr()
+    assert main(["calibrate", "--brand", "globex"]) == 2
+    assert "403 forbidden" in capsys.readouterr().err
+    assert main(["calibrate", "--brand", "acme"]) == 0

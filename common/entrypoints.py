@@ -1,0 +1,134 @@
+"""What every Cloud Function handler does around its one call into ``common``: logging set-up, the event-type
+check, and turning a CloudEvent's payload into plain values.
+
+Why here and not in each ``functions/<name>/main.py``: the handlers must stay thin and identical in behaviour
+(an unexpected event type is dropped with a logged reason, never retried), and the stale-generation and
+dead-letter rules are decisions the tests should reach without a functions-framework process.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import re
+from typing import Any
+
+from common import chain, pipeline
+from common.bootstrap import Deps, get_deps
+from common.errors import PermanentError
+from common.messages import BRAND_PATTERN, ID_PATTERN
+
+MESSAGE_PUBLISHED = "google.cloud.pubsub.topic.v1.messagePublished"
+FINALIZED = "google.cloud.storage.object.v1.finalized"
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging() -> None:
+    """Libraries at WARNING, our own decisions (``functions.*``, ``common.*``) at INFO. Idempotent."""
+    logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
+    for name in ("functions", "common"):
+        logging.getLogger(name).setLevel(logging.INFO)
+
+
+def _log(step: str) -> logging.Logger:
+    return logging.getLogger(f"functions.{step}")
+
+
+def expected_type(step: str, event: Any, wanted: str) -> bool:
+    """False (and a logged reason) for an event of another type: acknowledged, never retried."""
+    if event["type"] == wanted:
+        return True
+    _log(step).warning("%s: dropping event %s of unexpected type %r", step, event["id"], event["type"])
+    return False
+
+
+def run_pubsub_step(step: str, event: Any) -> None:
+    """A chain step behind a Pub/Sub push or Eventarc trigger. Returning acks; raising makes Pub/Sub redeliver
+    and, after the subscription's max delivery attempts, dead-letter the message."""
+    if not expected_type(step, event, MESSAGE_PUBLISHED):
+        return
+    outcome = chain.handle_pubsub_cloudevent(step, event, get_deps())
+    reason = f" ({outcome.reason})" if outcome.reason else ""
+    _log(step).info("%s: event %s %s%s", step, event["id"], outcome.status, reason)
+
+
+# -- ingest_gcs ----------------------------------------------------------------------------------------------
+def run_finalized_upload(event: Any) -> str | None:
+    """An object finalized in a bucket: start a scan for a current upload to the candidates bucket, drop
+    everything else with a logged reason (other buckets, malformed events, objects since overwritten or
+    deleted, uploads outside a brand prefix). Returns the scan id, or None when the event was dropped."""
+    step, log = "ingest_gcs", _log("ingest_gcs")
+    if not expected_type(step, event, FINALIZED):
+        return None
+    data = event.data if isinstance(event.data, dict) else {}
+    bucket, name, generation = data.get("bucket"), data.get("name"), str(data.get("generation") or "")
+    if not isinstance(bucket, str) or not isinstance(name, str) or not generation.isdigit():
+        log.warning(
+            "%s: dropping malformed event %s (needs bucket, name, numeric generation)", step, event["id"]
+        )
+        return None
+    deps = get_deps()
+    if bucket != deps.settings.candidates_bucket:
+        log.info("%s: ignoring gs://%s/%s (not the candidates bucket)", step, bucket, name[:200])
+        return None
+    current = deps.blobs.generation(bucket, name)
+    if current != int(generation):
+        why = "deleted" if current is None else f"overwritten by generation {current}"
+        log.info(
+            "%s: dropping stale event %s for gs://%s/%s: object %s",
+            step,
+            event["id"],
+            bucket,
+            name[:200],
+            why,
+        )
+        return None
+    raw_metadata = data.get("metadata")
+    metadata = {str(k): str(v) for k, v in raw_metadata.items()} if isinstance(raw_metadata, dict) else {}
+    try:
+        scan_id = chain.ingest_blob(deps, bucket, name, int(generation), metadata, str(event["id"]))
+    except PermanentError as exc:
+        log.warning("%s: dropping event %s for gs://%s/%s: %s", step, event["id"], bucket, name[:200], exc)
+        return None
+    if scan_id is not None:
+        log.info("%s: gs://%s/%s#%s -> scan %s", step, bucket, name[:200], generation, scan_id)
+    return scan_id
+
+
+# -- dead_letter ---------------------------------------------------------------------------------------------
+def dead_letter_reason(source: str, attributes: dict[str, str], last_error: str | None) -> str:
+    """A readable reason from what Pub/Sub tells us (source subscription, attempts) and the last recorded error."""
+    topic = source.rsplit("/topics/", 1)[-1] if "/topics/" in source else "unknown topic"
+    subscription = attributes.get("CloudPubSubDeadLetterSourceSubscription") or attributes.get(
+        "dead_letter_subscription", "unknown subscription"
+    )
+    attempts = attributes.get("CloudPubSubDeadLetterSourceDeliveryCount", "max")
+    reason = f"gave up after {attempts} delivery attempts on subscription {subscription} (dead-letter topic {topic})"
+    detail = last_error or attributes.get("dead_letter_reason")
+    return f"{reason}; last error: {detail}" if detail else reason
+
+
+def _last_error(deps: Deps, attributes: dict[str, str]) -> str | None:
+    """The failing step's last error, if the chain recorded one on the scan (``last_error``)."""
+    brand_id, scan_id = attributes.get("brand_id", ""), attributes.get("scan_id", "")
+    if not (re.match(BRAND_PATTERN, brand_id) and re.match(ID_PATTERN, scan_id)):
+        return None
+    scan = deps.docs.get(pipeline.scan_path(brand_id, scan_id)) or {}
+    error = scan.get("last_error")
+    return str(error)[:500] if error else None
+
+
+def run_dead_letter(event: Any) -> None:
+    """A message that exhausted its delivery attempts: record the reason on its scan, then acknowledge."""
+    if not expected_type("dead_letter", event, MESSAGE_PUBLISHED):
+        return
+    message = (event.data or {}).get("message") or {} if isinstance(event.data, dict) else {}
+    attributes = {str(k): str(v) for k, v in (message.get("attributes") or {}).items()}
+    try:
+        data = base64.b64decode(message.get("data") or "", validate=True)
+    except (binascii.Error, ValueError):
+        data = b""
+    deps = get_deps()
+    reason = dead_letter_reason(str(event["source"]), attributes, _last_error(deps, attributes))
+    chain.record_dead_letter(deps, data, attributes, reason)

@@ -165,6 +165,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
         base_dir = None
     if args.evidence_dir is not None:
         args.evidence_dir.mkdir(parents=True, exist_ok=True)
+    # Each item's permanent failure becomes its error record below; the chain's own warning line for it would
+    # only interleave with the table.
+    logging.getLogger("common.chain").setLevel(logging.ERROR)
     records = scan_listings(
         deps, bus, args.brand, _progress(items), evidence_dir=args.evidence_dir, base_dir=base_dir
     )

@@ -70,24 +70,24 @@ def check_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, *, allow_pr
     return None
 
 
+def _literal(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address] | None:
+    try:
+        return [ipaddress.ip_address(host.split("%", 1)[0])]
+    except ValueError:
+        return None
+
+
 def resolve(host: str, port: int, *, allow_private: bool) -> str:
     """The address to connect to: every address the name resolves to must pass ``check_address``."""
     if host.lower() in METADATA_HOSTS:
         raise FetchRefused(f"refused: {host} is a cloud metadata host")
-    try:  # an address literal needs no resolver (and must not depend on one being reachable)
-        literal = ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        literal = None
-    if literal is not None:
-        why = check_address(literal, allow_private=allow_private)
-        if why is not None:
-            raise FetchRefused(f"refused: {host[:100]} resolves to {why}")
-        return str(literal)
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise FetchRefused(f"refused: cannot resolve host {host[:100]!r}") from exc
-    addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+    addresses = _literal(host)  # an address literal needs no resolver (and must not depend on one)
+    if addresses is None:
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise FetchRefused(f"refused: cannot resolve host {host[:100]!r}") from exc
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
     if not addresses:
         raise FetchRefused(f"refused: host {host[:100]!r} has no addresses")
     for ip in addresses:

@@ -125,16 +125,13 @@ def cmd_marketplace_add(args: argparse.Namespace) -> int:
     from common.authz import MARKETPLACES_COLLECTION, require_brand
     from common.brands import get_brand
     from common.errors import BadInput
-    from common.messages import BRAND_PATTERN
 
     deps, _, principal = cli_runtime()
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", args.marketplace_id):
         raise BadInput(f"invalid marketplace id {args.marketplace_id[:80]!r}")
     for brand in args.brand:
-        if not re.fullmatch(BRAND_PATTERN, brand):
-            raise BadInput(f"invalid brand id {brand[:80]!r}")
-        require_brand(principal, brand)
-        get_brand(deps, brand)
+        require_brand(principal, brand)  # before the lookup, as in scan
+        get_brand(deps, brand)  # also refuses ids that are not brand ids
     if args.callback_url is not None and not args.callback_url.lower().startswith(("https://", "http://")):
         raise BadInput("--callback-url must be an http(s) URL")
     path = f"{MARKETPLACES_COLLECTION}/{args.marketplace_id}"
@@ -150,12 +147,12 @@ def cmd_marketplace_add(args: argparse.Namespace) -> int:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    from common.authz import require_brand
+    from common.authz import scoped_for_cli_brand
     from common.brands import get_brand
-    from common.scan import listings_from_jsonl, listings_from_paths, scan_listings
+    from common.scan import listings_from_jsonl, listings_from_paths, local_runtime, scan_listings
 
-    deps, bus, principal = cli_runtime()
-    require_brand(principal, args.brand)  # before the lookup: unknown and forbidden brands look the same
+    deps, bus = local_runtime(get_settings())
+    deps = scoped_for_cli_brand(deps, args.brand)  # before the lookup: unknown and forbidden look the same
     get_brand(deps, args.brand)
     if args.listings is not None:
         items = list(listings_from_jsonl(args.listings))
@@ -166,17 +163,22 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if args.evidence_dir is not None:
         args.evidence_dir.mkdir(parents=True, exist_ok=True)
     # Each item's permanent failure becomes its error record below; the chain's own warning line for it would
-    # only interleave with the table.
-    logging.getLogger("common.chain").setLevel(logging.ERROR)
-    records = scan_listings(
-        deps, bus, args.brand, _progress(items), evidence_dir=args.evidence_dir, base_dir=base_dir
-    )
-    if args.json:
-        for record in records:
-            sys.stdout.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
-            sys.stdout.flush()
-    else:
-        print_table(records)
+    # only interleave with the table. Restored afterwards: main() may run in a longer-lived process.
+    chain_log = logging.getLogger("common.chain")
+    level = chain_log.level
+    chain_log.setLevel(logging.ERROR)
+    try:
+        records = scan_listings(
+            deps, bus, args.brand, _progress(items), evidence_dir=args.evidence_dir, base_dir=base_dir
+        )
+        if args.json:
+            for record in records:
+                sys.stdout.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+                sys.stdout.flush()
+        else:
+            print_table(records)
+    finally:
+        chain_log.setLevel(level)
     return 0
 
 

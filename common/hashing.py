@@ -236,7 +236,8 @@ class _KindIndex:
                     continue
                 sub_rows, sub_dists = _top_k(dist[kept], k, 0)
                 rows, dists = kept[sub_rows] + lo, sub_dists
-            best_rows, best_dists = _merge([best_rows, rows], [best_dists, dists.copy()], k)
+            # _merge concatenates, so a view into this block's buffer is safe to pass
+            best_rows, best_dists = _merge([best_rows, rows], [best_dists, dists], k)
         return best_rows, best_dists
 
     def nearest_rows(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import local_stack  # noqa: E402
+import make_demo  # noqa: E402
 
 BRAND = "load"
 UPLOAD_THREADS = 8  # concurrent uploaders: a burst, as a sync job or many sellers would produce
@@ -46,13 +47,6 @@ def percentile(values: list[float], q: float) -> float:
 
 def prepare_kit(work: Path) -> tuple[Path, list[bytes]]:
     """The demo kit under brand ``load`` and the valid demo candidates as upload bodies."""
-    spec_path = ROOT / "scripts" / "make_demo.py"
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("make_demo", spec_path)
-    assert spec is not None and spec.loader is not None
-    make_demo = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(make_demo)
     paths = make_demo.build(work / "demo")
     kit = work / "kit"
     shutil.copytree(paths["kit"], kit)

@@ -28,21 +28,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import local_stack  # noqa: E402
+import make_demo  # noqa: E402
 
 MARKETPLACE = "demo-market"
 WEBHOOK_LISTINGS = ("s7-text", "s19-authorized")  # sent through the signed webhook instead of the bucket
 TIMEOUT_S = 600
 POLL_S = 0.5
-
-
-def _make_demo(out: Path) -> dict[str, Path]:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("make_demo", ROOT / "scripts" / "make_demo.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.build(out)  # type: ignore[no-any-return]
 
 
 def run(stack: Any, work: Path) -> int:
@@ -55,7 +46,7 @@ def run(stack: Any, work: Path) -> int:
 
     settings = Settings.from_env(os.environ)
     deps = build_deps(settings)
-    demo = _make_demo(work / "demo")
+    demo = make_demo.build(work / "demo")
     result = register_brand(deps, demo["kit"])
     brand = result.brand_id
     deps.docs.set(f"marketplaces/{MARKETPLACE}", {"brands": [brand]})

@@ -11,10 +11,8 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
+# Exactly what a user's `pip install .` gets (OCR and model files included), plus the dev tools.
 .venv/bin/python -m pip install -q -e ".[dev]"
-# rapidocr-onnxruntime declares opencv-python; it must sit next to opencv-python-headless only (its real needs
-# are in pyproject's dependencies).
-.venv/bin/python -m pip install -q --no-deps "rapidocr-onnxruntime==1.4.4"
 
 if [ "$full" = 1 ]; then
   # chromium: listing screenshots in evidence bundles and the review page's browser test;

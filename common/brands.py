@@ -209,7 +209,12 @@ def register_brand(deps: Deps, kit_dir: Path) -> RegisterResult:
         raise BadInput("invalid brand kit:\n  " + "\n  ".join(problems))
 
     for ref in decoded:
-        doc: dict[str, Any] = {
+        # Same bytes, some extractor newer (e.g. hash records of an older hash_schema): re-run only those and
+        # keep the rest (an embedding does not change because the hash layout did).
+        old = existing.get(ref.ref_id) or {}
+        kept = dict(old) if old.get("sha256") == ref.sha256 else {}
+        done = dict(kept.get("extractors") or {})
+        doc: dict[str, Any] = kept | {
             "ref_id": ref.ref_id,
             "kind": ref.kind,
             "filename": ref.filename,
@@ -219,7 +224,8 @@ def register_brand(deps: Deps, kit_dir: Path) -> RegisterResult:
             "extractors": versions,
         }
         for extractor in extractor_list:
-            doc.update(extractor.extract(deps, brand_id, ref))
+            if done.get(extractor.name) != extractor.version:
+                doc.update(extractor.extract(deps, brand_id, ref))
         deps.docs.set(f"{ref_collection}/{ref.ref_id}", doc)
 
     current_ids = {ref_id for ref_id, *_ in prepared}

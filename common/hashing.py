@@ -41,6 +41,9 @@ BOX_PAD = 0.02  # margin kept around the object so a one-pixel box jitter is not
 REFINE_PAD = 0.15  # margin cut around the coarse box before finding it again at full resolution
 
 BITS = {"phash": 64, "pdq": 256}
+# Version of the hash records stored on reference docs (``hash_schema``). 1 (no field): PDQ hex bit-reversed
+# relative to ThreatExchange; 2: ThreatExchange's order, plus ``pdq_exchange`` (the whole-frame hash).
+HASH_SCHEMA = 2
 
 # PDQ: ThreatExchange PdqSignal.PDQ_CONFIDENT_MATCH_THRESHOLD = 31 (and COMPONENTS.md "match <= 31 of 256").
 # Measured here (scripts/bench.py --only hash_quality): JPEG q50, resizes, brightness, mirror, 90-degree
@@ -143,9 +146,48 @@ def _scaled_region(
 
 
 def _bits_to_hex(bits: np.ndarray) -> str:
-    """ThreatExchange's PDQ hex layout (pdq_hasher: the bit string reversed, read as one integer)."""
-    value = int("".join("1" if b else "0" for b in bits[::-1]), 2)
+    """ThreatExchange's PDQ hex layout: hash bit 0 is the most significant bit of the hex string
+    (python-threatexchange ``pdq_hasher``: ``"".join(str(b) for b in hash_vector)`` read as one binary number).
+    Checked against the reference test vectors in tests/data/pdq (tests/unit/test_pdq_reference.py)."""
+    value = int("".join("1" if b else "0" for b in bits), 2)
     return f"{value:0{len(bits) // 4}x}"
+
+
+def reverse_pdq_hex(hex_value: str) -> str:
+    """Convert a PDQ hex between hash schema 1 (bit-reversed) and 2 (ThreatExchange order); exact both ways."""
+    bits = len(hex_value) * 4
+    return f"{int(format(int(hex_value, 16), f'0{bits}b')[::-1], 2):0{len(hex_value)}x}"
+
+
+def current_hashes(doc: Mapping[str, Any]) -> dict[str, str] | None:
+    """A reference doc's ``hashes`` in the current schema (HASH_SCHEMA): schema-1 PDQ keys are bit-reversed
+    back (exact, so an old record keeps matching until ``brand add`` re-hashes it); a record from a newer
+    schema than this code knows is ignored (None) rather than misread."""
+    hashes = doc.get("hashes")
+    if not isinstance(hashes, dict):
+        return None
+    schema = doc.get("hash_schema", 1)
+    if not isinstance(schema, int) or schema > HASH_SCHEMA:
+        return None
+    if schema >= HASH_SCHEMA:
+        return dict(hashes)
+    return {
+        key: reverse_pdq_hex(value)
+        if split_key(key)[0] == "pdq" and isinstance(value, str) and len(value) * 4 == BITS["pdq"]
+        else value
+        for key, value in hashes.items()
+    }
+
+
+def exchange_pdq(image: Image.Image) -> tuple[str, int]:
+    """(hex, quality) of the whole frame as ThreatExchange / HMA hash an image file (``pdqhash.compute`` on
+    the full RGB pixels, no crop, no downscale). This is the hash exported to and matched against shared hash
+    lists; the matching hash (``compute_hashes``) is of a 256 px product-region copy and is not comparable
+    with other systems' hashes of the same file. Measured on the reference images: 0 bits from
+    python-threatexchange's ``pdq_from_bytes``."""
+    rgb = image if image.mode == "RGB" else image.convert("RGB")
+    bits, quality = pdqhash.compute(np.asarray(rgb))
+    return _bits_to_hex(bits), int(quality)
 
 
 def compute_hashes(image: Image.Image, *, variants: bool = False) -> dict[str, str]:
@@ -331,10 +373,14 @@ class HashExtractor:
     """Stores each reference's hashes (with dihedral variants) in its reference doc at ``brand add``."""
 
     name = "hash"
-    version = "1"
+    version = "2"  # 2: ThreatExchange bit order (hash_schema 2); a kit hashed by version 1 is re-hashed
 
     def extract(self, deps: Any, brand_id: str, ref: Any) -> dict[str, Any]:
-        return {"hashes": compute_hashes(ref.image, variants=True)}
+        out: dict[str, Any] = {"hashes": compute_hashes(ref.image, variants=True), "hash_schema": HASH_SCHEMA}
+        hex_value, quality = exchange_pdq(ref.image)
+        if quality >= PDQ_MIN_QUALITY:
+            out["pdq_exchange"] = {"pdq": hex_value, "quality": quality}
+        return out
 
 
 def _thresholds() -> dict[str, int]:
@@ -350,11 +396,11 @@ def brand_index(deps: Any, brand: Any) -> HashIndex:
         for old in [k for k in deps.cache if isinstance(k, str) and k.startswith(prefix)]:
             del deps.cache[old]
         rows = [
-            (doc["ref_id"], doc["hashes"])
+            (doc["ref_id"], hashes)
             for doc in brand.references
             if doc.get("kind", "reference") == "reference"
-            and isinstance(doc.get("hashes"), dict)
             and doc.get("ref_id")
+            and (hashes := current_hashes(doc)) is not None
         ]
         index = HashIndex(rows)
         deps.cache[key] = index

@@ -95,3 +95,35 @@ def test_readd_is_idempotent_and_tracks_added_and_removed_files(tmp_path: Path, 
     assert ids == ["logo:acme-mark.png", "reference:right.jpg", "reference:roadster-left.jpg"]
     ref = next(r for r in brand.references if r["ref_id"] == "reference:right.jpg")
     assert ref["hashes"] and ref["embedding"] and ref["copy_features"]
+
+
+def test_readd_rehashes_old_hash_records_only(tmp_path: Path, runtime, demo_dir: Path, monkeypatch):
+    """A kit registered by hash extractor version 1 (bit-reversed PDQ, no hash_schema) is re-hashed by the next
+    `brand add`; its other features are kept, not recomputed."""
+    from common import hashing
+    from common.embedding.extractor import EmbedExtractor
+
+    deps, _ = runtime
+    kit = tmp_path / "kit"
+    shutil.copytree(demo_dir / "kit", kit)
+    register_brand(deps, kit)
+    fresh = {path: doc for path, doc in deps.docs.list("brands/acme/references")}
+    for path, doc in fresh.items():
+        old = {k: v for k, v in doc.items() if k not in ("hash_schema", "pdq_exchange")}
+        old["hashes"] = {
+            k: hashing.reverse_pdq_hex(v) if k.startswith("pdq") else v for k, v in doc["hashes"].items()
+        }
+        old["extractors"] = doc["extractors"] | {"hash": "1"}
+        deps.docs.set(path, old)
+
+    def no_embedding(*args, **kwargs):
+        raise AssertionError("the embedding did not change and must not be recomputed")
+
+    monkeypatch.setattr(EmbedExtractor, "extract", no_embedding)
+    again = register_brand(deps, kit)
+    assert sorted(again.updated) == sorted(doc["ref_id"] for doc in fresh.values()) and not again.added
+    for path, doc in deps.docs.list("brands/acme/references"):
+        assert doc["hash_schema"] == 2 and doc["hashes"] == fresh[path]["hashes"]
+        assert doc["embedding"] == fresh[path]["embedding"]
+        assert doc["extractors"]["hash"] == "2"
+    assert register_brand(deps, kit).updated == []

@@ -78,9 +78,9 @@ def test_flat_image_has_no_pdq() -> None:
 
 def test_hex_layout_is_threatexchange_bit_order() -> None:
     bits = np.zeros(256, dtype=np.int64)
-    bits[0] = 1  # bit 0 is the integer's least significant bit
-    bits[255] = 1
-    assert hashing._bits_to_hex(bits) == "8" + "0" * 62 + "1"
+    bits[0] = 1  # bit 0 is the hex string's most significant bit (python-threatexchange pdq_hasher)
+    bits[254] = 1
+    assert hashing._bits_to_hex(bits) == "8" + "0" * 62 + "2"
 
 
 # --- small edits stay close, unrelated images stay far -----------------------------------------------------------
@@ -306,7 +306,7 @@ def _reference_doc(name: str, kind: str = "reference") -> dict:
         image=image,
     )
     extractor = hashing.HashExtractor()
-    assert (extractor.name, extractor.version) == ("hash", "1")
+    assert (extractor.name, extractor.version) == ("hash", "2")
     return {"ref_id": ref.ref_id, "kind": kind, **extractor.extract(None, "acme", ref)}
 
 
@@ -378,3 +378,38 @@ def test_block_scan_keeps_exact_rows_and_tie_order(n_words: int, k: int) -> None
         order = np.lexsort((np.arange(n), brute))[:k]
         assert rows.tolist() == order.tolist()
         assert dists.tolist() == brute[order].tolist()
+
+
+# --- hash records of an older schema -------------------------------------------------------------------------
+
+
+def _schema1(doc: dict) -> dict:
+    """The record as hash extractor version 1 stored it: PDQ hex bit-reversed, no ``hash_schema``."""
+    old = {k: v for k, v in doc.items() if k not in ("hash_schema", "pdq_exchange")}
+    old["hashes"] = {
+        k: hashing.reverse_pdq_hex(v) if k.startswith("pdq") else v for k, v in doc["hashes"].items()
+    }
+    return old
+
+
+def test_reference_doc_carries_schema_and_exchange_hash() -> None:
+    doc = _reference_doc("coffee")
+    assert doc["hash_schema"] == hashing.HASH_SCHEMA == 2
+    assert doc["pdq_exchange"]["pdq"] == hashing.exchange_pdq(photo("coffee"))[0]
+    assert doc["pdq_exchange"]["quality"] >= hashing.PDQ_MIN_QUALITY
+
+
+def test_schema1_record_is_converted_exactly() -> None:
+    doc = _reference_doc("coffee")
+    assert hashing.current_hashes(_schema1(doc)) == doc["hashes"]
+    assert hashing.current_hashes(doc) == doc["hashes"]
+    assert hashing.current_hashes({"hashes": doc["hashes"], "hash_schema": 3}) is None  # newer: ignored
+    assert hashing.current_hashes({"hash_schema": 2}) is None
+
+
+def test_schema1_reference_still_matches_until_rehashed(deps) -> None:  # type: ignore[no-untyped-def]
+    """A kit registered before the bit-order change keeps matching (its record is converted on read)."""
+    brand = _brand([_schema1(_reference_doc("coffee")), _schema1(_reference_doc("rocket"))])
+    signal = hashing.hash_signal(deps, brand, jpeg(photo("coffee"), 80))
+    assert signal.status == "fired" and signal.reference == "reference:coffee.jpg"
+    assert signal.detail["distances"]["pdq"] <= 4

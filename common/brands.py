@@ -7,6 +7,7 @@ files whose bytes and extractor versions are unchanged are skipped, removed file
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import re
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from common.bootstrap import Deps
 from common.errors import BadImage, BadInput, UnknownBrand
-from common.messages import BRAND_PATTERN, format_validation_error
+from common.messages import BRAND_PATTERN
 
 REFERENCE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 LOGO_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
@@ -142,7 +143,7 @@ def load_kit(kit_dir: Path) -> tuple[BrandKit, list[tuple[str, Path]]]:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         problems.append(f"{brand_file}: not valid UTF-8 JSON ({exc.__class__.__name__}: {exc})")
     except ValidationError as exc:
-        problems.extend(f"{brand_file}: {part}" for part in format_validation_error(exc).split("; "))
+        problems.extend(f"{brand_file}: {part}" for part in kit_problems(exc))
 
     files: list[tuple[str, Path]] = []
     for kind, folder, suffixes in (
@@ -169,6 +170,26 @@ def load_kit(kit_dir: Path) -> tuple[BrandKit, list[tuple[str, Path]]]:
         raise BadInput("invalid brand kit:\n  " + "\n  ".join(problems))
     assert kit is not None
     return kit, files
+
+
+def kit_problems(exc: ValidationError) -> list[str]:
+    """Each problem of ``brand.json`` in words; a misspelt field names the closest known ones ("did you mean"),
+    so a kit that says ``trademark`` or ``colours`` is fixed in one go instead of by reading the docs."""
+    known = list(BrandKit.model_fields)
+    problems: list[str] = []
+    for err in exc.errors(include_url=False, include_input=False):
+        if err["type"] == "extra_forbidden" and len(err["loc"]) == 1:
+            name = str(err["loc"][0])
+            close = difflib.get_close_matches(name.lower(), known, n=2, cutoff=0.6)
+            hint = (
+                f"did you mean {' or '.join(repr(c) for c in close)}?"
+                if close
+                else f"known fields: {', '.join(known)}"
+            )
+            problems.append(f"{name[:80]!r}: unknown field; {hint}")
+        else:
+            problems.append(f"{'.'.join(str(p) for p in err['loc']) or '(body)'}: {err['msg']}")
+    return problems
 
 
 def register_brand(deps: Deps, kit_dir: Path) -> RegisterResult:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -145,7 +146,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
     deps = scoped_for_cli_brand(build_deps(get_settings()), args.brand)
     if deps.docs.get(f"brands/{args.brand}") is None:
-        print(f"error: unknown brand {args.brand!r}")
+        print(f"counterfeit: error: unknown brand {args.brand!r}", file=sys.stderr)
         return 2
     decided = reviewed_verdicts(deps.docs, args.brand)
     suggestions = suggest(decided, args.target_precision)
@@ -163,13 +164,23 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def register_cli(subparsers: Any) -> None:
-    p = subparsers.add_parser("calibrate", help="per-signal threshold suggestions from review decisions")
-    p.add_argument("--brand", required=True)
+    from common.cli_help import add_command
+
+    p = add_command(
+        subparsers,
+        "calibrate",
+        help="per-signal threshold suggestions from review decisions",
+        examples=[
+            "counterfeit calibrate --brand acme",
+            "counterfeit calibrate --brand acme --target-precision 0.95",
+        ],
+    )
+    p.add_argument("--brand", required=True, help="the brand whose reviewed verdicts are used")
     p.add_argument(
         "--target-precision",
         type=float,
         default=None,
         help="suggest the lowest threshold reaching this precision (default: best F1)",
     )
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the suggestions as one JSON array")
     p.set_defaults(func=_cmd_calibrate)

@@ -1,7 +1,8 @@
 """``counterfeit``: the command line of the embedded default (DESIGN.md "CLI" contract).
 
-Exit codes: 0 success (per-item errors are records, not failures), 2 bad arguments / unknown brand /
-unreadable listings file / invalid kit.
+Every subcommand is registered through ``common.cli_help.add_command`` (help text, examples, exit codes): the
+core ones by ``register_core`` below, the others by their own module's ``register_cli(subparsers)`` listed in
+``PLUGIN_MODULES``. Exit codes are defined once in ``common.cli_help.EXIT_CODES`` and printed by ``--help``.
 """
 
 from __future__ import annotations
@@ -12,22 +13,28 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from common.cli_help import (
+    EXIT_ALL_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_SOME_FAILED,
+    EXIT_USAGE,
+    add_command,
+    add_group,
+    finish_help,
+    package_version,
+)
+from common.cli_table import Progress, Table
 from common.errors import PermanentError
 from common.settings import SettingsError, get_settings
 
-TIER_NAMES = {
-    1: "Tier 1 high-confidence counterfeit",
-    2: "Tier 2 watch (review)",
-    3: "Tier 3 low-value similar",
-    4: "Tier 4 irrelevant/pass",
-}
-PROGRESS_MIN_ITEMS = 5
 # Subcommands owned by other modules: each exposes register_cli(subparsers).
 PLUGIN_MODULES = ("common.evaluate", "common.calibrate", "common.review.app")
+SCAN_EXIT_CODES = (EXIT_OK, EXIT_USAGE, EXIT_SOME_FAILED, EXIT_ALL_FAILED)
+JSON_HELP = "print one JSON object per line on stdout instead of text"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,47 +43,29 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):
         parser.print_help(sys.stderr)
-        return 2
+        return EXIT_USAGE
     try:
         return int(args.func(args))
     except (PermanentError, SettingsError) as exc:
         print(f"counterfeit: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("counterfeit: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="counterfeit", description="Counterfeit detection for brand kits.")
-    sub = parser.add_subparsers(dest="command")
-
-    brand = sub.add_parser("brand", help="manage brand kits").add_subparsers(dest="brand_command")
-    add = brand.add_parser("add", help="register or update a brand kit (idempotent)")
-    add.add_argument("kit_dir", type=Path)
-    add.set_defaults(func=cmd_brand_add)
-    show = brand.add_parser("list", help="list registered brands")
-    show.set_defaults(func=cmd_brand_list)
-
-    market = sub.add_parser("marketplace", help="manage webhook senders").add_subparsers(
-        dest="marketplace_command"
+    parser = argparse.ArgumentParser(
+        prog="counterfeit",
+        description="Counterfeit detection for brand kits, on the embedded default "
+        "(state under $COUNTERFEIT_HOME, default ./.counterfeit).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    madd = market.add_parser(
-        "add", help="register a marketplace for brands (webhook access is denied by default)"
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {package_version()}", help="print the version"
     )
-    madd.add_argument("marketplace_id")
-    madd.add_argument("--brand", action="append", required=True, help="a brand it may submit for (repeat)")
-    madd.add_argument(
-        "--callback-url", help="https URL that receives signed block-listing actions for Tier 1"
-    )
-    madd.set_defaults(func=cmd_marketplace_add)
-
-    scan = sub.add_parser("scan", help="scan candidate images or listings against a brand")
-    scan.add_argument("--brand", required=True)
-    src = scan.add_mutually_exclusive_group(required=True)
-    src.add_argument("paths", nargs="*", default=[], help="candidate image files")
-    src.add_argument("--listings", type=Path, help="JSON Lines file, one listing per line")
-    scan.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
-    scan.add_argument("--evidence-dir", type=Path, help="write Tier-1 evidence bundles here")
-    scan.set_defaults(func=cmd_scan)
-
+    sub = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
+    register_core(sub)
     for module_name in PLUGIN_MODULES:
         try:
             module = importlib.import_module(module_name)
@@ -85,7 +74,85 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue
         module.register_cli(sub)
+    finish_help(parser)
     return parser
+
+
+def register_core(sub: Any) -> None:
+    """``brand add``, ``brand list``, ``marketplace add`` and ``scan``."""
+    brand = add_group(sub, "brand", help="manage brand kits", dest="brand_command")
+    add = add_command(
+        brand,
+        "add",
+        help="register or update a brand kit (idempotent: picks up added, changed and removed files)",
+        examples=["counterfeit brand add ./acme-kit", "counterfeit brand add ./acme-kit --json"],
+    )
+    add.add_argument("kit_dir", type=Path, help="kit folder: brand.json, references/*, logos/*")
+    add.add_argument(
+        "--json",
+        action="store_true",
+        help='print one JSON object: {"brand", "version", "added", "updated", "removed", "unchanged"}',
+    )
+    add.set_defaults(func=cmd_brand_add)
+    show = add_command(
+        brand,
+        "list",
+        help="list registered brands",
+        examples=["counterfeit brand list", "counterfeit brand list --json"],
+    )
+    show.add_argument(
+        "--json",
+        action="store_true",
+        help='one JSON object per brand and line: {"brand", "display_name", "version", "updated_at"}',
+    )
+    show.set_defaults(func=cmd_brand_list)
+
+    market = add_group(sub, "marketplace", help="manage webhook senders", dest="marketplace_command")
+    madd = add_command(
+        market,
+        "add",
+        help="register a marketplace for brands (webhook access is denied by default)",
+        examples=[
+            "counterfeit marketplace add shopmarket --brand acme",
+            "counterfeit marketplace add shopmarket --brand acme --callback-url https://shop.example/cb --json",
+        ],
+    )
+    madd.add_argument("marketplace_id", help="the marketplace's id, as its webhook sends it")
+    madd.add_argument("--brand", action="append", required=True, help="a brand it may submit for (repeat)")
+    madd.add_argument(
+        "--callback-url", help="https URL that receives signed block-listing actions for Tier 1"
+    )
+    madd.add_argument(
+        "--json",
+        action="store_true",
+        help='print one JSON object: {"marketplace", "brands", "callback_url"}',
+    )
+    madd.set_defaults(func=cmd_marketplace_add)
+
+    scan = add_command(
+        sub,
+        "scan",
+        help="scan candidate images or listings against a brand",
+        examples=[
+            "counterfeit scan --brand acme img1.jpg img2.png",
+            "counterfeit scan --brand acme --listings listings.jsonl --json --evidence-dir out/",
+        ],
+        exit_codes=SCAN_EXIT_CODES,
+        extra_exit_codes={EXIT_OK: "every item got a verdict, whatever its tier (or there were no items)"},
+        description="Scan candidate images or listings against a brand. Each item gets a verdict or an error "
+        "record;\nthe batch always goes on, and the exit code says whether items failed.",
+    )
+    scan.add_argument("--brand", required=True, help="the registered brand to scan against")
+    src = scan.add_mutually_exclusive_group(required=True)
+    src.add_argument("paths", nargs="*", default=[], help="candidate image files")
+    src.add_argument("--listings", type=Path, help="JSON Lines file, one listing per line")
+    scan.add_argument(
+        "--json",
+        action="store_true",
+        help='one JSON object per item and line: a verdict record, or {"listing_id", "error"}',
+    )
+    scan.add_argument("--evidence-dir", type=Path, help="write Tier-1 evidence bundles here")
+    scan.set_defaults(func=cmd_scan)
 
 
 def cli_runtime() -> tuple[Any, Any, Any]:
@@ -100,23 +167,51 @@ def cli_runtime() -> tuple[Any, Any, Any]:
     return scoped_deps(deps, principal), bus, principal
 
 
+def print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
 def cmd_brand_add(args: argparse.Namespace) -> int:
     from common.brands import register_brand
 
     deps, _, _ = cli_runtime()
     result = register_brand(deps, args.kit_dir)
+    if args.json:
+        print_json(
+            {
+                "brand": result.brand_id,
+                "version": result.version,
+                "added": result.added,
+                "updated": result.updated,
+                "removed": result.removed,
+                "unchanged": result.unchanged,
+            }
+        )
+        return EXIT_OK
     print(
         f"brand {result.brand_id} registered (version {result.version}): {len(result.added)} added, "
         f"{len(result.updated)} updated, {len(result.removed)} removed, {len(result.unchanged)} unchanged"
     )
-    return 0
+    return EXIT_OK
 
 
 def cmd_brand_list(args: argparse.Namespace) -> int:
     deps, _, _ = cli_runtime()
     for path, doc in deps.docs.list("brands"):
-        print(f"{path.split('/')[-1]}\t{doc.get('display_name')}\tversion {doc.get('version')}")
-    return 0
+        brand_id = path.split("/")[-1]
+        if args.json:
+            print_json(
+                {
+                    "brand": brand_id,
+                    "display_name": doc.get("display_name"),
+                    "version": doc.get("version"),
+                    "updated_at": doc.get("updated_at"),
+                }
+            )
+        else:
+            print(f"{brand_id}\t{doc.get('display_name')}\tversion {doc.get('version')}")
+    return EXIT_OK
 
 
 def cmd_marketplace_add(args: argparse.Namespace) -> int:
@@ -142,8 +237,17 @@ def cmd_marketplace_add(args: argparse.Namespace) -> int:
     if args.callback_url is not None:
         doc["callback_url"] = args.callback_url
     deps.docs.set(path, doc)
-    print(f"marketplace {args.marketplace_id} may submit for: {', '.join(doc['brands'])}")
-    return 0
+    if args.json:
+        print_json(
+            {
+                "marketplace": args.marketplace_id,
+                "brands": doc["brands"],
+                "callback_url": doc.get("callback_url"),
+            }
+        )
+    else:
+        print(f"marketplace {args.marketplace_id} may submit for: {', '.join(doc['brands'])}")
+    return EXIT_OK
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
@@ -167,52 +271,34 @@ def cmd_scan(args: argparse.Namespace) -> int:
     chain_log = logging.getLogger("common.chain")
     level = chain_log.level
     chain_log.setLevel(logging.ERROR)
+    total = failed = 0
     try:
-        records = scan_listings(
-            deps, bus, args.brand, _progress(items), evidence_dir=args.evidence_dir, base_dir=base_dir
-        )
-        if args.json:
+        with Progress(items) as progress:
+            table = None if args.json else Table(progress.write)
+            if table is not None:
+                table.header()
+            records = scan_listings(
+                deps, bus, args.brand, progress, evidence_dir=args.evidence_dir, base_dir=base_dir
+            )
             for record in records:
-                sys.stdout.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
-                sys.stdout.flush()
-        else:
-            print_table(records)
+                total += 1
+                failed += "error" in record
+                if table is None:
+                    progress.write(json.dumps(record, ensure_ascii=False, default=str))
+                else:
+                    table.row(record)
+        if table is not None:
+            table.footer()
     finally:
         chain_log.setLevel(level)
-    return 0
+    return scan_exit_code(total, failed)
 
 
-def _progress(items: list[Any]) -> Iterable[Any]:
-    if len(items) >= PROGRESS_MIN_ITEMS and sys.stderr.isatty():
-        from tqdm import tqdm
-
-        return tqdm(items, desc="scanning", unit="img", file=sys.stderr)
-    return items
-
-
-def print_table(records: Iterator[dict[str, Any]]) -> None:
-    counts: dict[str, int] = {}
-    print(f"{'listing':<28} {'tier':<6} {'score':<6} {'rule':<34} reason")
-    print("-" * 120)
-    for rec in records:
-        if "error" in rec:
-            counts["error"] = counts.get("error", 0) + 1
-            print(f"{rec['listing_id'][:28]:<28} {'ERR':<6} {'-':<6} {'-':<34} {rec['error'][:80]}")
-            continue
-        counts[str(rec["tier"])] = counts.get(str(rec["tier"]), 0) + 1
-        reason = rec["reasons"][0] if rec["reasons"] else ""
-        exempt = f" [{', '.join(rec['exemptions'])}]" if rec["exemptions"] else ""
-        print(
-            f"{rec['listing_id'][:28]:<28} {rec['tier']:<6} {rec['score']:<6.2f} {rec['rule'][:34]:<34} "
-            f"{reason[:90]}{exempt}"
-        )
-        if rec.get("evidence"):
-            print(f"{'':<28} evidence: {rec['evidence']}")
-    print("-" * 120)
-    summary = ", ".join(
-        f"{TIER_NAMES.get(int(k), k) if k.isdigit() else k}: {v}" for k, v in sorted(counts.items())
-    )
-    print(summary or "no items")
+def scan_exit_code(total: int, failed: int) -> int:
+    """0 when no item failed (an empty batch included), 4 when every item failed, else 3."""
+    if failed == 0:
+        return EXIT_OK
+    return EXIT_ALL_FAILED if failed == total else EXIT_SOME_FAILED
 
 
 if __name__ == "__main__":

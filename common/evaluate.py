@@ -13,6 +13,7 @@ import argparse
 import html
 import json
 import statistics
+import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -641,7 +642,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     deps, bus = local_runtime(get_settings())
     deps = scoped_for_cli_brand(deps, args.brand)
     if deps.docs.get(f"brands/{args.brand}") is None:
-        print(f"error: unknown brand {args.brand!r}; register it with `counterfeit brand add KIT_DIR`")
+        print(
+            f"counterfeit: error: unknown brand {args.brand!r}; register it with `counterfeit brand add KIT_DIR`",
+            file=sys.stderr,
+        )
         return 2
     try:
         report = evaluate(
@@ -654,8 +658,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             minutes_per_item=args.minutes_per_item,
         )
     except (EvaluationError, OSError) as exc:
-        print(f"error: {exc}")
+        print(f"counterfeit: error: {exc}", file=sys.stderr)
         return 2
+    if args.json:
+        print(json.dumps(report_summary(report, args.out), ensure_ascii=False, default=str))
+        return 0
     for m in report.tier_metrics:
         print(f"{m['name']:<46} precision {_pct(m['precision']):>7}  recall {_pct(m['recall']):>7}")
     print(
@@ -666,20 +673,55 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def report_summary(report: Report, out: Path) -> dict[str, Any]:
+    """``evaluate --json``: the headline figures and where the full report went (metrics.json has it all)."""
+    return {
+        "brand": report.brand_id,
+        "items": report.n,
+        "counts": report.counts,
+        "tier_metrics": report.tier_metrics,
+        "share_never_seen": report.share_never_seen,
+        "hidden_counterfeits": report.hidden_counterfeits,
+        "hours": report.hours,
+        "cost_per_image_usd": report.cost_per_image_usd,
+        "intercepted_value": report.intercepted_value,
+        "report": str(out / "report.html"),
+        "metrics": str(out / "metrics.json"),
+    }
+
+
 def register_cli(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "evaluate", help="POC report from labelled listings (precision/recall, savings)"
+    from common.cli_help import add_command
+
+    p = add_command(
+        subparsers,
+        "evaluate",
+        help="POC report from labelled listings (precision/recall, savings)",
+        examples=[
+            "counterfeit evaluate --brand acme --labels labels.jsonl --out report/",
+            "counterfeit evaluate --brand acme --labels labels.jsonl --listings listings.jsonl --json",
+        ],
     )
-    p.add_argument("--brand", required=True)
-    p.add_argument("--labels", type=Path, required=True, help="JSON Lines: listing_id, label, scenario?")
+    p.add_argument("--brand", required=True, help="the registered brand the labels are for")
+    p.add_argument(
+        "--labels",
+        type=Path,
+        required=True,
+        help="JSON Lines: listing_id, label (counterfeit|review|legit|irrelevant), scenario?, image?",
+    )
     p.add_argument(
         "--listings", type=Path, help="listings JSON Lines, to scan labelled items with no verdict"
     )
-    p.add_argument("--out", type=Path, default=Path("poc-report"))
+    p.add_argument("--out", type=Path, default=Path("poc-report"), help="report folder (default: poc-report)")
     p.add_argument(
         "--minutes-per-item",
         type=float,
         default=MINUTES_PER_ITEM,
         help=f"manual minutes per item (default {MINUTES_PER_ITEM:g}, seed 004)",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object (tier metrics, hours, costs, report paths) instead of text",
     )
     p.set_defaults(func=_cmd_evaluate)

@@ -7,4 +7,7 @@ export COUNTERFEIT_HOME="${COUNTERFEIT_HOME:-$PWD/.counterfeit}"
 demo="$COUNTERFEIT_HOME/demo"
 .venv/bin/python scripts/make_demo.py "$demo"
 .venv/bin/counterfeit brand add "$demo/kit"
-.venv/bin/counterfeit scan --brand acme --listings "$demo/listings.jsonl" --evidence-dir "$COUNTERFEIT_HOME/evidence"
+# The demo's listings include one truncated JPEG on purpose, so scan exits 3 ("some items failed"): expected here.
+code=0
+.venv/bin/counterfeit scan --brand acme --listings "$demo/listings.jsonl" --evidence-dir "$COUNTERFEIT_HOME/evidence" || code=$?
+if [ "$code" -ne 0 ] && [ "$code" -ne 3 ]; then exit "$code"; fi

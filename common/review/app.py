@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import re
+import sys
 import time
 from collections.abc import Callable
 from datetime import date
@@ -349,7 +350,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     settings = get_settings()
     if not settings.review_tokens:
         print(
-            'REVIEW_TOKENS is empty: set it to a JSON map of token -> brands, e.g. \'{"s3cret": ["acme"]}\''
+            'REVIEW_TOKENS is empty: set it to a JSON map of token -> brands, e.g. \'{"s3cret": ["acme"]}\'',
+            file=sys.stderr,
         )
         return 2
     server = serve(create_review_app(lambda: build_deps(settings)), args.host, args.port)
@@ -360,9 +362,17 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def register_cli(subparsers: Any) -> None:
-    review = subparsers.add_parser("review", help="the human review page")
-    sub = review.add_subparsers(dest="review_command", required=True)
-    srv = sub.add_parser("serve", help="serve the review page locally")
-    srv.add_argument("--host", default="127.0.0.1")
-    srv.add_argument("--port", type=int, default=8088)
+    from common.cli_help import add_command, add_group
+
+    sub = add_group(subparsers, "review", help="the human review page", dest="review_command")
+    srv = add_command(
+        sub,
+        "serve",
+        help="serve the review page locally (sign-in tokens from REVIEW_TOKENS)",
+        examples=[
+            'counterfeit review serve --port 8080     # with REVIEW_TOKENS=\'{"s3cret": ["acme"]}\' set',
+        ],
+    )
+    srv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    srv.add_argument("--port", type=int, default=8088, help="port to listen on (default 8088; 0 picks one)")
     srv.set_defaults(func=_cmd_serve)

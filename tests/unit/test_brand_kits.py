@@ -48,7 +48,7 @@ def test_every_bad_field_and_file_is_reported(tmp_path: Path):
         "colors:",
         "currency:",
         "spi:",
-        "extra:",
+        "'extra': unknown field",
         "notes.txt: unsupported file type",
     ):
         assert needle in text, needle

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,12 @@ from common.errors import FetchRefused
 from common.evidence.compare import MarkedBox, side_by_side
 from common.evidence.manifest import MANIFEST_NAME, BundleFile, build_manifest, sha256_hex
 from common.evidence.pdf import ReportContext, render_report
-from common.evidence.screenshot import ScreenshotFailed, take_screenshot
+from common.evidence.screenshot import Screenshot, ScreenshotFailed, take_screenshot
 from common.evidence.sources import ReferenceImage, find_reference
 from common.messages import Box, Verdict
 from common.ports import NotFound
+
+log = logging.getLogger(__name__)
 
 _FORMAT_EXT = {
     "JPEG": (".jpg", "image/jpeg"),
@@ -162,12 +165,27 @@ def collect_files(
     if url and screenshot:
         taken_at = deps.clock()
         try:
-            shot = take_screenshot(str(url), allow_private=deps.settings.fetch_allow_private)
-            files.append(BundleFile("screenshot.png", shot, "image/png"))
-            shot_status = {"status": "captured", "url": url, "taken_at": taken_at.isoformat()}
+            captured = take_screenshot(str(url), allow_private=deps.settings.fetch_allow_private)
         except (ScreenshotFailed, FetchRefused, OSError) as exc:
             shot_status = {"status": "failed", "url": url, "reason": str(exc)[:300]}
             notes.append(f"listing page screenshot failed: {str(exc)[:300]}")
+        except Exception as exc:  # an optional part: a browser bug must not cost the verdict its bundle
+            log.exception("listing page screenshot failed unexpectedly")
+            reason = f"{exc.__class__.__name__}: {str(exc)[:200]}"
+            shot_status = {"status": "failed", "url": url, "reason": reason}
+            notes.append(f"listing page screenshot failed: {reason}")
+        else:
+            shot = captured.png
+            files.append(BundleFile("screenshot.png", shot, "image/png"))
+            shot_status = {"status": "captured", "url": url, "taken_at": taken_at.isoformat()}
+            shot_status |= _page_record(captured)
+            if captured.refused_count:
+                notes.append(
+                    f"listing page screenshot: {captured.refused_count} request(s) of the page were refused "
+                    "(address policy or page budget) and not loaded; see manifest screenshot.refused"
+                )
+            if captured.stopped:
+                notes.append(f"listing page screenshot: {captured.stopped}")
     elif url:
         shot_status = {"status": "skipped", "reason": "screenshots disabled for this run"}
 
@@ -202,6 +220,18 @@ def collect_files(
         "notes": notes,
     }
     return files, meta
+
+
+def _page_record(shot: Screenshot) -> dict[str, Any]:
+    """What the screenshot browser loaded and refused, for the manifest."""
+    return {
+        "final_url": shot.final_url,
+        "requests": shot.requests,
+        "bytes": shot.bytes_fetched,
+        "refused_count": shot.refused_count,
+        "refused": list(shot.refused),
+        "stopped": shot.stopped,
+    }
 
 
 def write_bundle(

@@ -1,7 +1,7 @@
 """A loopback HTTP server with programmable routes, for fetch, webhook-image and callback tests.
 
-Real sockets on 127.0.0.1 (never another address): the SSRF rules must be exercised against a real resolver and
-a real connection, not a mock.
+Real sockets on loopback (127.0.0.1 unless ``host`` names another 127/8 address): the SSRF rules must be
+exercised against a real resolver and a real connection, not a mock.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ class Received:
 
 @dataclass
 class LoopbackServer:
+    host: str = "127.0.0.1"
     routes: dict[str, Route] = field(default_factory=dict)
     received: list[Received] = field(default_factory=list)
     _httpd: ThreadingHTTPServer | None = None
@@ -36,7 +37,7 @@ class LoopbackServer:
         return int(self._httpd.server_address[1])
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.host}:{self.port}{path}"
 
     def bytes_route(self, path: str, body: bytes, content_type: str = "image/jpeg", status: int = 200) -> str:
         self.routes[path] = lambda _req: (status, {"Content-Type": content_type}, body)
@@ -79,7 +80,7 @@ class LoopbackServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = ThreadingHTTPServer((self.host, 0), Handler)
         self._httpd.daemon_threads = True
         threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True

@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from urllib.parse import urldefrag
 
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Route, WebSocketRoute
@@ -61,11 +64,15 @@ class PageGuard:
     _ready: dict[str, FetchResult] = field(default_factory=dict)  # fetched, awaiting its navigation
     _inflight: list[str] = field(default_factory=list)
     _slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(CONCURRENT_FETCHES))
+    _pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(CONCURRENT_FETCHES))
+    _closed: bool = False
 
     def remaining_s(self) -> float:
         return self.budget.max_seconds - (time.monotonic() - self._started)
 
     def refuse(self, url: str, reason: str) -> None:
+        if self._closed:
+            return  # requests made while the browser shuts down are not part of the captured page
         self.refused_count += 1
         if len(self.refused) < REFUSALS_KEPT:
             self.refused.append(f"{url[:200]}: {reason[:200]}")
@@ -82,6 +89,8 @@ class PageGuard:
 
     def admit(self) -> tuple[int, float]:
         """Count one more request: (byte cap, timeout) it may use, or FetchRefused once the budget is spent."""
+        if self._closed:
+            raise FetchRefused("refused: the page was already captured")
         over = self._over_budget()
         if over is not None:
             raise FetchRefused(f"refused: {over}")
@@ -89,29 +98,29 @@ class PageGuard:
         max_bytes = min(self.budget.max_resource_bytes, self.budget.max_total_bytes - self.bytes_fetched)
         return max_bytes, max(0.1, min(self.budget.fetch_timeout_s, self.remaining_s()))
 
-    def request(
+    async def load(
         self, method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None
     ) -> FetchResult:
-        """One request under the SSRF rules and the budget (blocking; FetchRefused with the reason)."""
-        max_bytes, timeout_s = self.admit()
-        return self._counted(self._request(method, url, body, headers, max_bytes, timeout_s))
-
-    def _request(
-        self, method: str, url: str, body: bytes | None, headers: dict[str, str] | None, max_bytes: int,
-        timeout_s: float,
-    ) -> FetchResult:  # fmt: skip
-        return fetch.request(
-            method, url, max_bytes=max_bytes, timeout_s=timeout_s, allow_private=self.allow_private,
-            body=body, headers=headers,
-        )  # fmt: skip
-
-    def _counted(self, result: FetchResult) -> FetchResult:
+        """One request under the SSRF rules and the budget; FetchRefused with the reason."""
+        self._inflight.append(url)
+        try:
+            async with self._slots:  # admitted when a fetch thread is free, so its timeout is still true
+                max_bytes, timeout_s = self.admit()
+                call = functools.partial(
+                    fetch.request, method, url, max_bytes=max_bytes, timeout_s=timeout_s,
+                    allow_private=self.allow_private, body=body, headers=headers,
+                )  # fmt: skip
+                result = await asyncio.get_running_loop().run_in_executor(self._pool, call)
+        finally:
+            self._inflight.remove(url)
         self.bytes_fetched += len(result.body)
         return result
 
-    def prime(self, result: FetchResult) -> None:
-        """Answer the next GET of ``result.url`` with ``result`` (the listing page, fetched before the browser)."""
-        self._ready[result.url] = result
+    async def open_listing(self, url: str, headers: dict[str, str]) -> FetchResult:
+        """Fetch the listing page (redirects followed and checked) and keep it for the browser's navigation."""
+        result = await self.load("GET", url, headers=headers)
+        self._ready[urldefrag(result.url).url] = result
+        return result
 
     async def on_route(self, route: Route) -> None:
         request = route.request
@@ -120,41 +129,29 @@ class PageGuard:
         if result is None:
             wanted = await request.all_headers()
             headers = {name: wanted[name.lower()] for name in FORWARDED_HEADERS if name.lower() in wanted}
-            self._inflight.append(url)
             try:
-                async with self._slots:  # accounting here, on the loop; only the fetch runs in a thread
-                    max_bytes, timeout_s = self.admit()
-                    result = self._counted(
-                        await asyncio.to_thread(
-                            self._request,
-                            request.method,
-                            url,
-                            request.post_data_buffer,
-                            headers,
-                            max_bytes,
-                            timeout_s,
-                        )
-                    )
+                result = await self.load(request.method, url, request.post_data_buffer, headers)
             except FetchRefused as exc:
                 self.refuse(url, str(exc))
                 with contextlib.suppress(PlaywrightError):
                     await route.abort("blockedbyclient")
                 return
-            finally:
-                self._inflight.remove(url)
         with contextlib.suppress(PlaywrightError):  # the page may be gone (budget over, browser closing)
             if request.is_navigation_request() and result.url != url:
-                self._ready[result.url] = result
+                self._ready[urldefrag(result.url).url] = result
                 await route.fulfill(status=200, headers={"Refresh": f"0; url={result.url}"}, body=b"")
             else:
                 ctype = {"Content-Type": result.content_type} if result.content_type else {}
                 await route.fulfill(status=result.status, headers=ctype, body=result.body)
 
-    def captured(self) -> None:
-        """The screenshot is taken: what is still loading is cut off, and said so."""
+    def close(self) -> None:
+        """The screenshot is taken: what is still loading is cut off and said so; fetch threads still running
+        are left to their own deadline (the caller does not wait for them)."""
         self._over_budget()
         for url in self._inflight:
             self.refuse(url, "not loaded: still loading when the page was captured")
+        self._closed = True
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     async def on_websocket(self, ws: WebSocketRoute) -> None:
         """Websockets are never opened: the fetcher speaks HTTP only, and a listing screenshot needs none."""

@@ -46,6 +46,7 @@ SCREENSHOT_TIMEOUT_S = 30.0
 # After "load", wait this long at most for the network to go quiet (late images, client-side rendering).
 SETTLE_S = 5.0
 CAPTURE_TIMEOUT_S = 5.0
+DOCUMENT_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 
 
 class ScreenshotFailed(RuntimeError):
@@ -113,16 +114,14 @@ def take_screenshot(
     except ImportError as exc:
         raise ScreenshotFailed("playwright is not installed (pip install 'counterfeit[screenshot]')") from exc
     guard = PageGuard(budget or PageBudget(), allow_private)
-    first = guard.request("GET", url)  # the listing page, under the same rules (FetchRefused propagates)
-    guard.prime(first)
     with refusing_port() as proxy_port, ThreadPoolExecutor(1) as pool:
         # A loop of its own in a thread of its own: callers may already run an event loop.
-        png, load_error = pool.submit(
-            asyncio.run, _capture(binary, guard, first.url, proxy_port, timeout_s)
+        final_url, png, load_error = pool.submit(
+            asyncio.run, _capture(binary, guard, url, proxy_port, timeout_s)
         ).result()
     return Screenshot(
         png=png,
-        final_url=first.url,
+        final_url=final_url,
         requests=guard.requests,
         bytes_fetched=guard.bytes_fetched,
         refused=tuple(guard.refused),
@@ -133,23 +132,25 @@ def take_screenshot(
 
 async def _capture(
     binary: str, guard: PageGuard, url: str, proxy_port: int, timeout_s: float
-) -> tuple[bytes, str | None]:
+) -> tuple[str, bytes, str | None]:
     from playwright.async_api import Error as PlaywrightError
 
     try:
-        png, load_error = await asyncio.wait_for(_load_and_shoot(binary, guard, url, proxy_port), timeout_s)
+        final_url, png, load_error = await asyncio.wait_for(
+            _load_and_shoot(binary, guard, url, proxy_port), timeout_s
+        )
     except TimeoutError as exc:
         raise ScreenshotFailed(f"the page was not captured within {timeout_s:g} s") from exc
     except PlaywrightError as exc:
         raise ScreenshotFailed(f"chromium failed: {_first_line(exc)}") from exc
     if not png.startswith(b"\x89PNG"):
         raise ScreenshotFailed("chromium returned something that is not a PNG")
-    return png, load_error
+    return final_url, png, load_error
 
 
 async def _load_and_shoot(
     binary: str, guard: PageGuard, url: str, proxy_port: int
-) -> tuple[bytes, str | None]:
+) -> tuple[str, bytes, str | None]:
     from playwright.async_api import Error as PlaywrightError
     from playwright.async_api import async_playwright
 
@@ -166,10 +167,14 @@ async def _load_and_shoot(
             await context.route("**/*", guard.on_route)
             await context.route_web_socket("**/*", guard.on_websocket)
             page = await context.new_page()
+            # The listing itself, fetched as this browser would ask for it (FetchRefused propagates: a listing
+            # that redirects inside the network has nothing to show).
+            agent = await page.evaluate("navigator.userAgent")
+            first = await guard.open_listing(url, {"User-Agent": agent, "Accept": DOCUMENT_ACCEPT})
             context.on("page", lambda popup: asyncio.ensure_future(popup.close()))  # window.open: not ours
             load_error = None
             try:
-                await page.goto(url, wait_until="load", timeout=_ms(guard.remaining_s()))
+                await page.goto(first.url, wait_until="load", timeout=_ms(guard.remaining_s()))
             except PlaywrightError as exc:  # a slow or broken page is still captured as far as it got
                 load_error = f"the page did not finish loading: {_first_line(exc)}"
             else:
@@ -178,10 +183,10 @@ async def _load_and_shoot(
                         "networkidle", timeout=_ms(min(SETTLE_S, guard.remaining_s()))
                     )
             png = await page.screenshot(timeout=CAPTURE_TIMEOUT_S * 1000)
-            guard.captured()
         finally:
+            guard.close()
             await browser.close()
-    return png, load_error
+    return first.url, png, load_error
 
 
 def _ms(seconds: float) -> float:

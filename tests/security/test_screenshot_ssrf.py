@@ -200,10 +200,11 @@ def test_byte_budget_refuses_an_oversized_resource(net: Net) -> None:
 def test_time_budget_cuts_a_slow_resource_and_still_captures(net: Net) -> None:
     net.public.routes["/slow.png"] = lambda _req: (200, {"Content-Type": "image/png"}, trickle(60, 0.5))
     url = net.page('<h1>listing</h1><img src="/slow.png">')
-    shot = take_screenshot(url, budget=PageBudget(max_seconds=4.0))
+    shot = take_screenshot(url, budget=PageBudget(max_seconds=8.0))  # the image alone would take 30 s
     assert shot.png.startswith(b"\x89PNG")
-    assert any("/slow.png" in r and "not loaded" in r for r in shot.refused), shot.refused
-    assert shot.stopped == "page budget reached: 4 s"
+    # cut either by its fetch deadline (what was left of the budget) or at capture time, still loading
+    cut = ("longer than", "still loading when the page was captured")
+    assert any("/slow.png" in r and any(c in r for c in cut) for r in shot.refused), shot.refused
 
 
 def test_chromium_itself_cannot_connect_anywhere(net: Net) -> None:
@@ -218,8 +219,9 @@ def test_chromium_itself_cannot_connect_anywhere(net: Net) -> None:
             for url in (net.secret(), f"http://localhost:{net.internal.port}/secret", net.public.url("/")):
                 with pytest.raises(Error, match="ERR_PROXY_CONNECTION_FAILED"):
                     page.goto(url, timeout=10_000)
-            page.set_content(f'<script>new WebSocket("ws://127.0.0.1:{net.internal.port}/ws")</script>')
-            page.wait_for_timeout(500)
+            blank = browser.new_page()  # the first one is on Chromium's error page
+            blank.set_content(f'<script>new WebSocket("ws://127.0.0.1:{net.internal.port}/ws")</script>')
+            blank.wait_for_timeout(500)
         finally:
             browser.close()
     assert net.internal.received == [] and net.public.received == []

@@ -32,13 +32,17 @@ def format_validation_error(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+# An inline data:image/...;base64 URI of ~11 MB of image; also what bounds a webhook body (common.webhook).
+MAX_IMAGE_FIELD_CHARS = 15_000_000
+
+
 class Listing(BaseModel):
     """A marketplace listing: webhook body, one line of a listings file, or a bare path from the CLI."""
 
     model_config = ConfigDict(extra="ignore", str_max_length=20_000)
 
     listing_id: str = Field(pattern=ID_PATTERN)
-    image: str = Field(min_length=1, max_length=15_000_000)  # path, gs://, https://, or data:image/...;base64
+    image: str = Field(min_length=1, max_length=MAX_IMAGE_FIELD_CHARS)  # path, gs://, https://, data:image/…
     title: str | None = Field(default=None, max_length=2_000)
     description: str | None = Field(default=None, max_length=20_000)
     price: float | None = Field(default=None, ge=0, le=1e9)

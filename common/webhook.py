@@ -5,7 +5,9 @@ Wire format (Stripe-style, so marketplaces' existing HMAC code fits):
     X-Marketplace  the marketplace id (selects its shared secrets; two at once during rotation)
     X-Signature    t=<unix seconds>,v1=<hex HMAC-SHA256(secret, f"{t}.{raw body}")>  (several v1= allowed)
 Answers: 202 {"scan_id", "listing_id", "status": "accepted"}; 400 not JSON; 401 signature, timestamp or replay;
-413 body too large; 422 field errors, unknown brand or refused image. Secrets are never logged or echoed.
+413 body too large (over ``MAX_BODY_BYTES``, 16 MiB, before it is read whole); 400 also for JSON nested deeper
+than ``MAX_JSON_DEPTH`` or longer than ``MAX_JSON_TOKENS`` tokens (checked before parsing); 422 field errors,
+unknown brand or refused image. Secrets are never logged or echoed.
 """
 
 from __future__ import annotations
@@ -20,11 +22,11 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, BinaryIO
 
 from pydantic import ValidationError
 
-from common import chain
+from common import boundedjson, chain
 from common.authz import principal_for_marketplace, scoped_deps
 from common.bootstrap import Deps
 from common.errors import FetchRefused
@@ -41,6 +43,16 @@ MARKETPLACE_HEADER = "X-Marketplace"
 TIMESTAMP_TOLERANCE_S = 300
 # Base64 inflates by 4/3; 64 KiB covers the listing's text fields (Listing caps description at 20k chars).
 JSON_OVERHEAD_BYTES = 64 * 1024
+# The largest body that can hold a valid listing: ``Listing.image`` is at most MAX_IMAGE_FIELD_CHARS (15 M)
+# characters, plus "\/" escapes some encoders put in base64 (1 in 64 characters: +0.24 MB) and the text
+# fields \u-escaped (~26 k characters, at most 12 bytes each: +0.32 MB). Anything larger is refused (413)
+# before it is read whole, checked, or parsed: the function has 512 MiB.
+MAX_BODY_BYTES = 16 * 1024 * 1024
+# A listing is one flat object of strings and numbers; a little nesting is allowed for extra fields a
+# marketplace sends and ``Listing`` ignores. Bounds checked on the raw bytes before json builds anything.
+MAX_JSON_DEPTH = 4
+MAX_JSON_TOKENS = 10_000  # ~12 fields are ~50 tokens
+BODY_READ_CHUNK = 1024 * 1024
 # Image download budget: a CDN answers in well under a second; 10 s tolerates a slow origin.
 FETCH_TIMEOUT_S = 10.0
 DATA_URI = re.compile(r"^data:image/[A-Za-z0-9.+-]+;base64,", re.ASCII)
@@ -57,11 +69,26 @@ class SignatureError(Exception):
 
 
 def max_body_bytes(max_image_bytes: int) -> int:
-    return max_image_bytes * 4 // 3 + JSON_OVERHEAD_BYTES
+    """The body limit: MAX_BODY_BYTES, or less when MAX_IMAGE_BYTES makes a smaller inline image the largest."""
+    return min(MAX_BODY_BYTES, max_image_bytes * 4 // 3 * 65 // 64 + JSON_OVERHEAD_BYTES)
+
+
+def read_body(stream: BinaryIO, limit: int) -> bytes | None:
+    """At most ``limit`` bytes of ``stream``, or None as soon as it holds more (a chunked body has no
+    Content-Length to check first, so the limit is enforced while reading)."""
+    chunks: list[bytes] = []
+    total = 0
+    while chunk := stream.read(min(BODY_READ_CHUNK, limit + 1 - total)):
+        total += len(chunk)
+        if total > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode(), hashlib.sha256)
+    mac.update(body)  # not prefix + body: that would copy a 16 MB body once per secret tried
     return mac.hexdigest()
 
 
@@ -143,11 +170,11 @@ def _accept(deps: Deps, marketplace: str, body: bytes) -> WebhookResponse:
     settings = deps.settings
 
     try:
-        raw = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        raw = boundedjson.loads(body, max_depth=MAX_JSON_DEPTH, max_tokens=MAX_JSON_TOKENS)
+    except boundedjson.JSONTooComplex as exc:  # before json builds anything: a bomb costs its bytes only
+        return _error(400, f"body is not a listing: {exc}")
+    except ValueError:  # json's errors, invalid UTF-8 included
         return _error(400, "body is not valid JSON")
-    except RecursionError:  # json.loads on deeply nested arrays/objects
-        return _error(400, "body is not valid JSON: nested too deeply")
     if not isinstance(raw, dict):
         return _error(400, "body must be a JSON object")
     brand = raw.pop("brand", None)

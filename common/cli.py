@@ -28,11 +28,11 @@ from common.cli_help import (
     package_version,
 )
 from common.cli_table import Progress, Table
-from common.errors import PermanentError
+from common.errors import ModelUnavailable, PermanentError
 from common.settings import SettingsError, get_settings
 
 # Subcommands owned by other modules: each exposes register_cli(subparsers).
-PLUGIN_MODULES = ("common.evaluate", "common.calibrate", "common.review.app")
+PLUGIN_MODULES = ("common.evaluate", "common.calibrate", "common.review.app", "common.doctor")
 SCAN_EXIT_CODES = (EXIT_OK, EXIT_USAGE, EXIT_SOME_FAILED, EXIT_ALL_FAILED)
 JSON_HELP = "print one JSON object per line on stdout instead of text"
 
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return int(args.func(args))
-    except (PermanentError, SettingsError) as exc:
+    except (PermanentError, SettingsError, ModelUnavailable) as exc:
         print(f"counterfeit: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -254,6 +254,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     from common.authz import scoped_for_cli_brand
     from common.brands import get_brand
     from common.scan import listings_from_jsonl, listings_from_paths, local_runtime, scan_listings
+    from common.scan_summary import ChannelTally
 
     deps, bus = local_runtime(get_settings())
     deps = scoped_for_cli_brand(deps, args.brand)  # before the lookup: unknown and forbidden look the same
@@ -273,12 +274,15 @@ def cmd_scan(args: argparse.Namespace) -> int:
     chain_log.setLevel(logging.ERROR)
     total = failed = 0
     try:
+        tally = ChannelTally()  # which channels did not run, summarised on stderr after the batch
         with Progress(items) as progress:
             table = None if args.json else Table(progress.write)
             if table is not None:
                 table.header()
-            records = scan_listings(
-                deps, bus, args.brand, progress, evidence_dir=args.evidence_dir, base_dir=base_dir
+            records = tally.track(
+                scan_listings(
+                    deps, bus, args.brand, progress, evidence_dir=args.evidence_dir, base_dir=base_dir
+                )
             )
             for record in records:
                 total += 1
@@ -289,6 +293,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
                     table.row(record)
         if table is not None:
             table.footer()
+        sys.stdout.flush()
+        for line in tally.summary_lines():
+            print(line, file=sys.stderr)
     finally:
         chain_log.setLevel(level)
     return scan_exit_code(total, failed)

@@ -24,5 +24,13 @@ class Forbidden(PermanentError):
     """The caller is not authorised for this brand (a 403)."""
 
 
+class ModelUnavailable(RuntimeError):
+    """The image model cannot be used right now (file missing or damaged, endpoint unreachable or failing).
+
+    Not permanent: an endpoint that is down recovers, so the chain redelivers; the CLI shows the message (which
+    names the fix for a local model file) and exits 2. Defined here so the CLI need not import the model code.
+    """
+
+
 class FetchRefused(PermanentError):
     """An image URL was refused (scheme, private address, size or time limit)."""

@@ -35,6 +35,7 @@ class Settings:
     work_bucket: str = "counterfeit-work"  # working copies; separate so writes never re-trigger ingest
     firestore_database: str = "(default)"
     model_endpoint: str | None = None  # None: run the ONNX model in-process
+    models_dir: Path | None = None  # None: the model files shipped in the package (common/models)
     vision_backend: Literal["local", "cloud"] = "local"
     max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES
     max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
@@ -62,6 +63,7 @@ class Settings:
             work_bucket=env.get("WORK_BUCKET", "counterfeit-work"),
             firestore_database=env.get("FIRESTORE_DATABASE", "(default)"),
             model_endpoint=env.get("MODEL_ENDPOINT_URL") or None,
+            models_dir=Path(env["COUNTERFEIT_MODELS_DIR"]) if env.get("COUNTERFEIT_MODELS_DIR") else None,
             vision_backend=vision,  # type: ignore[arg-type]
             max_image_bytes=_positive_int(env, "MAX_IMAGE_BYTES", DEFAULT_MAX_IMAGE_BYTES),
             max_image_pixels=_positive_int(env, "MAX_IMAGE_PIXELS", DEFAULT_MAX_IMAGE_PIXELS),

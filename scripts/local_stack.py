@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from common.emulator_paths import FIRESTORE_JAR, PUBSUB_LIB, pubsub_jar  # noqa: E402
 from common.topics import (  # noqa: E402
     MAX_DELIVERY_ATTEMPTS,
     SUBSCRIPTIONS,
@@ -38,10 +39,6 @@ from common.topics import (  # noqa: E402
     dead_letter_topic,
 )
 
-FIRESTORE_JAR = Path(
-    "/usr/lib/google-cloud-sdk/platform/cloud-firestore-emulator/cloud-firestore-emulator.jar"
-)
-PUBSUB_LIB = Path("/usr/lib/google-cloud-sdk/platform/pubsub-emulator/lib")
 PYTHON = sys.executable
 
 # name -> functions-framework signature type. Order = start order (consumers before producers).
@@ -214,10 +211,10 @@ class Stack:
              "--host", "127.0.0.1", "--port", str(self.ports["firestore"])],
             env,
         )  # fmt: skip
-        jars = sorted(PUBSUB_LIB.glob("cloud-pubsub-emulator-*-all.jar"))
-        if not jars:
+        jar = pubsub_jar()
+        if jar is None:
             raise RuntimeError(f"Pub/Sub emulator jar not found under {PUBSUB_LIB}")
-        self._spawn("pubsub", ["java", "-jar", str(jars[-1]), "--host=127.0.0.1",
+        self._spawn("pubsub", ["java", "-jar", str(jar), "--host=127.0.0.1",
                                f"--port={self.ports['pubsub']}"], env)  # fmt: skip
         storage_argv = [
             PYTHON, str(Path(__file__).resolve()), "storage-emulator",

@@ -25,13 +25,13 @@ from common.embedding.index import (
     local_index_for,
     reference_views,
 )
-from common.embedding.manifest import MODELS_DIR, ManifestError, load_manifest
+from common.embedding.manifest import MODELS_DIR, ManifestError, load_manifest, models_dir
 from common.embedding.regions import candidate_regions, crop_all
 from common.messages import Signal
 
 SIGNAL = "embedding"
 # Calibrated score at which the signal fires: the logistic's equal-odds point (classes weighted equally in the
-# fit), i.e. raw cosine ~0.62 for the shipped model (models/efficientnet-lite0-embed.json, cosine_at_0.5).
+# fit), i.e. raw cosine ~0.62 for the shipped model (common/models/efficientnet-lite0-embed.json, cosine_at_0.5).
 FIRED_SCORE = 0.5
 TOP_K = 5  # references reported in detail (fusion reads only the best)
 
@@ -80,9 +80,10 @@ def run_embed_channel(deps: Any, brand: Any, image: Any, pre: Any) -> dict[str, 
     except (ModelUnavailable, ModelRequestError) as exc:
         return {SIGNAL: Signal.not_run(SIGNAL, f"image model unavailable: {exc}")}
     mid = model_id(info)
-    cal = calibration_for(info["model"], info["version"])
+    directory = models_dir(deps.settings)
+    cal = calibration_for(info["model"], info["version"], str(directory))
     if cal is None:
-        why = f"no calibration for model {mid} in models/*.json (export it with scripts/export_model.py)"
+        why = f"no calibration for model {mid} in {directory}/*.json (export it with scripts/export_model.py)"
         return {SIGNAL: Signal.not_run(SIGNAL, why)}
     refs = [r for r in brand.references if r.get("embedding_model") == mid]
     if not refs:

@@ -20,7 +20,8 @@ import numpy as np
 from PIL import Image
 
 from common.embedding.encoder import OnnxEncoder, l2_normalise
-from common.embedding.manifest import DEFAULT_MANIFEST, load_manifest
+from common.embedding.manifest import DEFAULT_MANIFEST, default_manifest_path, load_manifest
+from common.errors import ModelUnavailable
 
 # (connect, read) seconds. Connect fails fast when the service is down; read covers a Cloud Run cold start
 # (~5-10 s to load onnxruntime and the model) plus a 64-image batch at ~10 ms/image.
@@ -33,8 +34,7 @@ UPLOAD_MAX_SIDE_FACTOR = 2
 _TOKEN_TTL_S = 55 * 60
 
 
-class ModelUnavailable(RuntimeError):
-    """The model cannot be used right now (file missing, endpoint unreachable or failing)."""
+__all__ = ["HttpModelClient", "InProcessModelClient", "ModelRequestError", "ModelUnavailable"]
 
 
 class ModelRequestError(ValueError):
@@ -163,14 +163,15 @@ def encode_for_upload(img: Image.Image, max_side: int = 224 * UPLOAD_MAX_SIDE_FA
     return buf.getvalue()
 
 
-def build_model_client(settings: Any, manifest_path: Path | str = DEFAULT_MANIFEST) -> Any:
-    """In-process encoder unless ``settings.model_endpoint`` names a model server.
+def build_model_client(settings: Any, manifest_path: Path | str | None = None) -> Any:
+    """In-process encoder unless ``settings.model_endpoint`` names a model server. The in-process model is the
+    one shipped in the package unless ``COUNTERFEIT_MODELS_DIR`` (settings.models_dir) points elsewhere.
 
     On the gcp backend an https endpoint is called with a Google ID token (Cloud Run's invoker check).
     """
     endpoint = getattr(settings, "model_endpoint", None)
     if not endpoint:
-        return InProcessModelClient(manifest_path)
+        return InProcessModelClient(manifest_path or default_manifest_path(settings))
     audience = (
         endpoint
         if getattr(settings, "backend", "local") == "gcp" and endpoint.startswith("https://")

@@ -8,14 +8,18 @@ not a code change. Loading verifies the file's sha256 so a truncated or substitu
 from __future__ import annotations
 
 import hashlib
+import importlib.resources
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-MODELS_DIR = REPO_ROOT / "models"
-DEFAULT_MANIFEST = MODELS_DIR / "efficientnet-lite0-embed.json"
+# The shipped model is package data of ``common`` (pyproject's package-data), so a wheel, an editable install
+# and a checkout all find it next to the code, never relative to a working directory or a repository root.
+MODELS_DIR = Path(str(importlib.resources.files("common").joinpath("models")))
+DEFAULT_MODEL_NAME = "efficientnet-lite0-embed"
+DEFAULT_MANIFEST = MODELS_DIR / f"{DEFAULT_MODEL_NAME}.json"
+MODELS_DIR_ENV = "COUNTERFEIT_MODELS_DIR"
 
 ResizeRule = Literal["squash", "center_crop", "pad"]
 RESIZE_RULES: tuple[str, ...] = ("squash", "center_crop", "pad")
@@ -23,6 +27,32 @@ RESIZE_RULES: tuple[str, ...] = ("squash", "center_crop", "pad")
 
 class ManifestError(ValueError):
     """The manifest is malformed or the model file does not match it."""
+
+
+def models_dir(settings: Any = None) -> Path:
+    """Where model manifests are read: ``COUNTERFEIT_MODELS_DIR`` (settings.models_dir) or the package's."""
+    override = getattr(settings, "models_dir", None)
+    return Path(override) if override else MODELS_DIR
+
+
+def default_manifest_path(settings: Any = None) -> Path:
+    return models_dir(settings) / f"{DEFAULT_MODEL_NAME}.json"
+
+
+def model_fix(path: Path) -> str:
+    """The one command that puts a missing or damaged model file back, for where ``path`` lives."""
+    path = Path(path).resolve()
+    if path.parent != MODELS_DIR.resolve():
+        return (
+            f"unset {MODELS_DIR_ENV} to use the shipped model (or export one there: "
+            f"python scripts/export_model.py --out-dir {path.parent})"
+        )
+    checkout = MODELS_DIR.resolve().parents[1]
+    if (checkout / ".git").exists() and (
+        checkout / "pyproject.toml"
+    ).is_file():  # a checkout / editable install
+        return f"git -C {checkout} checkout -- common/models"
+    return "reinstall counterfeit: pip install --force-reinstall --no-deps <its checkout or wheel>"
 
 
 @dataclass(frozen=True)
@@ -73,7 +103,8 @@ def load_manifest(path: Path | str = DEFAULT_MANIFEST) -> ModelManifest:
     try:
         raw = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
-        raise ManifestError(f"cannot read model manifest {path}: {exc}") from exc
+        why = "is missing" if isinstance(exc, FileNotFoundError) else f"is unreadable ({exc})"
+        raise ManifestError(f"model manifest {path} {why}; fix: {model_fix(path)}") from exc
     try:
         manifest = ModelManifest(
             name=str(raw["name"]),
@@ -107,8 +138,11 @@ def verify_model_file(manifest: ModelManifest) -> Path:
     """The model file's path after checking it exists and matches the manifest's sha256."""
     path = manifest.model_path
     if not path.is_file():
-        raise ManifestError(f"model file {path} is missing (run scripts/export_model.py to build it)")
+        raise ManifestError(f"model file {path} is missing; fix: {model_fix(path)}")
     actual = sha256_file(path)
     if actual != manifest.sha256:
-        raise ManifestError(f"model file {path} has sha256 {actual}, manifest says {manifest.sha256}")
+        raise ManifestError(
+            f"model file {path} is damaged (sha256 {actual[:12]}…, manifest says {manifest.sha256[:12]}…); "
+            f"fix: {model_fix(path)}"
+        )
     return path

@@ -46,7 +46,7 @@ def test_archive_has_handler_common_manifests_and_requirements(tmp_path: Path) -
         if "__pycache__" not in p.parts
     }
     assert expected_common <= names
-    assert {f"models/{p.name}" for p in (ROOT / "models").glob("*.json")} <= names
+    assert {f"common/models/{p.name}" for p in (ROOT / "common" / "models").glob("*.json")} <= names
     assert not any(n.endswith((".pyc", ".onnx")) or "__pycache__" in n for n in names)
     assert archive.sha256 == hashlib.sha256(archive.path.read_bytes()).hexdigest()
 
@@ -78,9 +78,6 @@ def test_archives_are_reproducible_and_change_with_content(tmp_path: Path) -> No
     shutil.copytree(
         ROOT / "functions" / "fuse", repo / "functions" / "fuse", ignore=shutil.ignore_patterns("__pycache__")
     )
-    (repo / "models").mkdir()
-    for manifest in (ROOT / "models").glob("*.json"):
-        shutil.copy(manifest, repo / "models")
     shutil.copy(ROOT / "pyproject.toml", repo)
 
     first = builder.build(["fuse"], tmp_path / "a", repo)[0].sha256

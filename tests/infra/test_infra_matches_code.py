@@ -38,6 +38,7 @@ INGEST_FUNCTIONS = ("ingest_gcs", "ingest_webhook")
 # Settings read by common/settings.py that are deliberately not set on the deployed functions, with why.
 NOT_DEPLOYED = {
     "COUNTERFEIT_HOME": "state directory of the embedded default; the gcp backend keeps no local state",
+    "COUNTERFEIT_MODELS_DIR": "the model manifests ship inside the package (common/models); a local override",
     "GCP_PROJECT": "legacy alias; GOOGLE_CLOUD_PROJECT is set",
     "COUNTERFEIT_FETCH_ALLOW_PRIVATE": "local emulator stack only: production must refuse private addresses (SSRF)",
     "REVIEW_TRUST_IAP": "the deployed review page sits behind IAM, not an IAP load balancer (docs/deploy.md)",
@@ -47,7 +48,8 @@ NOT_DEPLOYED = {
 # A new reader of one of these settings fails test_function_specific_settings_have_known_readers until it is
 # listed here (and infra gives the setting to the function that now needs it).
 KNOWN_READERS = {
-    "MODEL_ENDPOINT_URL": {"common/embedding/client.py": "embed"},
+    # doctor (CLI only) checks the endpoint the embed function would call
+    "MODEL_ENDPOINT_URL": {"common/embedding/client.py": "embed", "common/doctor.py": "embed"},
     "WEBHOOK_SECRETS": {"common/webhook.py": "ingest_webhook", "common/callbacks.py": "evidence"},
     "REVIEW_TOKENS": {"common/review/auth.py": "review", "common/review/app.py": "review"},
 }
@@ -321,14 +323,16 @@ def test_model_endpoint_reads_images_through_the_same_settings() -> None:
 def test_embedding_dimension_matches_the_shipped_model_manifest() -> None:
     import json
 
-    manifests = sorted((INFRA.parent / "models").glob("*.json"))
+    manifests = sorted((INFRA.parent / "common" / "models").glob("*.json"))
     dims = {
         json.loads(p.read_text())["output_dim"]
         for p in manifests
         if "output_dim" in json.loads(p.read_text())
     }
     default = variable_default("embedding_dimension")
-    assert not dims or default in dims, f"embedding_dimension {default} but models/*.json say {sorted(dims)}"
+    assert not dims or default in dims, (
+        f"embedding_dimension {default} but common/models/*.json say {sorted(dims)}"
+    )
 
 
 # --- exposure and least privilege ----------------------------------------------------------------------------

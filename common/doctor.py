@@ -166,7 +166,9 @@ def _chromium() -> tuple[str, str]:
         return "no chromium: evidence bundles are written without the listing screenshot", (
             "sudo apt-get install -y chromium"
         )
-    return binary, ""
+    if importlib.util.find_spec("playwright") is None:  # drives chromium (common.evidence.screenshot)
+        return f"{binary}, but playwright is not installed", "pip install 'counterfeit[screenshot]'"
+    return f"{binary} through playwright {_version('playwright')}", ""
 
 
 def _java() -> tuple[str, str]:

@@ -39,13 +39,15 @@ REFUSALS_KEPT = 20
 
 @dataclass(frozen=True)
 class PageBudget:
-    """What one listing page may cost. HTTP Archive's median desktop page is ~2.5 MB in ~70 requests; product
-    pages of large marketplaces run 150-250 requests, so these admit a real page and stop a hostile one."""
+    """What one listing page may cost. HTTP Archive's median desktop page is about 2 MB in about 70 requests;
+    marketplace product pages are heavier, so these are several times that: they admit a real page and stop one
+    that loads without end."""
 
     max_requests: int = 300
     max_total_bytes: int = 30_000_000
     max_resource_bytes: int = 10_000_000  # one response; a product photo or script bundle is far smaller
-    max_seconds: float = 20.0  # network phase; after it every request is aborted and the page is captured
+    max_seconds: float = 20.0  # from the start (browser launch included); then requests are aborted and the
+    # page is captured as far as it got
     fetch_timeout_s: float = 10.0  # one request (connect, headers and body), within max_seconds
 
 
@@ -137,8 +139,9 @@ class PageGuard:
                     await route.abort("blockedbyclient")
                 return
         with contextlib.suppress(PlaywrightError):  # the page may be gone (budget over, browser closing)
-            if request.is_navigation_request() and result.url != url:
-                self._ready[urldefrag(result.url).url] = result
+            landed = urldefrag(result.url).url  # Chromium's request URLs carry no fragment
+            if request.is_navigation_request() and landed != url:
+                self._ready[landed] = result
                 await route.fulfill(status=200, headers={"Refresh": f"0; url={result.url}"}, body=b"")
             else:
                 ctype = {"Content-Type": result.content_type} if result.content_type else {}

@@ -165,8 +165,11 @@ def test_public_subresources_and_redirected_frames_still_render(net: Net) -> Non
     red = io.BytesIO()
     Image.new("RGB", (1280, 1600), (255, 0, 0)).save(red, "PNG")
     net.public.bytes_route("/red.png", red.getvalue(), content_type="image/png")
-    net.public.redirect_route("/hop", net.listing("/frame"))
-    net.public.bytes_route("/frame", b"<p id=f>framed</p>", content_type="text/html")
+    net.public.redirect_route("/hop", net.listing("/sub/frame"))  # the frame must land on /sub/frame:
+    net.public.bytes_route(
+        "/sub/frame", b'<img src="pic.png">', content_type="text/html"
+    )  # pic.png is relative
+    net.public.bytes_route("/sub/pic.png", red.getvalue(), content_type="image/png")
     url = net.page(
         '<style>body{margin:0}</style><img src="/red.png" style="position:absolute;top:0;left:0">'
         '<iframe src="/hop" style="position:absolute;top:10px;left:10px"></iframe>'
@@ -174,8 +177,19 @@ def test_public_subresources_and_redirected_frames_still_render(net: Net) -> Non
     shot = take_screenshot(url)
     image = Image.open(io.BytesIO(shot.png)).convert("RGB")
     assert image.size == (1280, 1600) and image.getpixel((640, 1500)) == (255, 0, 0)
-    assert {"/listing", "/red.png", "/hop", "/frame"} <= {r.path for r in net.public.received}
+    assert {"/listing", "/red.png", "/hop", "/sub/frame", "/sub/pic.png"} <= {
+        r.path for r in net.public.received
+    }
     assert shot.refused_count == 0 and net.internal.received == []
+
+
+def test_a_redirected_listing_url_is_captured_at_its_final_address(net: Net) -> None:
+    net.public.redirect_route("/go", net.listing("/item/1#photos"), status=301)
+    net.public.bytes_route("/item/1", b"<h1>listing</h1>", content_type="text/html")
+    shot = take_screenshot(net.listing("/go"))
+    assert shot.final_url == net.listing("/item/1#photos")
+    assert [r.path for r in net.public.received] == ["/go", "/item/1"]  # fetched once, served to the browser
+    assert shot.requests == 1 and shot.refused_count == 0 and shot.stopped is None
 
 
 def test_request_budget_aborts_the_rest_and_still_captures(net: Net) -> None:

@@ -250,6 +250,26 @@ def test_refused_screenshot_is_recorded_and_bundle_kept(tmp_path: Path) -> None:
     assert verify_bundle(root) == []
 
 
+def test_unexpected_screenshot_error_is_recorded_and_bundle_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The screenshot is an optional part: whatever the browser layer raises, the bundle is still written."""
+
+    def broken(url: str, **_kwargs: object) -> None:
+        raise RuntimeError("driver connection closed")
+
+    monkeypatch.setattr("common.evidence.bundle.take_screenshot", broken)
+    deps, verdict = seed(tmp_path, url="https://shop.example/item")
+    root = Path(build_bundle(deps, verdict, out_dir=tmp_path / "evidence"))
+    manifest = json.loads((root / "manifest.json").read_text())
+    assert manifest["screenshot"] == {
+        "status": "failed",
+        "url": "https://shop.example/item",
+        "reason": "RuntimeError: driver connection closed",
+    }
+    assert (root / "report.pdf").is_file() and verify_bundle(root) == []
+
+
 def test_screenshot_refuses_non_http_and_metadata_urls() -> None:
     for url in ("file:///etc/passwd", "http://169.254.169.254/computeMetadata/v1/", "http://metadata/x"):
         with pytest.raises(FetchRefused):

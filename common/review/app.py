@@ -19,12 +19,13 @@ from urllib.parse import urlencode
 
 from flask import Flask, Response, abort, g, jsonify, redirect, render_template_string, request, url_for
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
 
 from common.evidence.bundle import evidence_doc_path, verify_recorded
 from common.evidence.sources import find_reference
 from common.messages import BRAND_PATTERN, ID_PATTERN
 from common.ports import NotFound
-from common.review import templates
+from common.review import csrf, templates
 from common.review.auth import (
     COOKIE_NAME,
     IAP_CERTS_TTL_S,
@@ -43,7 +44,9 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # Not "no-referrer": under it browsers send ``Origin: null`` with the page's own form posts, the proof CSRF
+    # checks refuse. URLs carry no secret (the login token leaves the URL at once), other sites get no Referer.
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "private, no-store",
 }
 IMAGE_MAGIC = (
@@ -121,7 +124,11 @@ def create_review_app(
         base = app.jinja_env.from_string(templates.BASE)
         principal: Principal | None = g.get("principal")
         html = render_template_string(
-            body, base=base, reviewer=principal.reviewer if principal else "", **ctx
+            body,
+            base=base,
+            reviewer=principal.reviewer if principal else "",
+            csrf_token=g.get("csrf_token", ""),
+            **ctx,
         )
         return Response(html, status=status, mimetype="text/html")
 
@@ -131,6 +138,47 @@ def create_review_app(
         if not g.principal.may_see(brand):
             abort(403)
 
+    def csrf_key() -> bytes:
+        if "csrf_key" not in state:
+            state["csrf_key"] = csrf.signing_key(deps().docs)
+        return bytes(state["csrf_key"])
+
+    def session_cookie(response: BaseResponse, session_id: str) -> None:
+        response.set_cookie(
+            csrf.SESSION_COOKIE,
+            session_id,
+            max_age=COOKIE_MAX_AGE_S,
+            httponly=True,
+            samesite="Strict",
+            secure=request.is_secure,
+        )
+
+    def refuse_cross_site(*, signed_in_by_cookie: bool) -> None:
+        """CSRF (``common.review.csrf``): the session's token for the forms, checked on every state-changing
+        request signed in by a cookie (token cookie or IAP); cross-origin proofs refused on all of them."""
+        session_id = request.cookies.get(csrf.SESSION_COOKIE)
+        if signed_in_by_cookie and not csrf.is_session_id(session_id):
+            g.new_session = session_id = csrf.new_session_id()
+        if signed_in_by_cookie and session_id:
+            g.csrf_token = csrf.csrf_token(csrf_key(), session_id, g.principal.reviewer)
+        if request.method not in csrf.STATE_CHANGING:
+            return
+        why = csrf.cross_origin(
+            request.headers.get("Origin"), request.headers.get("Sec-Fetch-Site"), request.host
+        )
+        if why is not None:
+            abort(403, description=why)
+        if not signed_in_by_cookie:
+            return  # Authorization: Bearer, which no other origin can make a browser send
+        given = request.headers.get(csrf.HEADER) or request.form.get(csrf.FORM_FIELD)
+        if "new_session" in g or not csrf.token_matches(
+            csrf_key(), session_id or "", g.principal.reviewer, given
+        ):
+            abort(
+                403,
+                description=f"{csrf.REFUSED}: no valid CSRF token for this session (reload the page and try again)",
+            )
+
     @app.before_request
     def authenticate() -> Any:
         tokens = deps().settings.review_tokens
@@ -139,6 +187,7 @@ def create_review_app(
             if g.principal is None:
                 signed_in = request.headers.get(IAP_EMAIL_HEADER) or request.headers.get(IAP_JWT_HEADER)
                 abort(403 if signed_in else 401)
+            refuse_cross_site(signed_in_by_cookie=True)  # IAP signs browsers in with its own cookie
             return None
         if "token" in request.args:  # one-time login link: move the token into a cookie, drop it from the URL
             principal = principal_for_token(request.args["token"], tokens)
@@ -154,24 +203,22 @@ def create_review_app(
                 samesite="Strict",
                 secure=request.is_secure,
             )
+            session_cookie(response, csrf.new_session_id())  # a new session, so a new CSRF token, per login
             return response
-        token = bearer_token(request.headers.get("Authorization")) or request.cookies.get(COOKIE_NAME)
+        bearer = bearer_token(request.headers.get("Authorization"))
+        token = bearer or request.cookies.get(COOKIE_NAME)
         g.principal = principal_for_token(token, tokens) if token else None
         if g.principal is None:
             abort(401)
-        if request.method == "POST":  # cookie auth + forms: refuse cross-site posts (CSRF)
-            site = request.headers.get("Sec-Fetch-Site")
-            origin = request.headers.get("Origin")
-            if site not in (None, "same-origin", "none") or (
-                origin not in (None, "null") and origin.rstrip("/") != request.host_url.rstrip("/")
-            ):
-                abort(403, description="cross-site request refused")
+        refuse_cross_site(signed_in_by_cookie=bearer is None)
         return None
 
     @app.after_request
     def secure_headers(response: Response) -> Response:
         for key, value in SECURITY_HEADERS.items():
             response.headers.setdefault(key, value)
+        if "new_session" in g:
+            session_cookie(response, g.new_session)
         return response
 
     @app.errorhandler(HTTPException)
@@ -181,7 +228,7 @@ def create_review_app(
         login = exc.code == 401
         heading = "Sign in" if login else exc.name
         message = "A review token is needed." if login else (exc.description or exc.name)
-        if exc.code == 403 and "cross-site" not in str(exc.description):
+        if exc.code == 403 and not str(exc.description).startswith(csrf.REFUSED):
             message = "You may not review this brand."
         return render(
             templates.MESSAGE,

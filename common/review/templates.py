@@ -81,6 +81,7 @@ ITEM = """{% extends base %}{% block body %}{% set v = it.verdict %}
  {% if it.review.note %}— “{{ it.review.note }}”{% endif %}</p>{% endif %}
 <h3>Decision</h3>
 <form class="decide" method="post" action="{{ url_for('decide', brand=v.brand_id, scan_id=v.scan_id) }}">
+ <input type="hidden" name="csrf_token" value="{{ csrf_token }}">
  <p><label>Note<textarea name="note" rows="3" cols="80" maxlength="2000"></textarea></label></p>
  <button name="decision" value="confirm" id="confirm">Confirm counterfeit</button>
  <button name="decision" value="reject" id="reject">Reject (not counterfeit)</button>

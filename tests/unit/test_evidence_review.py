@@ -158,7 +158,21 @@ def test_iap_identity_when_trusted(deps: Deps) -> None:
         ).status_code
         == 403
     )
-    client.post("/brands/acme/items/s-t2-old/decision", data={"decision": "reject"}, headers=iap)
+    # IAP signs the browser in with a cookie, so a decision needs the session's CSRF token from the page.
+    page = client.get("/brands/acme/items/s-t2-old", headers=iap).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token is not None
+    assert (
+        client.post(
+            "/brands/acme/items/s-t2-old/decision", data={"decision": "reject"}, headers=iap
+        ).status_code
+        == 403
+    )
+    client.post(
+        "/brands/acme/items/s-t2-old/decision",
+        data={"decision": "reject", "csrf_token": token[1]},
+        headers=iap,
+    )
     assert deps.docs.get("brands/acme/verdicts/s-t2-old")["review"]["reviewer"] == "alice@acme.example"
 
 

@@ -28,7 +28,7 @@ MIN_WIDTH, MAX_WIDTH = 100, 200  # a terminal's width, clamped
 # (title, width) of the fixed columns; the reason takes the rest of the line. 33 fits every fusion rule name
 # ("logo_confirmed_embedding_moderate"); composite rules ("…+secondhand_review") wrap at the "+".
 FIXED_COLUMNS = (("listing", 20), ("tier", 4), ("score", 5), ("rule", 33))
-MAX_REASON_LINES = 2  # then the reason ends at a word with "…"; --json prints every reason in full
+MAX_REASON_LINES = 3  # then the reason ends at a word with "…"; --json prints every reason in full
 
 
 class Progress:

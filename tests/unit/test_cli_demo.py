@@ -146,3 +146,39 @@ def test_bad_lines_and_paths_become_error_records(home: Path, demo_dir: Path, ca
     assert "cannot read" in errors["missing"]
     assert "unsupported image location scheme" in errors["ftp"]
     assert "not valid UTF-8" in errors["line-6"]
+
+
+def test_readme_demo_output_matches_what_the_demo_prints(demo_records: dict[str, dict], demo_dir: Path):
+    """README "What the demo prints": the kit and listings it describes, and the same listings, in order, with
+    the same tiers, rules and summary line as the scan prints."""
+    import re
+
+    from common.cli_table import Table
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    intro, block = readme.split("### What the demo prints", 1)[1].split("```\n", 2)[:2]
+    intro = " ".join(intro.split())
+    brand = json.loads((demo_dir / "kit" / "brand.json").read_text())
+    words = {1: "one", 2: "two", 3: "three", 4: "four"}
+    assert f'display name "{brand["display_name"]}"' in intro
+    assert f"{words[len(list((demo_dir / 'kit' / 'references').iterdir()))]} genuine photos" in intro
+    assert all(f'"{tm}"' in intro for tm in brand["trademarks"])
+    assert f"{words[len(brand['authorized_sellers'])]} authorized sellers" in intro
+    assert f"reference price of {brand['reference_price']:g} {brand['currency']}" in intro
+    assert f"SpI of {brand['spi']:g}" in intro
+    n_listings = len((demo_dir / "listings.jsonl").read_text().splitlines())
+    n_images = len(list((demo_dir / "candidates").iterdir()))
+    assert f"{n_listings} listings over {n_images} candidate images" in intro
+    rows = re.findall(r"^(\S+) +(\d|ERR) +(\d\.\d\d|-) +(\S+)", block, flags=re.MULTILINE)
+    assert [r[0] for r in rows] == list(demo_records)
+    for listing_id, tier, _score, rule in rows:
+        record = demo_records[listing_id]
+        assert tier == str(record.get("tier", "ERR")) and rule == record.get("rule", "-").split("+")[0], (
+            listing_id
+        )
+    lines: list[str] = []
+    table = Table(lines.append, 120)
+    for record in demo_records.values():
+        table.row(record)
+    table.footer()
+    assert lines[-1] in block.splitlines()

@@ -78,7 +78,7 @@ def launch_args(proxy_port: int) -> list[str]:
         f"--window-size={WINDOW_SIZE[0]},{WINDOW_SIZE[1]}",
         f"--proxy-server=http://127.0.0.1:{proxy_port}",
         "--proxy-bypass-list=<-loopback>",  # Chromium otherwise sends loopback around the proxy
-        "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",  # no STUN/UDP to addresses a page names
+        "--webrtc-ip-handling-policy=disable_non_proxied_udp",  # no STUN/UDP to addresses a page names
     ]
 
 

@@ -133,6 +133,52 @@ def test_hostile_page_never_reaches_the_internal_server(net: Net, tmp_path: Path
     assert SECRET not in (shot["root"] / "manifest.json").read_bytes()
 
 
+# Request kinds beyond the ones above, all on one page; each aims at its own internal path.
+MORE_KINDS = {
+    "worker": "<script>new Worker(URL.createObjectURL(new Blob(['fetch(\"{u}\")'], "
+    '{{type: "text/javascript"}})))</script>',
+    "beacon": '<script>navigator.sendBeacon("{u}", "x")</script>',
+    "eventsource": '<script>new EventSource("{u}")</script>',
+    "ping": '<a id="p" ping="{u}" href="#x">x</a><script>document.getElementById("p").click()</script>',
+    "object": '<object data="{u}"></object>',
+    "embed": '<embed src="{u}">',
+    "import": '<style>@import url("{u}");</style>',
+    "background": '<div style="width:9px;height:9px;background:url({u})"></div>',
+    "font": '<style>@font-face {{ font-family: X; src: url("{u}") }} p {{ font-family: X }}</style><p>x</p>',
+    "prefetch": '<link rel="prefetch" href="{u}">',
+}
+
+
+def test_every_other_request_kind_is_refused(net: Net) -> None:
+    url = net.page("".join(html.format(u=net.secret(f"/{kind}")) for kind, html in MORE_KINDS.items()))
+    shot = take_screenshot(url)
+    assert net.internal.received == []
+    for kind in MORE_KINDS:
+        assert any(f"/{kind}: refused" in r and "loopback" in r for r in shot.refused), (kind, shot.refused)
+
+
+def test_webrtc_and_webtransport_send_no_udp_to_internal_addresses(net: Net) -> None:
+    """STUN/TURN and WebTransport speak UDP, which no HTTP interception sees: the launch flags keep WebRTC to
+    (refused) proxied TCP and QUIC is off, so an internal UDP port receives nothing."""
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    udp.setblocking(False)
+    port = udp.getsockname()[1]
+    url = net.page(
+        "<script>const pc = new RTCPeerConnection({iceServers: ["
+        f'{{urls: "stun:127.0.0.1:{port}"}}, '
+        f'{{urls: "turn:127.0.0.1:{port}?transport=udp", username: "u", credential: "p"}}]}});'
+        'pc.createDataChannel("x"); pc.createOffer().then(o => pc.setLocalDescription(o));'
+        f'try {{ new WebTransport("https://127.0.0.1:{port}/") }} catch (e) {{}}</script>'
+    )
+    try:
+        take_screenshot(url)
+        with pytest.raises(BlockingIOError):
+            udp.recvfrom(2048)  # nothing arrived while the page was loaded and captured
+    finally:
+        udp.close()
+
+
 def test_redirect_of_the_listing_url_to_an_internal_address_is_refused(net: Net, tmp_path: Path) -> None:
     net.public.redirect_route("/listing", net.secret())
     shot = bundle_screenshot(tmp_path, net.listing())

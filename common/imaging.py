@@ -3,9 +3,11 @@
 Why this module is strict: every candidate image comes from the open internet (marketplace listings, bucket
 uploads). A hostile file must end in one clear ``BadImage`` reason — never a crash, a hang, a 10 GB allocation
 or a silently grey half-decoded picture. So we check bytes, sniff the real format from magic bytes, read the
-dimensions from the header *before* decoding pixels (``Image.open`` is lazy), decode only the first frame, and
-wrap anything Pillow raises. Nothing here changes Pillow's process-wide globals (``MAX_IMAGE_PIXELS``,
-``LOAD_TRUNCATED_IMAGES``): our limits are passed in and checked locally, so other code cannot weaken them.
+dimensions from the header *before* decoding pixels (``Image.open`` is lazy) together with the bytes the decode
+will hold (``decode_memory``: mode, decoder buffers, output), decode only the first frame, convert to RGB in
+strips, reduce while decoding when the caller needs fewer pixels, and wrap anything Pillow raises. Nothing
+here changes Pillow's process-wide globals (``MAX_IMAGE_PIXELS``, ``LOAD_TRUNCATED_IMAGES``): our limits are
+passed in and checked locally, so other code cannot weaken them.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
+from common import decode_memory
 from common.errors import BadImage
 from common.messages import BlobRef, Box, ColorShare, Preprocessed
 
@@ -168,7 +171,8 @@ def decode(data: bytes, *, max_bytes: int, max_pixels: int, reduce_to: int | Non
     """Decode untrusted bytes into an RGB image or raise BadImage with a clear reason.
 
     ``reduce_to``: the caller only needs the longest side >= this many pixels; JPEGs are then decoded with DCT
-    scaling (``Image.draft``), 2-8x cheaper for big photos. Width/height still describe the original.
+    scaling (``Image.draft``), other formats box-reduced strip by strip as they are converted to RGB, so the
+    full-size RGB copy is never made (JPEG 2-8x cheaper for big photos). Width/height describe the original.
     """
     if not data:
         raise BadImage("empty file (0 bytes)")
@@ -205,24 +209,52 @@ def _decode_checked(
 ) -> Decoded:
     if ImageFile.LOAD_TRUNCATED_IMAGES:
         notes.append("Pillow LOAD_TRUNCATED_IMAGES is enabled process-wide; truncation may go undetected")
+    webp_extra = 0
+    if fmt == "WEBP":  # Pillow's WebP plugin allocates its canvases on open: check the header first
+        size = decode_memory.webp_size(data)
+        if size is None:
+            raise BadImage("corrupt or truncated WEBP file: no readable canvas size in the header")
+        check_dimensions(*size, max_pixels=max_pixels)
+        webp_extra = size[0] * size[1] * decode_memory.WEBP_EXTRA_BYTES + len(data)  # + a bytes copy
+        factor = decode_memory.reduce_factor(size, reduce_to)
+        output = math.ceil(size[0] / factor) * math.ceil(size[1] / factor) * decode_memory.RGB_BYTES
+        _check_cost(size, "RGBA", decode_memory.webp_cost(*size) + len(data) + output, max_pixels)
     with Image.open(io.BytesIO(data), formats=[fmt]) as im:
         width, height = im.size
         check_dimensions(width, height, max_pixels=max_pixels)
         if getattr(im, "is_animated", False):
             notes.append("animated image: only the first frame was used")
             im.seek(0)
-        orientation = _orientation(im, notes)
+        extra = webp_extra
+        if fmt == "JPEG":
+            extra += decode_memory.jpeg_coefficient_bytes(im)
         if reduce_to is not None and fmt == "JPEG" and im.mode in ("RGB", "L", "CMYK"):
             # draft keeps both sides >= the requested box, so ask for the image's own aspect ratio
             scale = min(1.0, reduce_to / max(width, height))
             im.draft(im.mode, (math.ceil(width * scale), math.ceil(height * scale)))
+        factor = decode_memory.reduce_factor(im.size, reduce_to)
+        _check_cost((width, height), im.mode, decode_memory.decode_cost(im, fmt, factor, extra), max_pixels)
+        orientation = _orientation(im, notes)  # after the cost check: PNG's getexif() loads the pixels
         im.load()
-        image = _to_rgb(im, notes)
+        if note := decode_memory.mode_note(im):
+            notes.append(note)
+        image = decode_memory.to_rgb(im, factor)
     if orientation in (5, 6, 7, 8):
         width, height = height, width
     if orientation in range(2, 9):
         image = _apply_orientation(image, orientation)
     return Decoded(image=image, format=fmt, width=width, height=height)
+
+
+def _check_cost(size: tuple[int, int], mode: str, cost: int, max_pixels: int) -> None:
+    """Refuse from the header when decoding would hold more than the byte budget (see decode_memory)."""
+    budget = decode_memory.decode_budget(max_pixels)
+    if cost > budget:
+        mb = 1024 * 1024
+        raise BadImage(
+            f"image too large to decode: {size[0]}x{size[1]} {mode} needs ~{cost // mb:,} MB while decoding, "
+            f"over the {budget // mb:,} MB limit that goes with {max_pixels:,} pixels (possible memory bomb)"
+        )
 
 
 def _orientation(im: Image.Image, notes: list[str]) -> int:
@@ -249,32 +281,6 @@ def _apply_orientation(image: Image.Image, orientation: int) -> Image.Image:
         8: Image.Transpose.ROTATE_90,
     }[orientation]
     return image.transpose(method)
-
-
-def _to_rgb(im: Image.Image, notes: list[str]) -> Image.Image:
-    """Any Pillow mode to 8-bit RGB: alpha composited on white, 16-bit/float scaled, CMYK converted."""
-    mode = im.mode
-    if mode == "RGB":
-        return im  # pixels are loaded; closing the file afterwards does not touch them (saves a 1 MP copy)
-    if mode == "P" and "transparency" in im.info or mode in ("RGBA", "LA", "PA", "La", "RGBa"):
-        rgba = im.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        notes.append("transparency composited on white")
-        return Image.alpha_composite(white, rgba).convert("RGB")
-    if mode.startswith(("I;16", "I")) or mode == "F":
-        notes.append(f"{mode} image scaled to 8 bits")
-        return Image.fromarray(_to_uint8(np.asarray(im)), mode="L").convert("RGB")
-    return im.convert("RGB")
-
-
-def _to_uint8(arr: np.ndarray) -> np.ndarray:
-    arr = arr.astype(np.float64)
-    finite = arr[np.isfinite(arr)]
-    if finite.size == 0:
-        return np.zeros(arr.shape, np.uint8)
-    top = float(finite.max())
-    scale = 255.0 if top <= 1.0 else (255.0 / 65535.0 if top > 255 else 1.0)
-    return np.clip(np.nan_to_num(arr * scale), 0, 255).astype(np.uint8)
 
 
 def _pillow_warnings(caught: list[warnings.WarningMessage]) -> list[str]:

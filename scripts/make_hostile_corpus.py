@@ -34,6 +34,9 @@ NESTING_DEPTH = 100_000  # far beyond CPython's recursion limit (1000): json.loa
 ANIMATED_GIF_FRAMES = 3000
 ANIMATED_WEBP_FRAMES = 2000
 BOMB_SIDE = 20_000  # 400 MP declared, a few hundred KB on disk
+# Under the 50 MP pixel limit (so decoded), tiny on disk, but wide per pixel: 16-bit, float, alpha, palette.
+WIDE_SIDE = 7000  # 49 MP
+WEBP_WIDE = (16383, 2990)  # WebP's largest side; 49 MP
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,63 @@ def _png(width: int, height: int, rows: bytes | None, bit_depth: int = 1, color_
     else:
         idat = zlib.compress(rows, 9)
     return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + extra + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
+
+
+def _zeros_stream(stride: int, rows: int) -> bytes:
+    """``rows`` all-zero rows of ``stride`` bytes, deflated in a stream (never all in memory at once)."""
+    comp = zlib.compressobj(9)
+    block = bytes(stride) * 64
+    out = [comp.compress(block) for _ in range(rows // 64)]
+    out.append(comp.compress(bytes(stride) * (rows % 64)))
+    out.append(comp.flush())
+    return b"".join(out)
+
+
+def _wide_png(color_type: int, bit_depth: int) -> bytes:
+    """49 MP of zeros in a PNG of ``color_type``/``bit_depth``; palette images get a PLTE and a tRNS chunk."""
+    extra = b""
+    if color_type == 3:
+        extra = _chunk(b"PLTE", bytes(range(256)) * 3) + _chunk(b"tRNS", bytes([0, 128]))
+    return _png(WIDE_SIDE, WIDE_SIDE, None, bit_depth=bit_depth, color_type=color_type, extra=extra)
+
+
+def _wide_tiff(bits: int, sample_format: int, samples: int = 1) -> bytes:
+    """A little-endian TIFF, 49 MP of zeros in one deflate strip (SampleFormat 1 = uint, 3 = float)."""
+    width = height = WIDE_SIDE
+    strip = _zeros_stream(width * samples * bits // 8, height)
+    entries = [
+        (256, 4, 1, width),  # ImageWidth
+        (257, 4, 1, height),  # ImageLength
+        (258, 3, 1, bits),  # BitsPerSample (one value; readers apply it to every sample here)
+        (259, 3, 1, 8),  # Compression: deflate
+        (262, 3, 1, 2 if samples == 3 else 1),  # Photometric: RGB or BlackIsZero
+        (273, 4, 1, 0),  # StripOffsets (patched below)
+        (277, 3, 1, samples),  # SamplesPerPixel
+        (278, 4, 1, height),  # RowsPerStrip: the whole image in one strip
+        (279, 4, 1, len(strip)),  # StripByteCounts
+        (284, 3, 1, 1),  # PlanarConfiguration: contiguous
+        (339, 3, 1, sample_format),  # SampleFormat
+    ]
+    if samples == 3:  # BitsPerSample needs one value per sample: store them after the IFD
+        entries[2] = (258, 3, 3, 0)
+    ifd_size = 2 + 12 * len(entries) + 4
+    bits_offset = 8 + ifd_size
+    strip_offset = bits_offset + 6
+    ifd = struct.pack("<H", len(entries))
+    for tag, typ, count, value in entries:
+        if tag == 273:
+            value = strip_offset
+        if tag == 258 and count == 3:
+            value = bits_offset
+        packed = struct.pack("<HH", value, 0) if typ == 3 and count == 1 else struct.pack("<I", value)
+        ifd += struct.pack("<HHI", tag, typ, count) + packed
+    ifd += struct.pack("<I", 0)
+    return b"II*\x00" + struct.pack("<I", 8) + ifd + struct.pack("<HHH", bits, bits, bits) + strip
+
+
+def _wide_webp() -> bytes:
+    """Lossless WebP at the format's largest side, 16383 x 2990 RGBA (one flat colour: a few KB)."""
+    return _encode(Image.new("RGBA", WEBP_WIDE, (200, 30, 30, 128)), "WEBP", lossless=True, method=0)
 
 
 def _flip(data: bytes, start: float, count: int, seed: int) -> bytes:
@@ -192,6 +252,32 @@ def images() -> dict[str, tuple[bytes, str, str]]:
     out["bomb_52mp_rgb.png"] = (_png(7200, 7200, None, bit_depth=8, color_type=2), "bad_image", "52 MP RGB")
     out["bomb_49mp_gray.png"] = (_png(7000, 7000, None, bit_depth=8), "decodes",
                                  "49 MP of zeros in 47 KB: just under the pixel limit, so it is decoded")  # fmt: skip
+    for name, color_type, depth, why in (
+        ("wide_49mp_gray16.png", 0, 16, "16-bit greyscale"),
+        ("wide_49mp_rgb48.png", 2, 16, "16-bit-per-channel RGB"),
+        ("wide_49mp_rgba.png", 6, 8, "RGBA"),
+        ("wide_49mp_la16.png", 4, 16, "16-bit greyscale + alpha"),
+        ("wide_49mp_palette_trns.png", 3, 8, "palette + tRNS"),
+    ):
+        out[name] = (
+            _wide_png(color_type, depth),
+            "decodes",
+            f"49 MP {why} PNG of zeros: under the pixel limit",
+        )
+    # the decoder's own buffers count in the byte budget (common/decode_memory.py): a one-strip TIFF needs the
+    # whole raw image besides the decoded one, Pillow's WebP decoder ~16 bytes per pixel
+    out["wide_49mp_float.tif"] = (
+        _wide_tiff(32, 3),
+        "bad_image",
+        "49 MP float TIFF, one 196 MB deflate strip",
+    )
+    out["wide_49mp_gray16.tif"] = (_wide_tiff(16, 1), "decodes", "49 MP 16-bit greyscale TIFF, one strip")
+    out["wide_49mp_rgb48.tif"] = (
+        _wide_tiff(16, 1, 3),
+        "bad_image",
+        "49 MP 16-bit RGB TIFF, one 294 MB strip",
+    )
+    out["wide_49mp_lossless.webp"] = (_wide_webp(), "bad_image", "lossless RGBA WebP 16383x2990 (49 MP)")
     out["bomb_screen.gif"] = (_gif_header_bomb(), "bad_image", "GIF logical screen 65535x65535")
     out["bomb_400mp.tif"] = (_tiff_header_bomb(BOMB_SIDE, BOMB_SIDE), "bad_image", "TIFF header 400 MP")
     big_zeros = Image.new("1", (9000, 9000))

@@ -10,7 +10,9 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,6 +27,12 @@ from common.messages import BRAND_PATTERN
 REFERENCE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 LOGO_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
 MAX_KIT_FILES = 500  # per folder; a kit is a curated set, not a photo dump
+# brand.json at its field caps (10,000 sellers and 10,000 barcodes of <= 512 characters) is ~6 MB.
+MAX_BRAND_JSON_BYTES = 8 * 1024 * 1024
+# References are decoded with the longest side reduced to >= 2048 px: every extractor works at <= 640 px
+# (hash 256, logo 400, copy SIFT 640, embedding crops resized to 224 from at most 3x3 tiles), so larger
+# photos only cost memory (a 49 MP reference held as RGB is 196 MB; every kit photo of <= 2048 px is unchanged).
+REFERENCE_DECODE_SIDE = 2048
 _HEX_COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 
 
@@ -127,23 +135,79 @@ def extractors() -> list[ReferenceExtractor]:
     return [HashExtractor(), CopyExtractor(), EmbedExtractor(), LogoExtractor()]
 
 
+def kit_path(kit_dir: Path, path: Path) -> Path:
+    """The real location of a kit entry; BadInput when it (or a symlink on the way) leads out of the kit.
+
+    Why: a kit is what the brand hands over. A symlink to ``/etc/shadow`` or another brand's photos must not be
+    read, hashed and stored as this brand's reference; a symlink inside the kit is fine."""
+    root = Path(kit_dir).resolve()
+    real = Path(path).resolve()
+    if not real.is_relative_to(root):
+        raise BadInput(f"{path}: symlink to {real}, outside the kit {root}; kit files must be inside the kit")
+    return real
+
+
+def read_kit_file(kit_dir: Path, path: Path, max_bytes: int) -> bytes:
+    """A kit file's bytes: inside the kit, a regular file, size checked before reading, read bounded."""
+    real = kit_path(kit_dir, path)
+    try:
+        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read ({exc.strerror or exc.__class__.__name__})") from exc
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise BadInput(f"{path}: not a regular file")
+        if info.st_size > max_bytes:
+            raise BadInput(f"{path}: {info.st_size:,} bytes is over the {max_bytes:,}-byte limit")
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:  # grew after the size check
+        raise BadInput(f"{path}: more than {max_bytes:,} bytes")
+    return data
+
+
+def _parse_brand_json(kit_dir: Path, problems: list[str]) -> BrandKit | None:
+    brand_file = kit_dir / "brand.json"
+    if not brand_file.exists() and not brand_file.is_symlink():
+        problems.append(f"{brand_file}: missing")
+        return None
+    try:
+        raw = json.loads(read_kit_file(kit_dir, brand_file, MAX_BRAND_JSON_BYTES).decode("utf-8"))
+        return BrandKit.model_validate(raw)
+    except BadInput as exc:
+        problems.append(str(exc))
+    except RecursionError:  # json.loads on arrays/objects nested thousands deep
+        problems.append(f"{brand_file}: not valid JSON: nested too deeply")
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        problems.append(f"{brand_file}: not valid UTF-8 JSON ({exc.__class__.__name__}: {exc})")
+    except ValidationError as exc:
+        problems.extend(f"{brand_file}: {part}" for part in kit_problems(exc))
+    return None
+
+
+def _kit_entries(kit_dir: Path, directory: Path, problems: list[str]) -> list[Path]:
+    """Visible regular files of a kit folder; entries leading out of the kit are reported, not read."""
+    entries = []
+    for path in sorted(directory.iterdir()):
+        if path.name.startswith("."):
+            continue
+        try:
+            kit_path(kit_dir, path)
+        except BadInput as exc:
+            problems.append(str(exc))
+            continue
+        if path.is_file():
+            entries.append(path)
+    return entries
+
+
 def load_kit(kit_dir: Path) -> tuple[BrandKit, list[tuple[str, Path]]]:
     """Validate a kit directory; raises BadInput listing every problem found (not just the first)."""
     kit_dir = Path(kit_dir)
     problems: list[str] = []
     if not kit_dir.is_dir():
         raise BadInput(f"{kit_dir}: not a directory")
-    brand_file = kit_dir / "brand.json"
-    kit: BrandKit | None = None
-    try:
-        raw = json.loads(brand_file.read_text(encoding="utf-8"))
-        kit = BrandKit.model_validate(raw)
-    except FileNotFoundError:
-        problems.append(f"{brand_file}: missing")
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        problems.append(f"{brand_file}: not valid UTF-8 JSON ({exc.__class__.__name__}: {exc})")
-    except ValidationError as exc:
-        problems.extend(f"{brand_file}: {part}" for part in kit_problems(exc))
+    kit = _parse_brand_json(kit_dir, problems)
 
     files: list[tuple[str, Path]] = []
     for kind, folder, suffixes in (
@@ -155,7 +219,12 @@ def load_kit(kit_dir: Path) -> tuple[BrandKit, list[tuple[str, Path]]]:
             if kind == "reference":
                 problems.append(f"{directory}: missing (a kit needs at least one genuine product photo)")
             continue
-        entries = sorted(p for p in directory.iterdir() if p.is_file() and not p.name.startswith("."))
+        try:
+            kit_path(kit_dir, directory)
+        except BadInput as exc:
+            problems.append(str(exc))
+            continue
+        entries = _kit_entries(kit_dir, directory, problems)
         if len(entries) > MAX_KIT_FILES:
             problems.append(f"{directory}: {len(entries)} files, at most {MAX_KIT_FILES} allowed")
             continue
@@ -192,10 +261,20 @@ def kit_problems(exc: ValidationError) -> list[str]:
     return problems
 
 
-def register_brand(deps: Deps, kit_dir: Path) -> RegisterResult:
-    """``counterfeit brand add``: validate, extract features locally, store; idempotent."""
+def _decode_reference(deps: Deps, data: bytes) -> Any:
     from common.imaging import decode
 
+    settings = deps.settings
+    return decode(
+        data,
+        max_bytes=settings.max_image_bytes,
+        max_pixels=settings.max_image_pixels,
+        reduce_to=REFERENCE_DECODE_SIDE,
+    )
+
+
+def register_brand(deps: Deps, kit_dir: Path) -> RegisterResult:
+    """``counterfeit brand add``: validate, extract features locally, store; idempotent."""
     kit, files = load_kit(kit_dir)
     brand_id = kit.brand
     extractor_list = extractors()
@@ -203,33 +282,44 @@ def register_brand(deps: Deps, kit_dir: Path) -> RegisterResult:
     ref_collection = f"brands/{brand_id}/references"
     existing = {path.rsplit("/", 1)[1]: doc for path, doc in deps.docs.list(ref_collection)}
 
-    prepared: list[tuple[str, str, Path, bytes, str]] = []
+    # Pass 1 validates every file (size before reading, full decode) and keeps only digests: an invalid kit
+    # writes nothing, and memory holds one reference at a time, never the whole kit.
+    prepared: list[tuple[str, str, Path, str]] = []
     problems: list[str] = []
-    for kind, path in files:
-        data = path.read_bytes()
-        prepared.append((f"{kind}:{path.name}", kind, path, data, hashlib.sha256(data).hexdigest()))
     added: list[str] = []
     updated: list[str] = []
     unchanged: list[str] = []
-    decoded: list[ReferenceImage] = []
-    for ref_id, kind, path, data, sha in prepared:
+    to_extract: list[tuple[str, str, Path, str]] = []
+    for kind, path in files:
+        ref_id = f"{kind}:{path.name}"
+        try:
+            data = read_kit_file(kit_dir, path, deps.settings.max_image_bytes)
+        except BadInput as exc:
+            problems.append(str(exc))
+            continue
+        sha = hashlib.sha256(data).hexdigest()
+        prepared.append((ref_id, kind, path, sha))
         old = existing.get(ref_id)
         if old and old.get("sha256") == sha and old.get("extractors") == versions:
             unchanged.append(ref_id)
             continue
         try:
-            img = decode(
-                data, max_bytes=deps.settings.max_image_bytes, max_pixels=deps.settings.max_image_pixels
-            )
+            _decode_reference(deps, data)
         except BadImage as exc:
             problems.append(f"{path}: {exc}")
             continue
-        decoded.append(ReferenceImage(ref_id, kind, path.name, path, sha, img.image))
+        to_extract.append((ref_id, kind, path, sha))
         (updated if old else added).append(ref_id)
+        del data
     if problems:
         raise BadInput("invalid brand kit:\n  " + "\n  ".join(problems))
 
-    for ref in decoded:
+    for ref_id, kind, path, sha in to_extract:  # pass 2: decode again, extract, store, let go
+        data = read_kit_file(kit_dir, path, deps.settings.max_image_bytes)
+        if hashlib.sha256(data).hexdigest() != sha:
+            raise BadInput(f"{path}: changed while the kit was being registered; run brand add again")
+        img = _decode_reference(deps, data)
+        ref = ReferenceImage(ref_id, kind, path.name, path, sha, img.image)
         # Same bytes, some extractor newer (e.g. hash records of an older hash_schema): re-run only those and
         # keep the rest (an embedding does not change because the hash layout did).
         old = existing.get(ref.ref_id) or {}
@@ -240,14 +330,15 @@ def register_brand(deps: Deps, kit_dir: Path) -> RegisterResult:
             "kind": ref.kind,
             "filename": ref.filename,
             "sha256": ref.sha256,
-            "width": ref.image.width,
-            "height": ref.image.height,
+            "width": img.width,
+            "height": img.height,
             "extractors": versions,
         }
         for extractor in extractor_list:
             if done.get(extractor.name) != extractor.version:
                 doc.update(extractor.extract(deps, brand_id, ref))
         deps.docs.set(f"{ref_collection}/{ref.ref_id}", doc)
+        del data, img, ref
 
     current_ids = {ref_id for ref_id, *_ in prepared}
     removed = sorted(set(existing) - current_ids)
@@ -255,7 +346,7 @@ def register_brand(deps: Deps, kit_dir: Path) -> RegisterResult:
         deps.docs.delete(f"{ref_collection}/{ref_id}")
 
     digest = hashlib.sha256(kit.model_dump_json().encode())
-    for ref_id, _, _, _, sha in sorted(prepared):
+    for ref_id, _, _, sha in sorted(prepared):
         digest.update(f"{ref_id}={sha};".encode())
     digest.update(json.dumps(versions, sort_keys=True).encode())
     version = digest.hexdigest()[:16]

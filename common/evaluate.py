@@ -112,7 +112,7 @@ def read_labels(path: Path) -> list[LabelledItem]:
             continue
         try:
             raw = json.loads(line)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested thousands deep
             raise EvaluationError(f"{path}:{number}: not JSON ({exc.__class__.__name__})") from exc
         if not isinstance(raw, dict) or not isinstance(raw.get("listing_id"), str):
             raise EvaluationError(f"{path}:{number}: needs a string listing_id")
@@ -169,9 +169,14 @@ def listings_to_scan(
     """Listings for labelled items with no verdict: from the label line itself, else from ``--listings``."""
     extra: dict[str, dict[str, Any]] = {}
     if listings_file is not None:
-        for line in listings_file.read_text(encoding="utf-8").splitlines():
+        for number, line in enumerate(listings_file.read_text(encoding="utf-8").splitlines(), start=1):
             if line.strip():
-                raw = json.loads(line)
+                try:
+                    raw = json.loads(line)
+                except (ValueError, RecursionError) as exc:
+                    raise EvaluationError(
+                        f"{listings_file}:{number}: not JSON ({exc.__class__.__name__})"
+                    ) from None
                 if isinstance(raw, dict) and isinstance(raw.get("listing_id"), str):
                     extra[raw["listing_id"]] = raw
     missing = {o.item.listing_id for o in outcomes if o.status == "missing"}

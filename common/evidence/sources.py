@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from common.brands import read_kit_file
+from common.errors import BadInput
 from common.messages import Verdict
 
 KIND_FOLDERS = {"reference": "references", "logo": "logos"}
@@ -72,7 +74,11 @@ def find_reference(
     if not path.is_file():
         notes.append(f"reference {ref_id}: not found in the brand kit")
         return None
-    data = path.read_bytes()
+    try:  # the kit may have changed since registration: same rules as brand add (inside the kit, size first)
+        data = read_kit_file(Path(str(kit_dir)), path, deps.settings.max_image_bytes)
+    except BadInput as exc:
+        notes.append(f"reference {ref_id}: {exc}")
+        return None
     digest = hashlib.sha256(data).hexdigest()
     expected = ref_doc.get("sha256")
     if expected and expected != digest:

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from common import boundedjson
 from common.bootstrap import Deps
 from common.errors import BadImage, BadInput, UnknownBrand
 from common.messages import BRAND_PATTERN
@@ -29,6 +30,9 @@ LOGO_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
 MAX_KIT_FILES = 500  # per folder; a kit is a curated set, not a photo dump
 # brand.json at its field caps (10,000 sellers and 10,000 barcodes of <= 512 characters) is ~6 MB.
 MAX_BRAND_JSON_BYTES = 8 * 1024 * 1024
+# brand.json is an object of lists (depth 2); at the field caps it has ~41,000 tokens (two per list entry).
+BRAND_JSON_MAX_DEPTH = 8
+BRAND_JSON_MAX_TOKENS = 60_000
 # References are decoded with the longest side reduced to >= 2048 px: every extractor works at <= 640 px
 # (hash 256, logo 400, copy SIFT 640, embedding crops resized to 224 from at most 3x3 tiles), so larger
 # photos only cost memory (a 49 MP reference held as RGB is 196 MB; every kit photo of <= 2048 px is unchanged).
@@ -172,12 +176,13 @@ def _parse_brand_json(kit_dir: Path, problems: list[str]) -> BrandKit | None:
         problems.append(f"{brand_file}: missing")
         return None
     try:
-        raw = json.loads(read_kit_file(kit_dir, brand_file, MAX_BRAND_JSON_BYTES).decode("utf-8"))
+        data = read_kit_file(kit_dir, brand_file, MAX_BRAND_JSON_BYTES)
+        raw = boundedjson.loads(data, max_depth=BRAND_JSON_MAX_DEPTH, max_tokens=BRAND_JSON_MAX_TOKENS)
         return BrandKit.model_validate(raw)
     except BadInput as exc:
         problems.append(str(exc))
-    except RecursionError:  # json.loads on arrays/objects nested thousands deep
-        problems.append(f"{brand_file}: not valid JSON: nested too deeply")
+    except boundedjson.JSONTooComplex as exc:  # refused before json.loads builds (or recurses into) anything
+        problems.append(f"{brand_file}: not valid JSON: {exc}")
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         problems.append(f"{brand_file}: not valid UTF-8 JSON ({exc.__class__.__name__}: {exc})")
     except ValidationError as exc:

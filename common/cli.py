@@ -34,7 +34,6 @@ from common.settings import SettingsError, get_settings
 # Subcommands owned by other modules: each exposes register_cli(subparsers).
 PLUGIN_MODULES = ("common.evaluate", "common.calibrate", "common.review.app", "common.doctor")
 SCAN_EXIT_CODES = (EXIT_OK, EXIT_USAGE, EXIT_SOME_FAILED, EXIT_ALL_FAILED)
-JSON_HELP = "print one JSON object per line on stdout instead of text"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):
-        parser.print_help(sys.stderr)
+        getattr(args, "help_parser", parser).print_help(sys.stderr)
         return EXIT_USAGE
     try:
         return int(args.func(args))

@@ -111,6 +111,9 @@ def add_group(subparsers: Any, name: str, *, help: str, dest: str) -> Any:
         description=help[:1].upper() + help[1:] + ".",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.set_defaults(
+        help_parser=parser
+    )  # `counterfeit brand` alone prints the group's help, not the top's
     return parser.add_subparsers(dest=dest, title="commands", metavar="COMMAND")
 
 

@@ -266,3 +266,11 @@ def test_wrap_cell_never_splits_a_word_that_fits():
     for width in range(len("delta:epsilon"), 40):
         for line in wrap_cell(text, width):
             assert all(word in text.split() for word in line.split()), (width, line)
+
+
+def test_a_group_without_its_command_prints_the_groups_help(capsys):
+    assert cli.main(["brand"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: counterfeit brand ") and "counterfeit brand add ./acme-kit" in err
+    assert cli.main([]) == 2
+    assert capsys.readouterr().err.startswith("usage: counterfeit [-h]")

@@ -34,6 +34,10 @@ def format_validation_error(exc: ValidationError) -> str:
 
 # An inline data:image/...;base64 URI of ~11 MB of image; also what bounds a webhook body (common.webhook).
 MAX_IMAGE_FIELD_CHARS = 15_000_000
+# A listing is one flat JSON object; a little nesting is allowed for extra fields a marketplace sends and
+# Listing ignores. Checked on the raw bytes before parsing (common.boundedjson): webhook bodies, listings lines.
+LISTING_MAX_JSON_DEPTH = 4
+LISTING_MAX_JSON_TOKENS = 10_000  # ~12 fields are ~50 tokens
 
 
 class Listing(BaseModel):

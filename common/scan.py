@@ -17,12 +17,18 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from common import chain, pipeline
+from common import boundedjson, chain, pipeline
 from common.adapters.local import InProcessBus
 from common.bootstrap import Deps, build_deps
 from common.brands import get_brand
 from common.errors import BadInput, PermanentError
-from common.messages import Listing, Verdict, format_validation_error
+from common.messages import (
+    LISTING_MAX_JSON_DEPTH,
+    LISTING_MAX_JSON_TOKENS,
+    Listing,
+    Verdict,
+    format_validation_error,
+)
 from common.ports import NotFound
 from common.settings import Settings
 
@@ -91,10 +97,13 @@ def _bounded_lines(handle: Any) -> Iterator[bytes | None]:
 def _parse_listing_line(line: bytes, number: int) -> Listing | ListingError:
     fallback = f"line-{number}"
     try:
+        boundedjson.check_shape(line, max_depth=LISTING_MAX_JSON_DEPTH, max_tokens=LISTING_MAX_JSON_TOKENS)
         raw = json.loads(line.decode("utf-8"))
     except UnicodeDecodeError:
         return ListingError(fallback, f"line {number} is not valid UTF-8")
-    except (ValueError, RecursionError) as exc:
+    except boundedjson.JSONTooComplex as exc:  # a JSON bomb costs its bytes only, never the objects
+        return ListingError(fallback, f"line {number} is not a listing: {exc}")
+    except ValueError as exc:
         return ListingError(fallback, f"line {number} is not valid JSON ({exc.__class__.__name__})")
     if not isinstance(raw, dict):
         return ListingError(fallback, f"line {number} must be a JSON object")

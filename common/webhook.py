@@ -31,7 +31,13 @@ from common.authz import principal_for_marketplace, scoped_deps
 from common.bootstrap import Deps
 from common.errors import FetchRefused
 from common.fetch import fetch_image
-from common.messages import BRAND_PATTERN, Listing, format_validation_error
+from common.messages import (
+    BRAND_PATTERN,
+    LISTING_MAX_JSON_DEPTH,
+    LISTING_MAX_JSON_TOKENS,
+    Listing,
+    format_validation_error,
+)
 from common.ports import AlreadyExists
 
 log = logging.getLogger(__name__)
@@ -48,10 +54,9 @@ JSON_OVERHEAD_BYTES = 64 * 1024
 # fields \u-escaped (~26 k characters, at most 12 bytes each: +0.32 MB). Anything larger is refused (413)
 # before it is read whole, checked, or parsed: the function has 512 MiB.
 MAX_BODY_BYTES = 16 * 1024 * 1024
-# A listing is one flat object of strings and numbers; a little nesting is allowed for extra fields a
-# marketplace sends and ``Listing`` ignores. Bounds checked on the raw bytes before json builds anything.
-MAX_JSON_DEPTH = 4
-MAX_JSON_TOKENS = 10_000  # ~12 fields are ~50 tokens
+# Bounds on the body's JSON shape, checked on the raw bytes before json builds anything (a listing is flat).
+MAX_JSON_DEPTH = LISTING_MAX_JSON_DEPTH
+MAX_JSON_TOKENS = LISTING_MAX_JSON_TOKENS
 BODY_READ_CHUNK = 1024 * 1024
 # Image download budget: a CDN answers in well under a second; 10 s tolerates a slow origin.
 FETCH_TIMEOUT_S = 10.0

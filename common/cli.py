@@ -32,7 +32,13 @@ from common.errors import ModelUnavailable, PermanentError
 from common.settings import SettingsError, get_settings
 
 # Subcommands owned by other modules: each exposes register_cli(subparsers).
-PLUGIN_MODULES = ("common.evaluate", "common.calibrate", "common.review.app", "common.doctor")
+PLUGIN_MODULES = (
+    "common.evaluate",
+    "common.calibrate",
+    "common.review.app",
+    "common.doctor",
+    "common.hashlists_cli",
+)
 SCAN_EXIT_CODES = (EXIT_OK, EXIT_USAGE, EXIT_SOME_FAILED, EXIT_ALL_FAILED)
 
 

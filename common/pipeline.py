@@ -80,11 +80,12 @@ def _working_image(deps: Deps, image: Preprocessed) -> Any:
 
 
 def hash_match_step(deps: Deps, msg: ScanPreprocessed) -> Outputs:
-    """The cheap funnel stage: a perceptual-hash match short-circuits the expensive channels (seed 004 ch. 8)."""
-    from common.hashing import hash_signal
+    """The cheap funnel stage: a perceptual-hash match (a brand reference, or an entry of a hash list the brand
+    imported) short-circuits the expensive channels (seed 004 ch. 8)."""
+    from common.hashlists import match_signal
 
     brand = get_brand(deps, msg.brand_id)
-    signal = hash_signal(deps, brand, _working_image(deps, msg.image))
+    signal = match_signal(deps, brand, _working_image(deps, msg.image))
     if signal.status == "fired":
         return [
             (

@@ -440,12 +440,13 @@ def _variant_words(variant: str) -> str:
     }.get(variant, f" ({variant})")
 
 
-def hash_signal(deps: Any, brand: Any, image: Image.Image) -> Signal:
-    """Match the candidate's working copy against the brand's reference hashes."""
+def hash_signal(deps: Any, brand: Any, image: Image.Image, query: Mapping[str, str] | None = None) -> Signal:
+    """Match the candidate's working copy against the brand's reference hashes (``query``: its
+    ``compute_hashes``, when the caller already has them)."""
     index = brand_index(deps, brand)
     if len(index) == 0:
         return Signal.not_run("hash", "the brand kit has no reference images with perceptual hashes")
-    query = compute_hashes(image)
+    query = compute_hashes(image) if query is None else query
     matches = index.search(query)
     if not matches:
         return Signal.not_run("hash", "the image is too flat for a reliable perceptual hash")

@@ -230,25 +230,36 @@ def list_index(deps: Any, brand_id: str) -> ListIndex:
     return built
 
 
-def match_signal(deps: Any, brand: Any, image: Image.Image) -> Signal:
-    """The ``hash`` signal: the brand's references (common.hashing) and, when the brand has imported lists,
-    those lists; a list within PDQ_MATCH fires the signal and names the list and the entry."""
-    signal = hashing.hash_signal(deps, brand, image)
-    lists = list_index(deps, brand.brand_id)
-    if len(lists) == 0:
-        return signal
+def closest_entry(
+    lists: ListIndex, image: Image.Image, region: str | None
+) -> tuple[hashing.Match, str] | None:
+    """The list row closest to the candidate by its whole-frame hash (at LIST_QUERY_SIDE) or its matching hash
+    ``region`` (``compute_hashes(image)["pdq"]``), with which query found it; None when both are missing."""
     queries: dict[str, str] = {}
     frame, quality = hashing.exchange_pdq(downscale(image, LIST_QUERY_SIDE))
     if quality >= hashing.PDQ_MIN_QUALITY:
         queries["whole frame"] = frame
-    region = hashing.compute_hashes(image).get("pdq")
     if region:
         queries["product region"] = region
     found = [(m, how) for how, value in queries.items() for m in lists.index.nearest("pdq", value)]
     if not found:
-        return signal
+        return None
     # ties go to the whole-frame hash: it is the one the list's owner computed
-    best, how = min(found, key=lambda pair: (pair[0].distance, pair[1] != "whole frame"))
+    return min(found, key=lambda pair: (pair[0].distance, pair[1] != "whole frame"))
+
+
+def match_signal(deps: Any, brand: Any, image: Image.Image) -> Signal:
+    """The ``hash`` signal: the brand's references (common.hashing) and, when the brand has imported lists,
+    those lists; a list within PDQ_MATCH fires the signal and names the list and the entry."""
+    query = hashing.compute_hashes(image)
+    signal = hashing.hash_signal(deps, brand, image, query)
+    lists = list_index(deps, brand.brand_id)
+    if len(lists) == 0:
+        return signal
+    closest = closest_entry(lists, image, query.get("pdq"))
+    if closest is None:
+        return signal
+    best, how = closest
     doc, entry = lists.entries[best.ref_id]
     return _with_list_match(signal, best.ref_id, best.distance, how, doc, entry)
 

@@ -30,11 +30,12 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common import hashing, imaging  # noqa: E402
+from common import hashing, hashlists, imaging  # noqa: E402
 
 LIMITS = {"max_bytes": 40 * 1024 * 1024, "max_pixels": 50_000_000}
 TARGET_PIXELS = 1_000_000
 BRAND_REFERENCES = 200  # a large brand kit; each reference stores 2 pHash + 8 PDQ rows
+LIST_ENTRIES = 10_000  # an imported marketplace list of known-counterfeit PDQ hashes
 MILLION = 1_000_000
 
 
@@ -234,6 +235,12 @@ def bench_hash_path(ctx: Context) -> list[Row]:
     }
     some = imaging.decode(ctx.images["coffee"], **LIMITS, reduce_to=hashing.HASH_DECODE_SIDE).image
     query = hashing.compute_hashes(some)
+    rng = np.random.default_rng(2)
+    random_rows = ("".join(f"{int(w):016x}" for w in rng.integers(0, 2**63, 4)) for _ in range(LIST_ENTRIES))
+    lists = hashlists.ListIndex(
+        hashing.HashIndex((f"hashlist:bench:{i}", {"pdq": h}) for i, h in enumerate(random_rows)), {}
+    )
+    working_coffee = imaging.open_working(working["coffee"])  # the pipeline's hash step opens it full size
     for name, data in ctx.images.items():  # every bench photo must find itself
         found = index.search(hashing.compute_hashes(imaging.decode(data, **LIMITS, reduce_to=512).image))
         assert found["pdq"].ref_id == f"reference:{name}", (name, found)
@@ -251,6 +258,12 @@ def bench_hash_path(ctx: Context) -> list[Row]:
             lambda: hashing.compute_hashes(some),
         ),
         component(ctx, "hash", "  brand index lookup only", lambda: index.search(query)),
+        component(
+            ctx,
+            "hash",
+            f"  + imported list ({LIST_ENTRIES:,} rows): 512 px frame PDQ, 2 lookups",
+            lambda: hashlists.closest_entry(lists, working_coffee, query["pdq"]),
+        ),
     ]
 
 

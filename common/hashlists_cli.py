@@ -17,30 +17,28 @@ from typing import Any
 
 from common.hashlist_formats import EXPORT_FORMATS, FORMATS
 
-EXAMPLES = """examples:
-  counterfeit hashes export --brand acme --format te --out acme.te
-      threatexchange config collab edit local_file --create --filename $PWD/acme.te acme
-      threatexchange fetch && threatexchange match photo listing.jpg
-  counterfeit hashes import --brand acme bank.jsonl --source market-bank --json
-  threatexchange hash photo fakes/*.jpg > fakes.te && counterfeit hashes import --brand acme fakes.te --source fakes
-  counterfeit hashes list --brand acme
-  counterfeit hashes remove --brand acme --source fakes
+EXPORT_DESCRIPTION = """Write the brand's reference PDQ hashes (whole frame, ThreatExchange bit order).
 
-exit codes: 0 success; 2 bad arguments, unknown or forbidden brand, invalid list file"""
+Where HMA / threatexchange runs, load a te file as a local_file collaboration:
+  threatexchange config collab edit local_file --create --filename $PWD/acme.te acme
+  threatexchange fetch && threatexchange match photo listing.jpg"""
 
 
 def register_cli(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "hashes",
-        help="exchange PDQ hash lists with HMA / ThreatExchange",
-        description="Export a brand's reference PDQ hashes; import shared lists of known-counterfeit hashes.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    sub = parser.add_subparsers(dest="hashes_command")
+    from common.cli_help import add_command, add_group
 
-    export = sub.add_parser(
-        "export", help="write the brand's reference PDQ hashes (whole-frame, ThreatExchange order)"
+    group = add_group(
+        subparsers, "hashes", help="exchange PDQ hash lists with HMA / ThreatExchange", dest="hashes_command"
+    )
+    export = add_command(
+        group,
+        "export",
+        help="write the brand's reference PDQ hashes (whole frame, ThreatExchange bit order)",
+        examples=[
+            "counterfeit hashes export --brand acme --out acme.te",
+            "counterfeit hashes export --brand acme --format hma > acme-bank.jsonl",
+        ],
+        description=EXPORT_DESCRIPTION,
     )
     export.add_argument("--brand", required=True, help="brand id")
     export.add_argument(
@@ -51,10 +49,21 @@ def register_cli(subparsers: Any) -> None:
         "hma: JSON Lines bodies for HMA's POST /c/bank/{bank}/signal (default: te)",
     )
     export.add_argument("--out", type=Path, help="write here instead of stdout")
-    export.add_argument("--json", action="store_true", help="print a JSON summary (needs --out)")
+    export.add_argument(
+        "--json", action="store_true", help="print a JSON summary of the written file (needs --out)"
+    )
     export.set_defaults(func=cmd_export)
 
-    imp = sub.add_parser("import", help="import a shared list of known-counterfeit PDQ hashes into a brand")
+    imp = add_command(
+        group,
+        "import",
+        help="import a shared list of known-counterfeit PDQ hashes into one brand",
+        examples=[
+            "counterfeit hashes import --brand acme bank.jsonl --source market-bank --json",
+            "threatexchange hash photo fakes/*.jpg > fakes.te "
+            "&& counterfeit hashes import --brand acme fakes.te --source fakes",
+        ],
+    )
     imp.add_argument("file", type=Path, help="the list file (te, csv, tsv or HMA JSON / JSON Lines)")
     imp.add_argument(
         "--brand", required=True, help="the brand the list belongs to (only this brand matches it)"
@@ -70,17 +79,26 @@ def register_cli(subparsers: Any) -> None:
     imp.add_argument("--json", action="store_true", help="print the result as one JSON object")
     imp.set_defaults(func=cmd_import)
 
-    show = sub.add_parser("list", help="the brand's imported lists and their provenance")
+    show = add_command(
+        group,
+        "list",
+        help="the brand's imported hash lists and their provenance",
+        examples=["counterfeit hashes list --brand acme --json"],
+    )
     show.add_argument("--brand", required=True, help="brand id")
     show.add_argument("--json", action="store_true", help="one JSON object per list")
     show.set_defaults(func=cmd_list)
 
-    remove = sub.add_parser("remove", help="delete an imported list")
+    remove = add_command(
+        group,
+        "remove",
+        help="delete an imported hash list",
+        examples=["counterfeit hashes remove --brand acme --source fakes"],
+    )
     remove.add_argument("--brand", required=True, help="brand id")
     remove.add_argument("--source", required=True, help="the list name given at import")
     remove.add_argument("--json", action="store_true", help="print the result as one JSON object")
     remove.set_defaults(func=cmd_remove)
-    parser.set_defaults(func=lambda args: (parser.print_help(sys.stderr), 2)[1])
 
 
 def _deps(brand_id: str) -> Any:

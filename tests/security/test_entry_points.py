@@ -204,3 +204,26 @@ def test_calibrate_refuses_another_brand(home: Path, monkeypatch, capsys) -> Non
     assert main(["calibrate", "--brand", "globex"]) == 2
     assert "403 forbidden" in capsys.readouterr().err
     assert main(["calibrate", "--brand", "acme"]) == 0
+
+
+def test_hash_list_commands_refuse_another_brand(home: Path, monkeypatch, capsys) -> None:
+    """`counterfeit hashes …` for globex from an acme shell: 403 before any read, and no globex list appears."""
+    from common.bootstrap import build_deps
+    from common.cli import main
+
+    listing = home / "list.te"
+    listing.write_text(f"pdq {'a5' * 32}\n")
+    monkeypatch.setenv("COUNTERFEIT_BRANDS", "acme")
+    get_settings.cache_clear()
+    capsys.readouterr()
+    for argv in (
+        ["hashes", "import", "--brand", "globex", str(listing), "--source", "x"],
+        ["hashes", "export", "--brand", "globex"],
+        ["hashes", "list", "--brand", "globex"],
+        ["hashes", "remove", "--brand", "globex", "--source", "x"],
+        ["hashes", "import", "--brand", "initech", str(listing), "--source", "x"],  # unknown looks the same
+    ):
+        assert main(argv) == 2, argv
+        assert "403 forbidden" in capsys.readouterr().err, argv
+    assert build_deps(get_settings()).docs.list("brands/globex/hashlists") == []
+    assert main(["hashes", "import", "--brand", "acme", str(listing), "--source", "x"]) == 0

@@ -314,6 +314,6 @@ def test_export_refuses_records_of_an_older_hash_schema(acme: Path, capsys) -> N
 
 def test_hashes_help_has_examples_and_exit_codes(capsys) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(SystemExit):
-        cli.main(["hashes", "--help"])
+        cli.main(["hashes", "export", "--help"])
     text = capsys.readouterr().out
     assert "threatexchange match photo" in text and "exit codes" in text

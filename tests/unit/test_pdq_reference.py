@@ -101,3 +101,21 @@ def test_reverse_is_exact_and_an_involution() -> None:
         assert len(reversed_hex) == 64
         assert hashing.reverse_pdq_hex(reversed_hex) == vector["pdq"]
     assert hashing.reverse_pdq_hex("8" + "0" * 63) == "0" * 63 + "1"
+
+
+def test_exchange_hash_of_a_large_reference_as_brand_add_decodes_it() -> None:
+    """brand add decodes references DCT-scaled to >= REFERENCE_DECODE_SIDE; the exchange hash of a 4800 px photo
+    decoded that way is still what threatexchange computes from the full-size file (measured: 0 bits)."""
+    import io
+
+    from common.brands import REFERENCE_DECODE_SIDE
+
+    image = Image.open(DATA / "bridge-1-original.jpg")
+    buf = io.BytesIO()
+    image.resize((image.width * 3, image.height * 3), Image.Resampling.LANCZOS).save(buf, "JPEG", quality=92)
+    decoded = imaging.decode(
+        buf.getvalue(), max_bytes=10**8, max_pixels=10**8, reduce_to=REFERENCE_DECODE_SIDE
+    )
+    assert decoded.image.width < decoded.width  # really decoded smaller than the file
+    theirs, _ = pdq_from_bytes(buf.getvalue())
+    assert hashing.hamming(hashing.exchange_pdq(decoded.image)[0], theirs) <= 2

@@ -317,3 +317,35 @@ def test_hashes_help_has_examples_and_exit_codes(capsys) -> None:  # type: ignor
         cli.main(["hashes", "export", "--help"])
     text = capsys.readouterr().out
     assert "threatexchange match photo" in text and "exit codes" in text
+
+
+def test_kit_hashed_in_the_old_bit_order_keeps_matching_and_its_verdicts_stay_readable(
+    acme: Path, tmp_path: Path, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    """A kit registered before hash schema 2 (bit-reversed PDQ): its scans still match (records converted on
+    read), `brand add` re-hashes it, and the verdicts recorded before stay readable and agree with new ones."""
+    from common.bootstrap import build_deps
+    from common.messages import Verdict
+
+    docs = build_deps(get_settings()).docs
+    for path, doc in docs.list("brands/acme/references"):
+        old = {k: v for k, v in doc.items() if k not in ("hash_schema", "pdq_exchange")}
+        old["hashes"] = {
+            k: hashing.reverse_pdq_hex(v) if k.startswith("pdq") else v for k, v in doc["hashes"].items()
+        }
+        docs.set(path, old | {"extractors": doc["extractors"] | {"hash": "1"}})
+    candidate = jpeg(Image.open(DATA / "bridge-1-original.jpg"), tmp_path / "copy.jpg", 80, 0.5)
+    code, out, _ = run_cli(capsys, "scan", "--brand", "acme", "--json", str(candidate))
+    before = json.loads(out)
+    assert before["signals"]["hash"]["status"] == "fired"
+    assert before["signals"]["hash"]["reference"] == "reference:bridge-1-original.jpg"
+
+    code, out, _ = run_cli(capsys, "brand", "add", str(acme))
+    assert code == 0 and "3 updated" in out
+    assert {doc.get("hash_schema") for _, doc in docs.list("brands/acme/references")} == {hashing.HASH_SCHEMA}
+    stored = docs.get(f"brands/acme/verdicts/{before['scan_id']}")
+    assert stored is not None and Verdict.model_validate(stored).signals["hash"].status == "fired"
+    code, out, _ = run_cli(capsys, "scan", "--brand", "acme", "--json", str(candidate))
+    after = json.loads(out)
+    assert after["signals"]["hash"]["reference"] == before["signals"]["hash"]["reference"]
+    assert after["signals"]["hash"]["detail"]["distances"] == before["signals"]["hash"]["detail"]["distances"]

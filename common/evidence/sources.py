@@ -59,6 +59,12 @@ def find_reference(
     if raw is None:
         notes.append("no reference matched, so no reference image is included")
         return None
+    if raw.startswith("hashlist:"):  # common.hashlists: an imported list entry has no image of ours
+        notes.append(
+            f"matched {raw[:200]}, an entry of an imported hash list (its provenance is in the hash signal's "
+            "detail); there is no reference image to include"
+        )
+        return None
     parsed = parse_reference_id(raw)
     if parsed is None:
         notes.append("the matched reference id is not a kit file name")

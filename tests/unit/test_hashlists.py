@@ -169,6 +169,8 @@ def test_a_list_threatexchange_hashed_decides_our_scan(acme: Path, tmp_path: Pat
         assert f"entry '{line}' of imported hash list 'market-fakes'" in signal["reason"]
         assert signal["detail"]["hashlist"]["file"] == "fakes.te"
         assert signal["detail"]["hashlist"]["distance"] <= hashing.PDQ_MATCH
+        manifest = json.loads((Path(record["evidence"]) / "manifest.json").read_text())
+        assert manifest["reference"] is None and "imported hash list" in manifest["notes"][0]
     coffee = records["c.jpg"]["signals"]["hash"]
     assert coffee["status"] == "clear" and coffee["detail"]["hashlist"]["matched"] is False
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import sys
 import textwrap
 import unicodedata
@@ -43,7 +44,7 @@ class Progress:
         self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> Progress:
-        if len(self._items) >= PROGRESS_MIN_ITEMS and sys.stderr.isatty():
+        if len(self._items) >= PROGRESS_MIN_ITEMS and bar_fits_the_screen():
             from tqdm import tqdm
             from tqdm.contrib.logging import logging_redirect_tqdm
 
@@ -66,6 +67,21 @@ class Progress:
         else:
             sys.stdout.write(line + "\n")
         sys.stdout.flush()
+
+
+def bar_fits_the_screen() -> bool:
+    """A bar only when stderr is a terminal and nothing but us writes to that screen: stdout is the terminal too
+    (rows then go through ``tqdm.write``) or a file (``> out.jsonl``, ``/dev/null``). Piped stdout is left
+    alone: the reader (``| jq``, ``| less``) prints to the same screen whenever it likes, over the bar's line."""
+    if not sys.stderr.isatty():
+        return False
+    if sys.stdout.isatty():
+        return True
+    try:
+        mode = os.fstat(sys.stdout.fileno()).st_mode
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (an in-memory stream)
+        return False
+    return stat.S_ISREG(mode) or stat.S_ISCHR(mode)
 
 
 def table_width() -> int:

@@ -18,6 +18,7 @@ import sys
 import termios
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,14 +33,22 @@ COLUMNS, LINES = 160, 50
 TIMEOUT_S = 240.0
 
 
-def run_in_pty(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[int, bytes]:
-    """(exit code, every byte the process wrote to its terminal)."""
+def run_in_pty(
+    argv: list[str], env: dict[str, str], cwd: Path, stdout: Any = "tty"
+) -> tuple[int, bytes, bytes]:
+    """(exit code, every byte written to the terminal, what went to a piped stdout). ``stdout``: ``"tty"`` (the
+    terminal, as in a shell), ``"pipe"`` (read after the process ended; the outputs here are far below a pipe's
+    buffer) or an open file."""
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", LINES, COLUMNS, 0, 0))
+    pipe_r, pipe_w = os.pipe() if stdout == "pipe" else (None, None)
+    out = slave if stdout == "tty" else pipe_w if stdout == "pipe" else stdout
     proc = subprocess.Popen(
-        argv, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=cwd, start_new_session=True
+        argv, stdin=slave, stdout=out, stderr=slave, env=env, cwd=cwd, start_new_session=True
     )
     os.close(slave)
+    if pipe_w is not None:
+        os.close(pipe_w)
     chunks: list[bytes] = []
     deadline = time.monotonic() + TIMEOUT_S
     try:
@@ -59,9 +68,17 @@ def run_in_pty(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[int, by
         else:
             proc.kill()
             pytest.fail(f"scan in a pty did not finish within {TIMEOUT_S:.0f} s")
-        return proc.wait(timeout=30), b"".join(chunks)
+        code = proc.wait(timeout=30)
+        piped = b""
+        if pipe_r is not None:
+            with os.fdopen(pipe_r, "rb") as reader:
+                pipe_r = None
+                piped = reader.read()
+        return code, b"".join(chunks), piped
     finally:
         os.close(master)
+        if pipe_r is not None:
+            os.close(pipe_r)
         if proc.poll() is None:
             proc.kill()
             proc.wait()
@@ -85,11 +102,15 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     get_settings.cache_clear()
 
 
-def scan_in_terminal(home: Path, tree: Path = ROOT) -> tuple[int, bytes, list[str], list[str]]:
-    """(exit code, raw bytes, screen lines, listing ids) of a 6-item scan with one failing item."""
+def scan_in_terminal(
+    home: Path, tree: Path = ROOT, seeds: tuple[int, ...] = (1, 2, 5, 6, 7), stdout: Any = "tty"
+) -> tuple[int, bytes, list[str], list[str], bytes]:
+    """(exit code, raw terminal bytes, screen lines, listing ids, piped stdout) of a scan of ``seeds`` plus one
+    missing file.
+    Seeds 1 and 2 are copies of the kit's references (Tier 1 by hash, fast); others run every channel."""
     paths = []
-    for seed in (1, 2, 5, 6, 7):  # 1 and 2 are copies of the kit's references: Tier 1 by hash
-        path = home / f"cand-{seed}.jpg"
+    for n, seed in enumerate(seeds):
+        path = home / f"cand-{n}-{seed}.jpg"
         path.write_bytes(jpeg_bytes(pattern_image(seed)))
         paths.append(str(path))
     paths.append(str(home / "missing.jpg"))
@@ -101,13 +122,13 @@ def scan_in_terminal(home: Path, tree: Path = ROOT) -> tuple[int, bytes, list[st
         "COUNTERFEIT_HOME": os.environ["COUNTERFEIT_HOME"],
         "COUNTERFEIT_BACKEND": "local",
     }
-    code, raw = run_in_pty([sys.executable, "-m", "common.cli", "scan", "--brand", "acme", *paths], env, tree)
-    ids = [Path(p).name for p in paths]
-    return code, raw, screen_of(raw), ids
+    argv = [sys.executable, "-m", "common.cli", "scan", "--brand", "acme", *paths]
+    code, raw, piped = run_in_pty(argv, env, tree, stdout)
+    return code, raw, screen_of(raw), [Path(p).name for p in paths], piped
 
 
 def test_rows_are_intact_with_the_progress_bar_on(home: Path):
-    code, raw, screen, ids = scan_in_terminal(home)
+    code, raw, screen, ids, _ = scan_in_terminal(home)
     text = "\n".join(screen)
     assert b"scanning:" in raw, "the progress bar never showed: this test would not test anything"
     assert code == 3, text  # one missing file: some items failed
@@ -119,3 +140,25 @@ def test_rows_are_intact_with_the_progress_bar_on(home: Path):
         assert re.match(rf"{re.escape(listing_id)} +(\d|ERR) +(\d\.\d\d|-) +\S", rows[0]), rows[0]
     assert not any("scanning:" in line or "%|" in line for line in screen), text  # the bar is cleared
     assert any(line.startswith("Tier 1 high-confidence counterfeit: 2") for line in screen), text
+
+
+def assert_rows_whole(table: str, ids: list[str]) -> None:
+    lines = table.splitlines()
+    for listing_id in ids:
+        assert sum(line.startswith(listing_id + " ") for line in lines) == 1, (listing_id, table)
+    assert "scanning:" not in table and "\r" not in table and "\x1b" not in table, table
+
+
+def test_stdout_to_a_file_keeps_the_bar_on_the_terminal(home: Path):
+    with open(home / "table.txt", "wb") as out:
+        code, raw, screen, ids, _ = scan_in_terminal(home, seeds=(1, 2, 1, 2), stdout=out)
+    assert code == 3 and b"scanning:" in raw, raw  # the bar showed: nothing else writes to this screen
+    assert not any("scanning:" in line for line in screen), screen  # and was cleared at the end
+    assert_rows_whole((home / "table.txt").read_text(encoding="utf-8"), ids)
+
+
+def test_no_bar_when_stdout_is_a_pipe(home: Path):
+    """A pipe's reader (``| grep``, ``| less``) prints to the same screen whenever it likes: no bar then."""
+    code, raw, _, ids, piped = scan_in_terminal(home, seeds=(1, 2, 1, 2), stdout="pipe")
+    assert code == 3 and b"scanning:" not in raw, raw
+    assert_rows_whole(piped.decode("utf-8"), ids)

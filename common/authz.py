@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from common.errors import BadInput, Forbidden
-from common.messages import BRAND_PATTERN
+from common.messages import BRAND_PATTERN, MARKETPLACE_PATTERN
 from common.ports import BlobStore, DocumentStore, Filter, Order, Transaction
 
 T = TypeVar("T")
@@ -269,7 +269,7 @@ def principal_for_marketplace(deps: Any, marketplace_id: str) -> Principal:
     ``marketplaces/{id}`` document's ``brands`` field, else ``settings.marketplace_brands`` (id -> brands) when
     that setting exists. Not registered anywhere: no brand (deny by default)."""
     subject = f"marketplace {_shown(marketplace_id)}"
-    if not marketplace_id or "/" in marketplace_id or _unsafe([marketplace_id]):
+    if not re.fullmatch(MARKETPLACE_PATTERN, marketplace_id or ""):  # one path segment, never "a/b" or ".."
         return Principal(subject, frozenset())
     doc = deps.docs.get(f"{MARKETPLACES_COLLECTION}/{marketplace_id}") or {}
     listed = doc.get("brands")

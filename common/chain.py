@@ -4,15 +4,18 @@ At-least-once delivery means every message may arrive twice, late, or never stop
 - ``processed_events/{step}:{event_id}`` is created *before* side effects; a finished event is a duplicate.
   An event that started but never finished (crash) runs again: steps write deterministic names, and fuse
   creates the verdict at most once, so a rerun finishes the scan without duplicating anything.
-- A malformed message or a permanent error (bad image, unknown brand) is recorded on the scan and acknowledged:
-  retrying cannot help. Anything else raises, so Pub/Sub retries and finally dead-letters it; the dead-letter
-  handler stores the reason on the scan.
+- A malformed message or a permanent error (any ``PermanentError``: bad image, unknown brand, an id that cannot
+  be a path) is recorded on the scan, published to the dead-letter topic at once with its reason (kept there
+  for ops, like any poison message) and acknowledged: retrying cannot help, so it never enters the retry loop.
+  Anything else raises, so Pub/Sub retries and finally dead-letters it; the dead-letter handler stores the
+  reason on the scan. A scan that already has its verdict keeps it (status ``done``): only the error is added.
 - A message for a scan that already has its verdict (or failed) is stale and dropped with a logged reason.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import logging
 import re
@@ -32,6 +35,7 @@ from common.messages import (
     ChannelsRequested,
     Listing,
     MalformedMessage,
+    MarketplaceProvenance,
     Message,
     ScanPreprocessed,
     ScanRequested,
@@ -65,7 +69,7 @@ assert set(STEPS) == set(topics.SUBSCRIPTIONS), "every subscribed function needs
 
 @dataclass(frozen=True)
 class StepOutcome:
-    status: str  # "done" | "duplicate" | "dropped" | "failed"
+    status: str  # "done" | "duplicate" | "dropped" | "failed" (malformed or permanent: dead-lettered at once)
     reason: str | None = None
     published: int = 0
 
@@ -101,6 +105,7 @@ def run_step(
         reason = str(exc)
         log.error("%s: dropping malformed event %s: %s", step, event_id, reason)
         _record_on_scan(deps, attributes, {"status": "failed", "error": f"{step}: {reason}"})
+        _dead_letter_now(deps, step, data, attributes, f"{step}: {reason}", delivery_attempt)
         deps.docs.set(marker, {"status": "dropped", "reason": reason, "step": step})
         return StepOutcome("dropped", reason)
 
@@ -118,7 +123,12 @@ def run_step(
     except PermanentError as exc:
         reason = f"{step}: {exc}"
         log.warning("scan %s failed permanently: %s", msg.scan_id, reason)
-        deps.docs.update(spath, {"status": "failed", "error": reason, "finished_at": deps.clock()})
+        current = deps.docs.get(spath) or {}
+        if current.get("status") == "done":  # the verdict stands; say what could not be done after it
+            deps.docs.update(spath, {"error": reason, "error_step": step})
+        else:
+            deps.docs.update(spath, {"status": "failed", "error": reason, "finished_at": deps.clock()})
+        _dead_letter_now(deps, step, data, attributes, reason, delivery_attempt)
         deps.docs.set(marker, {"status": "failed", "reason": reason, "step": step})
         return StepOutcome("failed", reason)
 
@@ -161,17 +171,54 @@ def _record_on_scan(deps: Deps, attributes: dict[str, str], fields: dict[str, An
             deps.docs.update(path, fields | {"finished_at": deps.clock()})
 
 
-def record_dead_letter(deps: Deps, data: bytes, attributes: dict[str, str], reason: str) -> None:
-    """A message exhausted its delivery attempts: keep it (payload digest) and say why on the scan."""
-    _record_on_scan(
-        deps,
-        attributes,
+PERMANENT_ATTRIBUTE = "dead_letter_permanent"  # "true": sent by run_step itself, not by Pub/Sub after retries
+
+
+def _dead_letter_now(
+    deps: Deps,
+    step: str,
+    data: bytes,
+    attributes: dict[str, str],
+    reason: str,
+    delivery_attempt: int | None,
+) -> None:
+    """Publish a message that can never succeed to its topic's dead-letter topic, as Pub/Sub would after the
+    last attempt, with the reason in the attributes. Raising here (bus down) leaves the event unfinished, so
+    the redelivery dead-letters it again: at least once, like every other publish."""
+    attrs = {str(k): str(v) for k, v in attributes.items()}
+    attrs.update(
         {
-            "status": "dead_lettered",
+            "dead_letter_subscription": step,
             "dead_letter_reason": reason[:1000],
-            "dead_letter_payload_sha256": hashlib.sha256(data).hexdigest(),
-        },
+            PERMANENT_ATTRIBUTE: "true",
+            "dead_letter_delivery_attempt": str(delivery_attempt or 1),
+        }
     )
+    deps.publisher.publish(topics.dead_letter_topic(topics.SUBSCRIPTIONS[step]), data, attrs)
+
+
+def permanent_reason(attributes: dict[str, str]) -> str | None:
+    """The reason of a message ``run_step`` dead-lettered itself (a permanent error), else None."""
+    if attributes.get(PERMANENT_ATTRIBUTE) != "true":
+        return None
+    step = attributes.get("dead_letter_subscription", "a step")
+    why = attributes.get("dead_letter_reason", "no reason recorded")
+    return f"permanent error, dead-lettered at once by {step} without retrying: {why}"
+
+
+def record_dead_letter(deps: Deps, data: bytes, attributes: dict[str, str], reason: str) -> None:
+    """A message was given up on: keep it (payload digest) and say why on the scan. A scan that already ended
+    (``done`` with its verdict, or ``failed`` with its error) keeps its status: no verdict is lost."""
+    fields: dict[str, Any] = {
+        "dead_letter_reason": reason[:1000],
+        "dead_letter_payload_sha256": hashlib.sha256(data).hexdigest(),
+    }
+    brand_id, scan_id = attributes.get("brand_id", ""), attributes.get("scan_id", "")
+    if re.match(BRAND_PATTERN, brand_id) and re.match(ID_PATTERN, scan_id):
+        scan = deps.docs.get(pipeline.scan_path(brand_id, scan_id)) or {}
+        if scan.get("status") not in ("done", "failed"):
+            fields["status"] = "dead_lettered"
+    _record_on_scan(deps, attributes, fields)
     log.error("dead-lettered message for scan %s: %s", attributes.get("scan_id"), reason)
 
 
@@ -220,9 +267,45 @@ def ingest_blob(
     }
     raw.setdefault("listing_id", _listing_id_from_name(name, digest))
     raw["image"] = f"gs://{bucket}/{name}"
-    listing = _validated_listing(raw)
     source = BlobRef(bucket=bucket, name=name, generation=generation)
-    return _start_scan(deps, brand_id, scan_id, listing, source, origin={"event_id": event_id})
+    try:
+        listing = _validated_listing(raw)
+    except BadInput as exc:  # the upload is refused, and its scan record says why (the brand sees it)
+        _record_refused_upload(deps, brand_id, scan_id, name, digest, source, str(exc), event_id)
+        raise
+    provenance = MarketplaceProvenance(
+        marketplace=listing.marketplace, source="upload metadata (not authenticated)"
+    )
+    return _start_scan(
+        deps, brand_id, scan_id, listing, source, origin={"event_id": event_id}, provenance=provenance
+    )
+
+
+def _record_refused_upload(
+    deps: Deps,
+    brand_id: str,
+    scan_id: str,
+    name: str,
+    digest: str,
+    source: BlobRef,
+    reason: str,
+    event_id: str,
+) -> None:
+    """A failed scan document for an upload whose metadata is invalid (nothing is published)."""
+    listing = Listing(listing_id=_listing_id_from_name(name, digest), image=source.uri)
+    doc = {
+        "scan_id": scan_id,
+        "brand_id": brand_id,
+        "listing": listing.model_dump(mode="json"),
+        "source": source.model_dump(mode="json"),
+        "status": "failed",
+        "error": f"ingest: {reason}",
+        "created_at": deps.clock(),
+        "finished_at": deps.clock(),
+        "event_id": event_id,
+    }
+    with contextlib.suppress(AlreadyExists):  # a redelivered event: the record is already there
+        deps.docs.create(pipeline.scan_path(brand_id, scan_id), doc)
 
 
 def ingest_listing(
@@ -232,8 +315,13 @@ def ingest_listing(
     image_bytes: bytes,
     idempotency_key: str,
     extra: dict[str, Any] | None = None,
+    verified_marketplace: str | None = None,
 ) -> str:
-    """A listing with its image bytes (webhook or CLI). The same key always maps to the same scan."""
+    """A listing with its image bytes (webhook or CLI). The same key always maps to the same scan.
+
+    ``verified_marketplace``: the sender the webhook authenticated by signature (it is also
+    ``listing.marketplace``). Without it, a marketplace named in the listing is recorded as given and never
+    acted on (no callback)."""
     key_digest = hashlib.sha256(idempotency_key.encode()).hexdigest()
     scan_id = "w" + key_digest[:24]
     key_path = f"brands/{brand_id}/listings/{key_digest[:40]}"
@@ -248,21 +336,34 @@ def ingest_listing(
     source = BlobRef(bucket=deps.settings.candidates_bucket, name=f"_listings/{brand_id}/{scan_id}")
     generation = deps.blobs.write(source.bucket, source.name, image_bytes)
     source = source.model_copy(update={"generation": generation})
-    return _start_scan(deps, brand_id, scan_id, listing, source, origin=extra or {})
+    verified = verified_marketplace is not None and verified_marketplace == listing.marketplace
+    provenance = MarketplaceProvenance(
+        marketplace=listing.marketplace,
+        verified=verified,
+        source="webhook signature" if verified else "given with the listing (not authenticated)",
+    )
+    return _start_scan(deps, brand_id, scan_id, listing, source, origin=extra or {}, provenance=provenance)
 
 
 def _start_scan(
-    deps: Deps, brand_id: str, scan_id: str, listing: Listing, source: BlobRef, origin: dict[str, Any]
+    deps: Deps,
+    brand_id: str,
+    scan_id: str,
+    listing: Listing,
+    source: BlobRef,
+    origin: dict[str, Any],
+    provenance: MarketplaceProvenance,
 ) -> str:
     spath = pipeline.scan_path(brand_id, scan_id)
     doc = {
+        **origin,
         "scan_id": scan_id,
         "brand_id": brand_id,
         "listing": listing.without_inline_image().model_dump(mode="json"),
+        "marketplace_provenance": provenance.model_dump(mode="json"),
         "source": source.model_dump(mode="json"),
         "status": "received",
         "created_at": deps.clock(),
-        **origin,
     }
     try:
         deps.docs.create(spath, doc)
@@ -315,6 +416,7 @@ def wire_local_bus(bus: Any, deps: Deps) -> None:
                 deps,
                 d.data,
                 d.attributes,
-                d.attributes.get("dead_letter_reason", "delivery attempts exhausted"),
+                permanent_reason(d.attributes)
+                or d.attributes.get("dead_letter_reason", "delivery attempts exhausted"),
             ),
         )

@@ -98,8 +98,12 @@ def run_finalized_upload(event: Any) -> str | None:
 
 # -- dead_letter ---------------------------------------------------------------------------------------------
 def dead_letter_reason(source: str, attributes: dict[str, str], last_error: str | None) -> str:
-    """A readable reason from what Pub/Sub tells us (source subscription, attempts) and the last recorded error."""
+    """A readable reason from what Pub/Sub tells us (source subscription, attempts) and the last recorded error;
+    a message a step dead-lettered itself (permanent error) says so and carries its own reason."""
     topic = source.rsplit("/topics/", 1)[-1] if "/topics/" in source else "unknown topic"
+    permanent = chain.permanent_reason(attributes)
+    if permanent is not None:
+        return f"{permanent} (dead-letter topic {topic})"
     subscription = attributes.get("CloudPubSubDeadLetterSourceSubscription") or attributes.get(
         "dead_letter_subscription", "unknown subscription"
     )

@@ -34,3 +34,12 @@ class ModelUnavailable(RuntimeError):
 
 class FetchRefused(PermanentError):
     """An image URL was refused (scheme, private address, size or time limit)."""
+
+
+class InvalidPath(PermanentError, ValueError):
+    """A document or collection path built from an id that cannot be one (``/`` in an id, empty segments).
+
+    Permanent: the same message builds the same path on every delivery, so retrying cannot help. Ids are
+    validated where they enter (``common.messages``); this is the backstop for a path the chain builds from
+    data that slipped past (a record written before the check existed). A ``ValueError`` too, for callers that
+    already catch that."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from datetime import datetime
 from typing import Any, ClassVar, Final, Literal, Self
 
@@ -17,6 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 SCHEMA_VERSION: Final = 1
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$"
 BRAND_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+# A marketplace id names the document ``marketplaces/{id}`` and its webhook secrets: one path segment, so no
+# "/" (a "/" turned the id into a collection path and the evidence step into a retry loop, issue 11 #6).
+MARKETPLACE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+_MARKETPLACE = re.compile(MARKETPLACE_PATTERN)
 
 
 class MalformedMessage(ValueError):
@@ -64,11 +69,49 @@ class Listing(BaseModel):
             raise ValueError("must not contain NUL characters")
         return value
 
+    @field_validator("marketplace", mode="before")
+    @classmethod
+    def _marketplace_id(cls, value: Any) -> Any:
+        """The id as given (the webhook overwrites it with the authenticated sender; whoever else names one is
+        recorded, never trusted: see ``common.callbacks``). Blank means none."""
+        if isinstance(value, str) and not value.strip():
+            return None
+        if isinstance(value, str) and not _MARKETPLACE.fullmatch(value):
+            raise ValueError(
+                "must be a marketplace id: 1-100 letters, digits, '.', '_' or '-', starting with a letter or "
+                "digit (no '/')"
+            )
+        return value
+
     def without_inline_image(self) -> Listing:
         """Copy safe to store in documents and messages (inline base64 images stay in the blob store)."""
         if self.image.startswith("data:"):
             return self.model_copy(update={"image": "data:(inline image, stored as the scan's source blob)"})
         return self
+
+
+class MarketplaceProvenance(BaseModel):
+    """Where a scan's ``listing.marketplace`` came from, recorded by ingest on the scan document.
+
+    Kept apart from ``Listing`` on purpose: a listing is whatever its sender wrote (a listings line or upload
+    metadata could claim ``"verified": true``), while this record is written only by our ingest code.
+    ``verified`` is true only when the id is the sender of a webhook request whose signature we checked; only
+    then may a block-listing callback go to that marketplace (issue 11 #2)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    marketplace: str | None = None
+    verified: bool = False
+    source: str = "not recorded"  # readable: "webhook signature", "upload metadata (not authenticated)", ...
+
+    @classmethod
+    def of_scan(cls, scan: dict[str, Any]) -> MarketplaceProvenance:
+        """The scan's record; a scan written before provenance was recorded counts as unverified."""
+        raw = scan.get("marketplace_provenance")
+        try:
+            return cls.model_validate(raw) if isinstance(raw, dict) else cls()
+        except ValidationError:
+            return cls(source="unreadable provenance record")
 
 
 class BlobRef(BaseModel):

@@ -7,14 +7,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
+
 from common import topics
 from common.bootstrap import Deps
 from common.brands import Brand, get_brand
+from common.errors import BadInput
 from common.messages import (
     BlobRef,
     ChannelCompleted,
     ChannelsRequested,
     Listing,
+    MarketplaceProvenance,
     Message,
     Preprocessed,
     ScanPreprocessed,
@@ -22,6 +26,7 @@ from common.messages import (
     Signal,
     Verdict,
     VerdictRecorded,
+    format_validation_error,
 )
 
 Outputs = list[tuple[str, Message]]
@@ -257,8 +262,12 @@ def evidence_step(deps: Deps, msg: VerdictRecorded) -> Outputs:
         location = build_bundle(deps, verdict, out_dir=Path(out_dir) if out_dir else None)
         deps.docs.update(vpath, {"evidence": location})
         verdict = verdict.model_copy(update={"evidence": location})
-    listing = Listing.model_validate(
-        scan.get("listing") or {"listing_id": msg.listing_id, "image": "unknown"}
-    )
-    notify_block_listing(deps, verdict, listing)
+    try:
+        listing = Listing.model_validate(
+            scan.get("listing") or {"listing_id": msg.listing_id, "image": "unknown"}
+        )
+    except ValidationError as exc:  # written before ids were validated: permanent, never a retry loop
+        raise BadInput(f"stored listing is invalid: {format_validation_error(exc)}") from exc
+    outcome = notify_block_listing(deps, verdict, listing, MarketplaceProvenance.of_scan(scan))
+    deps.docs.update(scan_path(msg.brand_id, msg.scan_id), {"callback": outcome.record()})
     return []

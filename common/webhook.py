@@ -35,6 +35,7 @@ from common.messages import (
     BRAND_PATTERN,
     LISTING_MAX_JSON_DEPTH,
     LISTING_MAX_JSON_TOKENS,
+    MARKETPLACE_PATTERN,
     Listing,
     format_validation_error,
 )
@@ -146,6 +147,9 @@ def handle_webhook(deps: Deps, headers: Mapping[str, str], body: bytes) -> Webho
         return _error(413, f"body larger than {max_body_bytes(settings.max_image_bytes)} bytes")
 
     marketplace = _header(headers, MARKETPLACE_HEADER)
+    if marketplace and not re.fullmatch(MARKETPLACE_PATTERN, marketplace):
+        log.warning("webhook: rejected request with a malformed %s", MARKETPLACE_HEADER)
+        return _error(400, f"{MARKETPLACE_HEADER} must be a marketplace id ({MARKETPLACE_PATTERN})")
     secrets = settings.webhook_secrets.get(marketplace or "", ())
     if not marketplace or not secrets:
         log.warning("webhook: rejected request for unknown marketplace %r", (marketplace or "")[:100])
@@ -212,7 +216,8 @@ def _accept(deps: Deps, marketplace: str, body: bytes) -> WebhookResponse:
         listing,
         image,
         key,
-        extra={"origin": "webhook", "marketplace": marketplace},
+        extra={"origin": "webhook"},
+        verified_marketplace=marketplace,  # signature checked above: the one source a callback may trust
     )
     log.info("webhook: %s listing %s -> scan %s", marketplace, listing.listing_id, scan_id)
     return WebhookResponse(202, {"scan_id": scan_id, "listing_id": listing.listing_id, "status": "accepted"})

@@ -22,6 +22,14 @@ locals {
 
   secret_names = { for key, purpose in local.secrets : key => "${var.name_prefix}-${key}" }
 
+  # What each function may publish to: its declared topics, and for a chain step the DLQ of the topic it
+  # reads (common/chain.py run_step dead-letters a permanent error at once instead of retrying it).
+  function_publishes = {
+    for name, fn in local.functions : name => concat(
+      fn.publishes, [for topic in fn.topics : "${topic}-dlq" if contains(local.topics, topic)]
+    )
+  }
+
   # One push subscription per (function, topic): "<function>-on-<topic>". Source topics dead-letter into
   # "<topic>-dlq"; the DLQ topics themselves are read by the dead_letter function with retries only.
   push_subscriptions = merge([
@@ -121,14 +129,14 @@ module "iam" {
   project_number     = data.google_project.this.number
   name_prefix        = var.name_prefix
   buckets            = module.storage.names
-  topic_ids          = module.pubsub_topics.topic_ids
+  topic_ids          = module.pubsub_topics.all_topic_ids
   secret_ids         = module.secrets.secret_ids
   firestore_database = module.firestore.database_resource_name
   functions = {
     for name, fn in local.functions : name => {
       account_id   = "${var.name_prefix}-${replace(name, "_", "-")}"
       bucket_roles = fn.bucket_roles
-      publishes    = fn.publishes
+      publishes    = local.function_publishes[name]
       secrets      = [for key in values(fn.secrets) : local.secret_names[key]]
       firestore    = true # every step records progress on its scan (idempotency, status)
     }

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from google.api_core import exceptions as gexc
 
+from common.errors import InvalidPath
 from common.ports import AlreadyExists, Filter, NotFound, Order, PreconditionFailed
 from common.settings import Settings
 
@@ -180,13 +181,13 @@ def _from_firestore(value: Any) -> Any:
 def _check_doc_path(path: str) -> None:
     parts = path.split("/")
     if len(parts) < 2 or len(parts) % 2 or any(not p for p in parts):
-        raise ValueError(f"not a document path: {path[:200]!r}")
+        raise InvalidPath(f"not a document path: {path[:200]!r}")
 
 
 def _check_collection_path(path: str) -> None:
     parts = path.split("/")
     if len(parts) % 2 == 0 or any(not p for p in parts):
-        raise ValueError(f"not a collection path: {path[:200]!r}")
+        raise InvalidPath(f"not a collection path: {path[:200]!r}")
 
 
 _OPS = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">=", "in": "in"}

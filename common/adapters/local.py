@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
+from common.errors import InvalidPath
 from common.ports import (
     AlreadyExists,
     Delivery,
@@ -167,7 +168,7 @@ def _decode(value: Any) -> Any:
 def _split(path: str) -> tuple[str, str]:
     parts = path.split("/")
     if len(parts) < 2 or len(parts) % 2 or any(not p for p in parts):
-        raise ValueError(f"not a document path: {path[:200]!r}")
+        raise InvalidPath(f"not a document path: {path[:200]!r}")
     return "/".join(parts[:-1]), parts[-1]
 
 

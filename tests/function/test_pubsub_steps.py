@@ -76,7 +76,41 @@ def test_malformed_message_is_dropped_with_the_reason_on_the_scan(local_backend)
     assert lf.client("preprocess").post(PUSH_PATH, json=bad).status_code == 200  # acked: never retried
     scan = lf.deps().docs.get(f"brands/{msg.brand_id}/scans/{msg.scan_id}")
     assert scan["status"] == "failed" and "scan.requested" in scan["error"]
-    assert lf.published() == []
+    # nothing goes on down the chain; the poison message itself is kept in the DLQ with its reason
+    [(topic, data, attrs)] = lf.published()
+    assert topic == "scan-requested-dlq" and data == b'{"schema_version": 1, "scan_id": 7}'
+    assert attrs["dead_letter_permanent"] == "true" and "scan.requested" in attrs["dead_letter_reason"]
+
+
+def test_permanent_error_is_acked_and_dead_lettered_at_once_with_its_reason(local_backend):
+    """A corrupt candidate (BadImage, a PermanentError): the push is answered 200 (Pub/Sub never redelivers),
+    the message goes to scan-requested-dlq once with the reason, and the dead_letter function fed that DLQ
+    message records it as a permanent error without turning the failed scan into anything else."""
+    push = lf.load("pubsub_push_scan_requested.json")
+    msg = ScanRequested.from_base64(push["message"]["data"], push["message"]["attributes"])
+    _prepare_scan(push, with_blob=False)
+    lf.deps().blobs.write(msg.source.bucket, msg.source.name, b"\xff\xd8\xff\xe0 truncated", "image/jpeg")
+    client = lf.client("preprocess")
+    assert client.post(PUSH_PATH, json=push).status_code == 200
+    assert client.post(PUSH_PATH, json=push).status_code == 200  # a duplicate delivery: nothing new
+    assert lf.published(topics.SCAN_PREPROCESSED) == []
+    dead = lf.published(topics.dead_letter_topic(topics.SCAN_REQUESTED))
+    assert len(dead) == 1
+    _topic, data, attrs = dead[0]
+    assert data == base64.b64decode(push["message"]["data"])  # the message as received, for replay
+    assert attrs["dead_letter_permanent"] == "true" and attrs["dead_letter_subscription"] == "preprocess"
+    assert attrs["dead_letter_reason"].startswith("preprocess: ")
+    scan_path = f"brands/{msg.brand_id}/scans/{msg.scan_id}"
+    assert lf.deps().docs.get(scan_path)["status"] == "failed"
+
+    dlq_push = lf.push_body(data, attrs, "dlq-1", "projects/counterfeit-local/subscriptions/dead-letter")
+    assert lf.client("dead_letter").post(DLQ_PATH, json=dlq_push).status_code == 200
+    scan = lf.deps().docs.get(scan_path)
+    assert scan["status"] == "failed" and scan["error"] == attrs["dead_letter_reason"]
+    assert (
+        "permanent error, dead-lettered at once by preprocess without retrying" in scan["dead_letter_reason"]
+    )
+    assert "delivery attempts" not in scan["dead_letter_reason"]
 
 
 def test_transient_failure_answers_500_so_pubsub_redelivers(local_backend):

@@ -146,6 +146,19 @@ def test_pubsub_steps_publish_exactly_what_the_pipeline_returns() -> None:
     assert every_publisher == set(topics.TOPICS)
 
 
+def test_chain_steps_may_publish_into_the_dlq_of_the_topic_they_read() -> None:
+    """run_step dead-letters a permanent error itself (no retries): the step's identity needs publisher on
+    exactly its own topic's DLQ, and the IAM module must be able to resolve DLQ topic ids."""
+    iam = module_call("iam")
+    assert iam["topic_ids"] == "${module.pubsub_topics.all_topic_ids}"
+    assert iam["functions"].replace(" ", "").count("publishes=local.function_publishes[name]") == 1
+    derived = locals_of("main.tf")["function_publishes"].replace(" ", "")
+    assert 'fn.publishes,[fortopicinfn.topics:"${topic}-dlq"ifcontains(local.topics,topic)]' in derived
+    for step in topics.SUBSCRIPTIONS:
+        assert FUNCTIONS[step]["topics"] == [topics.SUBSCRIPTIONS[step]]  # so the DLQ derived is this one
+        assert topics.SUBSCRIPTIONS[step] in LOCALS["topics"]
+
+
 # --- topics, subscriptions, dead letters ---------------------------------------------------------------------
 
 

@@ -129,7 +129,9 @@ def run_step(
         else:
             deps.docs.update(spath, {"status": "failed", "error": reason, "finished_at": deps.clock()})
         _dead_letter_now(deps, step, data, attributes, reason, delivery_attempt)
-        deps.docs.set(marker, {"status": "failed", "reason": reason, "step": step})
+        deps.docs.set(
+            marker, {"status": "failed", "reason": reason, "step": step, "delivery_attempt": delivery_attempt}
+        )
         return StepOutcome("failed", reason)
 
     for topic, out in outputs:

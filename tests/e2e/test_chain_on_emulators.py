@@ -218,3 +218,49 @@ def test_poison_message_lands_in_the_dlq_with_the_reason_on_the_scan(chain):
     assert f"{topics.MAX_DELIVERY_ATTEMPTS} delivery attempts" in reason
     assert "subscription hash_match" in reason and "scan-preprocessed-dlq" in reason
     assert chain.deps.docs.get(f"brands/{BRAND}/verdicts/{scan_id}") is None
+
+
+def test_permanent_error_is_dead_lettered_at_once_through_the_real_dlq(chain):
+    """A corrupt candidate (BadImage in preprocess): the step itself publishes into scan-requested-dlq (one
+    delivery, no retries) and the dead_letter function records the permanent reason; the scan stays failed."""
+    name = "acme/e2e/corrupt.jpg"
+    generation = chain.deps.blobs.write(
+        chain.settings.candidates_bucket, name, b"\xff\xd8\xff\xe0 truncated", "image/jpeg"
+    )
+    scan_id = "permanent0001"
+    listing = Listing(listing_id="e2e-permanent", image=f"gs://{chain.settings.candidates_bucket}/{name}")
+    source = BlobRef(bucket=chain.settings.candidates_bucket, name=name, generation=generation)
+    chain.deps.docs.set(f"brands/{BRAND}/scans/{scan_id}", {
+        "scan_id": scan_id, "brand_id": BRAND, "status": "requested", "listing": listing.model_dump(mode="json"),
+        "source": source.model_dump(mode="json"), "created_at": datetime.now(UTC),
+    })  # fmt: skip
+    msg = ScanRequested(
+        scan_id=scan_id, brand_id=BRAND, listing=listing, source=source, received_at=datetime.now(UTC)
+    )
+    chain.deps.publisher.publish(topics.SCAN_REQUESTED, *msg.to_pubsub())
+
+    def recorded() -> dict[str, Any] | None:
+        scan = chain.deps.docs.get(f"brands/{BRAND}/scans/{scan_id}") or {}
+        return scan if scan.get("dead_letter_reason") else None
+
+    scan = wait_for("permanent error recorded from the DLQ", recorded, 120)
+    assert scan["status"] == "failed" and scan["error"].startswith("preprocess: ")
+    assert "permanent error, dead-lettered at once by preprocess" in scan["dead_letter_reason"]
+    assert "scan-requested-dlq" in scan["dead_letter_reason"]
+    events = chain.deps.docs.query("processed_events", [Filter("step", "==", "preprocess")])
+    mine = [doc for _, doc in events if doc.get("reason") == scan["error"]]
+    # each message published (a client-side publish retry may duplicate it) was delivered once: attempt 1
+    assert mine and all(doc["status"] == "failed" and doc["delivery_attempt"] in (1, None) for doc in mine)
+
+
+def test_upload_naming_a_marketplace_gets_no_callback(chain, marketplace):
+    """Upload metadata may name a marketplace; only its signed webhook may make us call it."""
+    name = "acme/e2e/named-market.jpg"
+    chain.upload("s1-exact.jpg", name, {"listing_id": "e2e-named", "marketplace": MARKETPLACE})
+    scan_id = chain.scan_id_for(name)
+    assert chain.verdict(scan_id)["tier"] == 1
+    outcome = wait_for(
+        "callback outcome", lambda: chain.deps.docs.get(f"brands/{BRAND}/scans/{scan_id}").get("callback")
+    )
+    assert outcome["status"] == "refused" and "upload metadata" in outcome["detail"]
+    assert [r for r in marketplace.received if r.path == "/block"] == []

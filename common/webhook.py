@@ -4,7 +4,8 @@ Wire format (Stripe-style, so marketplaces' existing HMAC code fits):
     POST body      {"brand": "acme", "listing_id": "...", "image": "https://...|data:image/...;base64,...", ...}
     X-Marketplace  the marketplace id (selects its shared secrets; two at once during rotation)
     X-Signature    t=<unix seconds>,v1=<hex HMAC-SHA256(secret, f"{t}.{raw body}")>  (several v1= allowed)
-Answers: 202 {"scan_id", "listing_id", "status": "accepted"}; 400 not JSON; 401 signature, timestamp or replay;
+Answers: 202 {"scan_id", "listing_id", "status": "accepted"}; 400 not JSON, or an X-Marketplace that is not an id;
+401 signature, timestamp or replay;
 413 body too large (over ``MAX_BODY_BYTES``, 16 MiB, before it is read whole); 400 also for JSON nested deeper
 than ``MAX_JSON_DEPTH`` or longer than ``MAX_JSON_TOKENS`` tokens (checked before parsing); 422 field errors,
 unknown brand or refused image. Secrets are never logged or echoed.

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from common import chain, pipeline, topics
 from common.brands import register_brand
+from common.cli_help import EXIT_SOME_FAILED
 from common.errors import BadInput, InvalidPath
 from common.messages import Listing, VerdictRecorded
 from common.scan import local_runtime
@@ -87,7 +88,7 @@ def test_cli_listing_with_a_slash_in_its_marketplace_is_a_clear_error_and_the_ba
         + "\n"
     )
     capsys.readouterr()
-    assert main(["scan", "--brand", "acme", "--json", "--listings", str(listings)]) == 0
+    assert main(["scan", "--brand", "acme", "--json", "--listings", str(listings)]) == EXIT_SOME_FAILED
     records = {r["listing_id"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
     assert "tier" not in records["slash"]
     assert "marketplace" in records["slash"]["error"] and "no '/'" in records["slash"]["error"]

@@ -44,7 +44,7 @@ output "topics" {
 }
 
 output "dead_letter_topics" {
-  description = "DLQ topic ids; `<topic>-dlq-archive` pull subscriptions keep a copy of each dead letter."
+  description = "DLQ topic ids; `<topic>-dlq-archive` keeps messages that exhausted their retries (alerted), `<topic>-dlq-refused` those a step refused as permanent errors."
   value       = module.pubsub_topics.dead_letter_topic_ids
 }
 

@@ -454,3 +454,20 @@ def test_dead_letter_alert_watches_the_archive_subscriptions() -> None:
     suffix = variable_default("dead_letter_archive_suffix", "modules/monitoring/variables.tf")
     assert f"{topics.dead_letter_topic(topics.SCAN_REQUESTED)}-archive".endswith(suffix)
     assert archive["retain_acked_messages"] is True
+
+
+def test_refused_messages_are_archived_apart_and_never_alert() -> None:
+    """run_step dead-letters permanent errors (bad input) itself with chain.PERMANENT_ATTRIBUTE: they are kept
+    in `<topic>-dlq-refused` for inspection, and only messages that exhausted their retries reach the alerted
+    `<topic>-dlq-archive`."""
+    from common import chain
+
+    path = "modules/pubsub_topics/main.tf"
+    archive = resource("google_pubsub_subscription", "dead_letter_archive", path)
+    refused = resource("google_pubsub_subscription", "refused_archive", path)
+    assert archive["filter"] == f"NOT attributes:{chain.PERMANENT_ATTRIBUTE}"
+    assert refused["filter"] == f"attributes:{chain.PERMANENT_ATTRIBUTE}"
+    assert refused["topic"] == archive["topic"] and refused["name"] == "${each.value}-refused"
+    assert refused["retain_acked_messages"] is True
+    suffix = variable_default("dead_letter_archive_suffix", "modules/monitoring/variables.tf")
+    assert not f"{topics.dead_letter_topic(topics.SCAN_REQUESTED)}-refused".endswith(suffix)

@@ -35,12 +35,32 @@ resource "google_pubsub_topic_iam_member" "dead_letter_publisher" {
   member   = local.pubsub_agent
 }
 
-# A pull copy of every dead letter, so ops can inspect or replay poison messages after a fix.
+# A pull copy of every message that failed all its delivery attempts, so ops can inspect or replay it after a
+# fix (the monitoring module alerts on these). Messages a step refused as permanent errors (bad input, carrying
+# the `dead_letter_permanent` attribute, common/chain.py) are kept apart in `<topic>-dlq-refused`: bad input
+# from a tenant is recorded on its scan and must not page ops.
 resource "google_pubsub_subscription" "dead_letter_archive" {
   for_each = local.dead_letter_topics
   project  = var.project_id
   name     = "${each.value}-archive"
   topic    = google_pubsub_topic.dead_letter[each.key].id
+  filter   = "NOT attributes:dead_letter_permanent"
+
+  ack_deadline_seconds       = 60
+  message_retention_duration = var.dead_letter_archive_retention
+  retain_acked_messages      = true
+
+  expiration_policy {
+    ttl = "" # never expire
+  }
+}
+
+resource "google_pubsub_subscription" "refused_archive" {
+  for_each = local.dead_letter_topics
+  project  = var.project_id
+  name     = "${each.value}-refused"
+  topic    = google_pubsub_topic.dead_letter[each.key].id
+  filter   = "attributes:dead_letter_permanent"
 
   ack_deadline_seconds       = 60
   message_retention_duration = var.dead_letter_archive_retention

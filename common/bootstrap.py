@@ -9,10 +9,13 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from common.ports import BlobStore, DocumentStore, ModelClient, Publisher
 from common.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from common.vision.port import VisionBackend
 
 
 def utcnow() -> datetime:
@@ -30,7 +33,7 @@ class Deps:
     clock: Any = utcnow
     cache: dict[Any, Any] = field(default_factory=dict)
     _model: ModelClient | None = None
-    _vision: Any = None
+    _vision: VisionBackend | None = None
 
     @property
     def model(self) -> ModelClient:
@@ -41,13 +44,22 @@ class Deps:
         return self._model
 
     @property
-    def vision(self) -> Any:
+    def vision(self) -> VisionBackend:
         """Candidate-only vision backend (local OpenCV/RapidOCR, or Cloud Vision when configured)."""
         if self._vision is None:
-            from common.vision.backends import build_vision_backend
-
             self._vision = build_vision_backend(self.settings)
         return self._vision
+
+
+def build_vision_backend(settings: Settings) -> VisionBackend:
+    """Local by default; Cloud Vision only when COUNTERFEIT_VISION_BACKEND=cloud."""
+    if settings.vision_backend == "cloud":
+        from common.vision.cloud import CloudVisionBackend
+
+        return CloudVisionBackend()
+    from common.vision.backends import LocalVisionBackend
+
+    return LocalVisionBackend()
 
 
 def build_deps(settings: Settings, publisher: Publisher | None = None) -> Deps:

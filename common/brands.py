@@ -13,15 +13,15 @@ import json
 import os
 import re
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from common import boundedjson
 from common.bootstrap import Deps
+from common.brand_model import Brand, ReferenceExtractor, ReferenceImage
 from common.errors import BadImage, BadInput, UnknownBrand
 from common.messages import BRAND_PATTERN
 
@@ -79,44 +79,6 @@ class BrandKit(BaseModel):
             if not code or len(code) > 512:
                 raise ValueError("barcode entries must be 1-512 characters")
         return value
-
-
-@dataclass(frozen=True)
-class ReferenceImage:
-    """One decoded kit image handed to the reference extractors."""
-
-    ref_id: str  # "reference:front.jpg" or "logo:mark.png"
-    kind: str  # "reference" | "logo"
-    filename: str
-    path: Path
-    sha256: str
-    image: Image.Image
-
-
-class ReferenceExtractor(Protocol):
-    name: str
-    version: str
-
-    def extract(self, deps: Deps, brand_id: str, ref: ReferenceImage) -> dict[str, Any]: ...
-
-
-@dataclass(frozen=True)
-class Brand:
-    """A registered brand as the channels see it: kit fields plus its reference docs."""
-
-    brand_id: str
-    display_name: str
-    trademarks: list[str]
-    colors: list[str]
-    authorized_sellers: list[str]
-    barcodes: list[str]
-    reference_price: float | None
-    currency: str | None
-    category: str | None
-    spi: float | None
-    version: str
-    kit_dir: str | None = None
-    references: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

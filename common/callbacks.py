@@ -31,7 +31,7 @@ from common.errors import FetchRefused
 from common.fetch import request
 from common.messages import Listing, MarketplaceProvenance, Verdict
 from common.ports import AlreadyExists
-from common.webhook import SIGNATURE_HEADER, sign_header
+from common.signing import SIGNATURE_HEADER, sign_header
 
 log = logging.getLogger(__name__)
 

@@ -19,11 +19,10 @@ from PIL import Image
 
 from common.bootstrap import Deps
 from common.messages import Signal
+from common.vision.sift import MIN_INLIERS, fit_homography, ratio_test, sift
 
 FEATURE_SIDE = 640  # SIFT at 640 px: ~70 ms per image (COMPONENTS.md), 1000 px costs 3.5x more
 MAX_FEATURES = 1500
-RATIO = 0.75  # Lowe's ratio test
-MIN_INLIERS = 12  # COMPONENTS.md: unrelated pairs reach at most 9 inliers; 12 leaves a margin
 FULL_SCORE_INLIERS = 50
 MAX_REFERENCES_CHECKED = 8  # bound the cost per candidate; the embedding's best reference goes first
 MIN_PROJECTED_AREA = 0.01  # the matched reference must cover >= 1% of the candidate (plausibility check)
@@ -38,8 +37,7 @@ def _gray(image: Image.Image) -> tuple[np.ndarray, float]:
 
 def sift_features(image: Image.Image) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
     gray, _ = _gray(image)
-    sift = cv2.SIFT_create(nfeatures=MAX_FEATURES)  # type: ignore[attr-defined]
-    keypoints, descriptors = sift.detectAndCompute(gray, None)
+    keypoints, descriptors = sift(MAX_FEATURES).detectAndCompute(gray, None)
     points = np.array([kp.pt for kp in keypoints], dtype=np.float32).reshape(-1, 2)
     if descriptors is None:
         descriptors = np.zeros((0, 128), dtype=np.float32)
@@ -85,14 +83,13 @@ def verify_pair(
         return {"inliers": 0, "good": 0}
     matcher = cv2.BFMatcher(cv2.NORM_L2)
     pairs = matcher.knnMatch(r_desc, c_desc, k=2)
-    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < RATIO * p[1].distance]
+    good = ratio_test(pairs)
     if len(good) < MIN_INLIERS:
         return {"inliers": 0, "good": len(good)}
-    src = r_pts[[m.queryIdx for m in good]].reshape(-1, 1, 2)
-    dst = c_pts[[m.trainIdx for m in good]].reshape(-1, 1, 2)
-    homography, mask = cv2.findHomography(src, dst, cv2.RANSAC, 5.0)
-    if homography is None or mask is None:
+    fit = fit_homography(r_pts[[q for q, _ in good]], c_pts[[t for _, t in good]])
+    if fit is None:
         return {"inliers": 0, "good": len(good)}
+    homography, mask = fit
     w, h = r_size
     outline = cv2.perspectiveTransform(
         np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32).reshape(-1, 1, 2), homography

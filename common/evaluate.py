@@ -22,6 +22,7 @@ from typing import Any
 
 from common.messages import Listing, Verdict
 from common.ports import Filter, iter_chunks
+from common.tiers import TIER_EDGES
 
 LABELS = ("counterfeit", "review", "legit", "irrelevant")
 COLUMNS = ("1", "2", "3", "4", "error", "missing")
@@ -453,7 +454,7 @@ def write_plots(outcomes: Sequence[Outcome], out: Path) -> list[str]:
         scores = [o.score for o in outcomes if o.item.label == label and o.score is not None]
         if scores:
             ax.hist(scores, bins=bins, alpha=0.55, label=f"{label} ({len(scores)})")
-    for edge, text in ((0.40, "T3"), (0.65, "T2"), (0.85, "T1")):  # DESIGN.md tier boundaries
+    for edge, text in TIER_EDGES:  # DESIGN.md tier boundaries (common.tiers)
         ax.axvline(edge, color="grey", linestyle="--", linewidth=0.8)
         ax.text(edge + 0.005, ax.get_ylim()[1] * 0.95, text, fontsize=8, color="grey")
     ax.set(xlabel="verdict score", ylabel="items", title="Score distribution by label")

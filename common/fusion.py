@@ -19,14 +19,9 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from common.brands import Brand
+from common.brand_model import Brand
 from common.messages import Listing, Signal, Verdict
-
-# Tier boundaries from seed 004 chapter 8 ("Composite score" node of the flowchart).
-TIER1_MIN = 0.85
-TIER2_MIN = 0.65
-TIER3_MIN = 0.40
-MIN_SIGNALS_FOR_TIER1 = 2  # "≥ 0.85 and multiple signals fired"
+from common.tiers import TIER1_MIN, tier_of_score
 
 # Reliability weights for the noisy-OR: how much one fully-confident signal alone proves.
 # Chosen so that one strong primary signal lands in Tier 2 ("only one signal fired; requires human
@@ -147,13 +142,8 @@ def _noisy_or(ran: dict[str, Signal], include_aux: bool) -> float:
 
 
 def _tier_from_score(score: float, n_primary_fired: int) -> tuple[int, str]:
-    if score >= TIER1_MIN and n_primary_fired >= MIN_SIGNALS_FOR_TIER1:
-        return 1, "weighted_multi_signal"
-    if score >= TIER2_MIN:
-        return 2, "weighted"
-    if score >= TIER3_MIN:
-        return 3, "weighted"
-    return 4, "weighted"
+    tier = tier_of_score(score, n_primary_fired)
+    return tier, "weighted_multi_signal" if tier == 1 else "weighted"
 
 
 def _short_circuit(fired: dict[str, Signal], ran: dict[str, Signal]) -> str | None:

@@ -16,11 +16,10 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import hmac
 import json
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
@@ -41,14 +40,11 @@ from common.messages import (
     format_validation_error,
 )
 from common.ports import AlreadyExists
+from common.signing import SIGNATURE_HEADER, TIMESTAMP_TOLERANCE_S, SignatureError, verify_signature
 
 log = logging.getLogger(__name__)
 
-SIGNATURE_HEADER = "X-Signature"
 MARKETPLACE_HEADER = "X-Marketplace"
-# Stripe's default tolerance: wide enough for clock skew and queueing at the sender, short enough that a
-# captured request is useless soon after (replays inside the window are caught by the nonce record).
-TIMESTAMP_TOLERANCE_S = 300
 # Base64 inflates by 4/3; 64 KiB covers the listing's text fields (Listing caps description at 20k chars).
 JSON_OVERHEAD_BYTES = 64 * 1024
 # The largest body that can hold a valid listing: ``Listing.image`` is at most MAX_IMAGE_FIELD_CHARS (15 M)
@@ -71,10 +67,6 @@ class WebhookResponse:
     body: dict[str, Any] = field(default_factory=dict)
 
 
-class SignatureError(Exception):
-    """Why a request's signature is not acceptable (safe to return: contains no secret)."""
-
-
 def max_body_bytes(max_image_bytes: int) -> int:
     """The body limit: MAX_BODY_BYTES, or less when MAX_IMAGE_BYTES makes a smaller inline image the largest."""
     return min(MAX_BODY_BYTES, max_image_bytes * 4 // 3 * 65 // 64 + JSON_OVERHEAD_BYTES)
@@ -91,43 +83,6 @@ def read_body(stream: BinaryIO, limit: int) -> bytes | None:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def signature(secret: str, timestamp: int, body: bytes) -> str:
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode(), hashlib.sha256)
-    mac.update(body)  # not prefix + body: that would copy a 16 MB body once per secret tried
-    return mac.hexdigest()
-
-
-def sign_header(secret: str, body: bytes, timestamp: int) -> str:
-    """The ``X-Signature`` value a sender puts on ``body`` (marketplaces, tests, our outbound callbacks)."""
-    return f"t={timestamp},v1={signature(secret, timestamp, body)}"
-
-
-def verify_signature(
-    secrets: Sequence[str], header: str | None, body: bytes, now: datetime
-) -> tuple[int, str]:
-    """(timestamp, matching signature) or SignatureError. Constant-time comparison against every secret."""
-    if not header:
-        raise SignatureError(f"missing {SIGNATURE_HEADER} header")
-    timestamp: int | None = None
-    candidates: list[str] = []
-    for part in header.split(","):
-        key, _, value = part.strip().partition("=")
-        if key == "t" and value.isdigit() and len(value) <= 12:
-            timestamp = int(value)
-        elif key == "v1" and re.fullmatch(r"[0-9a-f]{64}", value):
-            candidates.append(value)
-    if timestamp is None or not candidates:
-        raise SignatureError(f"malformed {SIGNATURE_HEADER} header (expected t=<unix>,v1=<hex sha256>)")
-    if abs(now.timestamp() - timestamp) > TIMESTAMP_TOLERANCE_S:
-        raise SignatureError(f"timestamp outside the {TIMESTAMP_TOLERANCE_S}s tolerance")
-    for secret in secrets:
-        expected = signature(secret, timestamp, body)
-        for given in candidates:
-            if hmac.compare_digest(expected, given):
-                return timestamp, given
-    raise SignatureError("signature does not match")
 
 
 def _error(status: int, message: str, **extra: Any) -> WebhookResponse:

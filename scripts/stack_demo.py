@@ -42,7 +42,8 @@ def run(stack: Any, work: Path) -> int:
     from common.bootstrap import build_deps
     from common.brands import register_brand
     from common.settings import Settings
-    from common.webhook import MARKETPLACE_HEADER, SIGNATURE_HEADER, sign_header
+    from common.signing import SIGNATURE_HEADER, sign_header
+    from common.webhook import MARKETPLACE_HEADER
 
     settings = Settings.from_env(os.environ)
     deps = build_deps(settings)

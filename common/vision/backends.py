@@ -1,8 +1,4 @@
-"""The candidate-side vision port and its local (offline) implementation.
-
-One call per candidate, `analyze(image, logos, trademarks)`, so a remote backend can send a single request with
-every feature. Each job fails on its own: a broken OCR model must not hide a decoded barcode, so failures are
-recorded per job in `VisionResult.errors` and become "error" signals.
+"""The local (offline) adapter of the vision port (``common.vision.port``): SIFT logos, RapidOCR, OpenCV codes.
 
 Only candidate images go through this port. Reference images (the brand's own files) are processed by the
 reference extractors in our own code (common.vision.logo_extractor) and never reach a backend.
@@ -10,14 +6,11 @@ reference extractors in our own code (common.vision.logo_extractor) and never re
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
 
 from PIL import Image
 
-from common.vision.barcode import DecodedCode, decode_codes
+from common.vision.barcode import decode_codes
 from common.vision.logo import (
     SHORTLIST_FROM,
     LogoFeatures,
@@ -27,44 +20,10 @@ from common.vision.logo import (
     candidate_features,
     find_logos,
 )
-from common.vision.ocr import OcrLine, RapidOcrEngine
-
-if TYPE_CHECKING:
-    from common.settings import Settings
-
+from common.vision.ocr import RapidOcrEngine
+from common.vision.port import VisionResult, timed_job
 
 MAX_CACHED_INDEXES = 16  # brands whose logo index stays in memory per process
-
-
-@dataclass
-class VisionResult:
-    logos: list[LogoHit] = field(default_factory=list)
-    text: list[OcrLine] = field(default_factory=list)
-    codes: list[DecodedCode] = field(default_factory=list)
-    objects: list[dict[str, Any]] = field(default_factory=list)  # object localisation (Cloud Vision only)
-    web: dict[str, Any] = field(default_factory=dict)  # web detection (Cloud Vision only)
-    errors: dict[str, str] = field(default_factory=dict)  # job ("logo", "ocr", "barcode") -> reason
-    timings_ms: dict[str, float] = field(default_factory=dict)
-    backend: str = "local"
-
-
-class VisionBackend(Protocol):
-    name: str
-
-    def analyze(
-        self, image: Image.Image, logos: Sequence[LogoFeatures], trademarks: Sequence[str]
-    ) -> VisionResult: ...
-
-
-def _timed(result: VisionResult, job: str, fn: Any) -> Any:
-    start = time.perf_counter()
-    try:
-        return fn()
-    except Exception as exc:  # noqa: BLE001 - one job's failure becomes that job's error signal
-        result.errors[job] = f"{type(exc).__name__}: {str(exc)[:300]}"
-        return None
-    finally:
-        result.timings_ms[job] = round((time.perf_counter() - start) * 1000, 1)
 
 
 class LocalVisionBackend:
@@ -97,16 +56,7 @@ class LocalVisionBackend:
         self, image: Image.Image, logos: Sequence[LogoFeatures], trademarks: Sequence[str]
     ) -> VisionResult:
         result = VisionResult(backend=self.name)
-        result.logos = _timed(result, "logo", lambda: self.detect_logos(image, logos)) or []
-        result.text = _timed(result, "ocr", lambda: self.ocr.read(image)) or []
-        result.codes = _timed(result, "barcode", lambda: decode_codes(image)) or []
+        result.logos = timed_job(result, "logo", lambda: self.detect_logos(image, logos)) or []
+        result.text = timed_job(result, "ocr", lambda: self.ocr.read(image)) or []
+        result.codes = timed_job(result, "barcode", lambda: decode_codes(image)) or []
         return result
-
-
-def build_vision_backend(settings: Settings) -> VisionBackend:
-    """Local by default; Cloud Vision only when COUNTERFEIT_VISION_BACKEND=cloud."""
-    if settings.vision_backend == "cloud":
-        from common.vision.cloud import CloudVisionBackend
-
-        return CloudVisionBackend()
-    return LocalVisionBackend()

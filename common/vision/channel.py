@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING, Any
 from PIL import Image
 
 from common.messages import Listing, Preprocessed, Signal
-from common.vision.backends import VisionResult
 from common.vision.barcode import barcode_signal
 from common.vision.color import color_signal
 from common.vision.logo_extractor import load_brand_logos
+from common.vision.port import VisionResult
 from common.vision.textmatch import best_text_score, match_brand_text
 
 if TYPE_CHECKING:
     from common.bootstrap import Deps
-    from common.brands import Brand
+    from common.brand_model import Brand
 
 OCR_TEXT_FIRE = 0.75  # same cut as fusion's LISTING_TEXT_FIRE: every rule-backed textmatch scores >= 0.75
 MAX_TEXT_IN_DETAIL = 2000

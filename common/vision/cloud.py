@@ -16,10 +16,10 @@ from typing import Any
 
 from PIL import Image
 
-from common.vision.backends import VisionResult, _timed
 from common.vision.barcode import decode_codes
 from common.vision.logo import LogoFeatures, LogoHit
 from common.vision.ocr import OcrLine
+from common.vision.port import VisionResult, timed_job
 from common.vision.textmatch import best_text_score, match_brand_text
 
 CLOUD_LOGO_MIN_SCORE = 0.5  # Cloud Vision logo scores below this are mostly wrong brand guesses
@@ -142,7 +142,7 @@ class CloudVisionBackend:
         content = _png_bytes(image)
         scale = min(1.0, MAX_UPLOAD_SIDE / max(image.size))
         holder = VisionResult(backend=self.name)
-        response = _timed(holder, "cloud", lambda: self.client.annotate_image(self._request(content)))
+        response = timed_job(holder, "cloud", lambda: self.client.annotate_image(self._request(content)))
         result = holder if response is None else parse_response(response, image.size, trademarks, scale)
         result.timings_ms.update(holder.timings_ms)
         if (
@@ -150,5 +150,5 @@ class CloudVisionBackend:
         ):  # the remote call failed: every remote job is in error, codes still local
             for job in ("logo", "ocr"):
                 result.errors[job] = result.errors["cloud"]
-        result.codes = _timed(result, "barcode", lambda: decode_codes(image)) or []
+        result.codes = timed_job(result, "barcode", lambda: decode_codes(image)) or []
         return result

@@ -25,14 +25,13 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from common.vision.sift import MIN_INLIERS, fit_homography, ratio_test, sift
+
 REFERENCE_SIDE = 400  # logos are normalised to this longest side before feature extraction
 REFERENCE_PAD = 24  # white margin so keypoints at the logo's edge exist
 REFERENCE_MAX_FEATURES = 600
 CANDIDATE_MAX_SIDE = 1000  # COMPONENTS.md: SIFT 243 ms at 1000 px; at 640 px small logos are lost
 CANDIDATE_MAX_FEATURES = 5000
-RATIO = 0.75  # Lowe (2004) ratio test
-RANSAC_REPROJ_PX = 5.0
-MIN_INLIERS = 12  # COMPONENTS.md: >= 12 inliers + plausibility -> 0 false positives on unrelated photos
 MIN_AREA_PX2 = 200.0  # COMPONENTS.md: projected outline must cover >= 200 px^2
 MIN_INLIER_SPREAD = 0.15  # inliers' bounding box must cover >= 15% of the logo (not one small patch)
 MAX_SIDE_RATIO = 6.0  # opposite sides of the projected outline may differ at most this much (perspective)
@@ -80,10 +79,6 @@ class LogoHit:
     method: str = "sift_homography"
 
 
-def _sift(n: int) -> Any:
-    return cv2.SIFT_create(nfeatures=n)  # type: ignore[attr-defined]  # stubs lag the headless build
-
-
 def _foreground_mask(rgb: np.ndarray) -> np.ndarray:
     """Pixels of the mark: those that differ from the median border colour of the logo file."""
     border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])
@@ -117,13 +112,13 @@ def render_variants(logo: Image.Image) -> tuple[dict[str, np.ndarray], np.ndarra
 
 def extract_logo_features(ref_id: str, logo: Image.Image) -> LogoFeatures:
     views, outline = render_variants(logo)
-    sift = _sift(REFERENCE_MAX_FEATURES)
+    detector = sift(REFERENCE_MAX_FEATURES)
     first = next(iter(views.values()))
     feats = LogoFeatures(ref_id=ref_id, width=first.shape[1], height=first.shape[0], outline=outline)
     for name, gray in views.items():
         for mirrored in (False, True):
             view = gray[:, ::-1].copy() if mirrored else gray
-            kps, desc = sift.detectAndCompute(view, None)
+            kps, desc = detector.detectAndCompute(view, None)
             if desc is None or len(kps) < MIN_INLIERS:
                 continue
             pts = np.array([k.pt for k in kps], dtype=np.float32)
@@ -178,7 +173,7 @@ def candidate_features(image: Image.Image) -> CandidateFeatures:
     scale = min(1.0, CANDIDATE_MAX_SIDE / max(gray.shape))
     if scale < 1.0:
         gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    kps, desc = _sift(CANDIDATE_MAX_FEATURES).detectAndCompute(gray, None)
+    kps, desc = sift(CANDIDATE_MAX_FEATURES).detectAndCompute(gray, None)
     size = (image.width, image.height)
     if desc is None or len(kps) < 2:
         return CandidateFeatures(np.zeros((0, 2), np.float32), np.zeros((0, 128), np.float32), None, size)
@@ -230,19 +225,15 @@ def match_variant(cand: CandidateFeatures, feats: LogoFeatures, variant: LogoVar
     if cand.matcher is None or len(variant.descriptors) < MIN_INLIERS or len(cand.keypoints) < MIN_INLIERS:
         return None
     knn = cand.matcher.knnMatch(variant.descriptors, k=2)
-    good = [
-        (m.queryIdx, m.trainIdx)
-        for m, n in (p for p in knn if len(p) == 2)
-        if m.distance < RATIO * n.distance
-    ]
+    good = ratio_test(knn)
     if len(good) < MIN_INLIERS:
         return None
     src = variant.keypoints[[q for q, _ in good]]
     dst = cand.keypoints[[t for _, t in good]]
-    hom, mask = cv2.findHomography(src, dst, cv2.RANSAC, RANSAC_REPROJ_PX, maxIters=2000, confidence=0.995)
-    if hom is None or mask is None:
+    fit = fit_homography(src, dst)
+    if fit is None:
         return None
-    inlier = mask.ravel().astype(bool)
+    hom, inlier = fit
     n_in = int(inlier.sum())
     if n_in < MIN_INLIERS:
         return None

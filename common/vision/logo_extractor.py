@@ -14,7 +14,7 @@ from common.vision.logo import LogoFeatures, extract_logo_features, features_fro
 
 if TYPE_CHECKING:
     from common.bootstrap import Deps
-    from common.brands import Brand, ReferenceImage
+    from common.brand_model import Brand, ReferenceImage
 
 LOGO_FEATURES_VERSION = "1"
 

@@ -19,7 +19,7 @@ from common.brands import register_brand
 from common.messages import BlobRef, Listing, Preprocessed, ScanPreprocessed, ScanRequested
 from common.ports import Filter
 from common.settings import Settings
-from common.webhook import SIGNATURE_HEADER, verify_signature
+from common.signing import SIGNATURE_HEADER, verify_signature
 from tests.support.emulator_stack import FAULTY_STEP, stack_env
 from tests.support.http_server import LoopbackServer
 from tests.support.kits import demo_kit

@@ -10,7 +10,7 @@ import pytest
 
 from common.callbacks import notify_block_listing
 from common.messages import Listing, MarketplaceProvenance, Signal, Verdict
-from common.webhook import SIGNATURE_HEADER, verify_signature
+from common.signing import SIGNATURE_HEADER, verify_signature
 from tests.support import local_functions as lf
 from tests.support.http_server import LoopbackServer
 from tests.support.webhooks import MARKETPLACE, SECRETS

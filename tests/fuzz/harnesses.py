@@ -63,7 +63,7 @@ def _webhook_deps() -> Any:
 def listing_target(data: bytes) -> None:
     """The listing parsers: a listings-file line (never raises: a Listing or a ListingError), every Pub/Sub
     message contract (only MalformedMessage), and the whole signed webhook (an HTTP answer below 500)."""
-    from common import messages, scan, webhook
+    from common import messages, scan, signing, webhook
 
     parsed = scan._parse_listing_line(data, 1)
     if not isinstance(parsed, messages.Listing | scan.ListingError):
@@ -74,7 +74,7 @@ def listing_target(data: bytes) -> None:
     deps = _webhook_deps()
     headers = {
         webhook.MARKETPLACE_HEADER: WEBHOOK_MARKETPLACE,
-        webhook.SIGNATURE_HEADER: webhook.sign_header(WEBHOOK_SECRET, data, int(time.time())),
+        signing.SIGNATURE_HEADER: signing.sign_header(WEBHOOK_SECRET, data, int(time.time())),
     }
     response = webhook.handle_webhook(deps, headers, data)
     if not 200 <= response.status < 500:

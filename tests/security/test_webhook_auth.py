@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from common.webhook import MARKETPLACE_HEADER, SIGNATURE_HEADER, TIMESTAMP_TOLERANCE_S, sign_header, signature
+from common.signing import SIGNATURE_HEADER, TIMESTAMP_TOLERANCE_S, sign_header, signature
+from common.webhook import MARKETPLACE_HEADER
 from tests.support import local_functions as lf
 from tests.support.kits import jpeg_bytes, pattern_image
 from tests.support.webhooks import MARKETPLACE, SECRETS, signed

@@ -6,7 +6,8 @@ import json
 import time
 from typing import Any
 
-from common.webhook import MARKETPLACE_HEADER, SIGNATURE_HEADER, sign_header
+from common.signing import SIGNATURE_HEADER, sign_header
+from common.webhook import MARKETPLACE_HEADER
 
 MARKETPLACE = "test-market"
 SECRETS = ("new-secret-2026", "old-secret-2025")  # two at once: rotation

@@ -9,12 +9,12 @@ import pytest
 from google.cloud import vision
 from PIL import Image
 
-from common.bootstrap import build_deps
+from common.bootstrap import build_deps, build_vision_backend
 from common.brands import Brand, ReferenceImage
 from common.messages import BlobRef, Preprocessed
 from common.settings import Settings
 from common.vision import synthetic as syn
-from common.vision.backends import LocalVisionBackend, build_vision_backend
+from common.vision.backends import LocalVisionBackend
 from common.vision.channel import run_logo_ocr_channel
 from common.vision.cloud import CloudVisionBackend, parse_response
 from common.vision.logo_extractor import LogoExtractor

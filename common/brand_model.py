@@ -1,0 +1,55 @@
+"""What a registered brand is, as the channels and the reference extractors see it: plain types, no I/O.
+
+Its own module so that ``common.brands`` (which registers kits and runs the extractors) and the extractors
+themselves (``common.vision.logo_extractor``, ``common.hashing`` ...) both import the types without importing
+each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from PIL import Image
+
+if TYPE_CHECKING:
+    from common.bootstrap import Deps
+
+
+@dataclass(frozen=True)
+class ReferenceImage:
+    """One decoded kit image handed to the reference extractors."""
+
+    ref_id: str  # "reference:front.jpg" or "logo:mark.png"
+    kind: str  # "reference" | "logo"
+    filename: str
+    path: Path
+    sha256: str
+    image: Image.Image
+
+
+class ReferenceExtractor(Protocol):
+    name: str
+    version: str
+
+    def extract(self, deps: Deps, brand_id: str, ref: ReferenceImage) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Brand:
+    """A registered brand as the channels see it: kit fields plus its reference docs."""
+
+    brand_id: str
+    display_name: str
+    trademarks: list[str]
+    colors: list[str]
+    authorized_sellers: list[str]
+    barcodes: list[str]
+    reference_price: float | None
+    currency: str | None
+    category: str | None
+    spi: float | None
+    version: str
+    kit_dir: str | None = None
+    references: list[dict[str, Any]] = field(default_factory=list)

@@ -19,7 +19,8 @@ from common import chain, pipeline
 from common.brands import register_brand
 from common.scan import local_runtime
 from common.settings import get_settings
-from common.webhook import MARKETPLACE_HEADER, SIGNATURE_HEADER, handle_webhook, sign_header, verify_signature
+from common.signing import SIGNATURE_HEADER, sign_header, verify_signature
+from common.webhook import MARKETPLACE_HEADER, handle_webhook
 from tests.support.http_server import LoopbackServer
 from tests.support.kits import tiny_kit
 

@@ -24,6 +24,14 @@ from common.bootstrap import Deps
 from common.brand_model import Brand, ReferenceExtractor, ReferenceImage
 from common.errors import BadImage, BadInput, UnknownBrand
 from common.messages import BRAND_PATTERN
+from common.rights import (
+    MAX_REGISTRATIONS,
+    CopyrightRegistration,
+    DesignRegistration,
+    Party,
+    Signatory,
+    TrademarkRegistration,
+)
 
 REFERENCE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 LOGO_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
@@ -55,6 +63,17 @@ class BrandKit(BaseModel):
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     category: str | None = Field(default=None, max_length=100)
     spi: float | None = Field(default=None, gt=0, le=200)
+    # The rights register (common/rights.py): optional, what takedown notices are pre-filled with.
+    rights_owner: Party | None = None
+    authorised_agent: Party | None = None
+    signatory: Signatory | None = None
+    trademark_registrations: list[TrademarkRegistration] = Field(
+        default_factory=list, max_length=MAX_REGISTRATIONS
+    )
+    copyright_registrations: list[CopyrightRegistration] = Field(
+        default_factory=list, max_length=MAX_REGISTRATIONS
+    )
+    design_registrations: list[DesignRegistration] = Field(default_factory=list, max_length=MAX_REGISTRATIONS)
 
     @field_validator("trademarks")
     @classmethod
@@ -208,21 +227,33 @@ def load_kit(kit_dir: Path) -> tuple[BrandKit, list[tuple[str, Path]]]:
     return kit, files
 
 
+_NESTED_MODELS: dict[str, type[BaseModel]] = {
+    "rights_owner": Party,
+    "authorised_agent": Party,
+    "signatory": Signatory,
+    "trademark_registrations": TrademarkRegistration,
+    "copyright_registrations": CopyrightRegistration,
+    "design_registrations": DesignRegistration,
+}
+
+
 def kit_problems(exc: ValidationError) -> list[str]:
     """Each problem of ``brand.json`` in words; a misspelt field names the closest known ones ("did you mean"),
     so a kit that says ``trademark`` or ``colours`` is fixed in one go instead of by reading the docs."""
-    known = list(BrandKit.model_fields)
     problems: list[str] = []
     for err in exc.errors(include_url=False, include_input=False):
-        if err["type"] == "extra_forbidden" and len(err["loc"]) == 1:
-            name = str(err["loc"][0])
+        loc = err["loc"]
+        if err["type"] == "extra_forbidden" and (len(loc) == 1 or str(loc[0]) in _NESTED_MODELS):
+            known = list((_NESTED_MODELS[str(loc[0])] if len(loc) > 1 else BrandKit).model_fields)
+            name = str(loc[-1])
+            where = ".".join(str(p) for p in loc[:-1])
             close = difflib.get_close_matches(name.lower(), known, n=2, cutoff=0.6)
             hint = (
                 f"did you mean {' or '.join(repr(c) for c in close)}?"
                 if close
                 else f"known fields: {', '.join(known)}"
             )
-            problems.append(f"{name[:80]!r}: unknown field; {hint}")
+            problems.append(f"{where + ': ' if where else ''}{name[:80]!r}: unknown field; {hint}")
         else:
             problems.append(f"{'.'.join(str(p) for p in err['loc']) or '(body)'}: {err['msg']}")
     return problems

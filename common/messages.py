@@ -57,6 +57,7 @@ class Listing(BaseModel):
     price: float | None = Field(default=None, ge=0, le=1e9)
     currency: str | None = Field(default=None, max_length=8)
     seller_id: str | None = Field(default=None, max_length=200)
+    store_url: str | None = Field(default=None, max_length=4_000)  # the seller's storefront (notices name it)
     inventory: int | None = Field(default=None, ge=0, le=10**9)
     marketplace: str | None = Field(default=None, max_length=100)
     url: str | None = Field(default=None, max_length=4_000)

@@ -183,6 +183,8 @@ def idempotency_key(marketplace: str, listing: Listing, image: bytes) -> str:
     """Listing id + digest of its content (image bytes and every other field): a resend of the same listing
     maps to the same scan; a changed price, text or photo is a new scan."""
     fields = listing.model_dump(mode="json", exclude={"image"})
+    if fields.get("store_url") is None:  # added later: listings without it keep the keys they always had
+        fields.pop("store_url", None)
     content = hashlib.sha256(image).hexdigest() + json.dumps(fields, sort_keys=True)
     return f"{marketplace}:{listing.listing_id}:{hashlib.sha256(content.encode()).hexdigest()}"
 

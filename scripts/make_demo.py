@@ -32,7 +32,26 @@ BRAND = {
     "currency": "USD",
     "category": "motorbike accessories",
     "spi": 12,
-}
+    # The rights register (common/rights.py): fictitious entity and numbers, so the demo's notices are filled in.
+    "rights_owner": {
+        "legal_name": "ACME Motor Works Ltd. (demo)",
+        "address": "1 Foundry Lane, Coventry CV1 1AA, United Kingdom",
+        "email": "brand-protection@acme.example",
+        "phone": "+44 24 7600 0000",
+        "country": "GB",
+    },
+    "signatory": {"name": "Jane Doe", "title": "Head of Brand Protection"},
+    "trademark_registrations": [
+        {"mark": "ACME", "number": "UK00003999001", "office": "UKIPO", "jurisdiction": "GB", "classes": [12]},
+        {"mark": "ACME", "number": "018999001", "office": "EUIPO", "jurisdiction": "EU", "classes": [12, 25]},
+        {"mark": "Acme Roadster", "number": "UK00003999002", "office": "UKIPO", "jurisdiction": "GB",
+         "classes": [12], "kind": "word"},
+    ],
+    "copyright_registrations": [
+        {"work": "ACME Roadster product photography", "author": "ACME Motor Works Ltd.", "year": 2026,
+         "references": ["roadster-left.jpg", "roadster-tank-detail.jpg"], "status": "registered"}
+    ],
+}  # fmt: skip
 LOGO_SIZE = 240
 RED = (215, 20, 26)
 

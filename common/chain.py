@@ -221,7 +221,9 @@ def record_dead_letter(deps: Deps, data: bytes, attributes: dict[str, str], reas
         if scan.get("status") not in ("done", "failed"):
             fields["status"] = "dead_lettered"
     _record_on_scan(deps, attributes, fields)
-    log.error("dead-lettered message for scan %s: %s", attributes.get("scan_id"), reason)
+    # A permanent error was already logged (a warning) by the step that refused it: bad input, not an outage.
+    level = logging.WARNING if attributes.get(PERMANENT_ATTRIBUTE) == "true" else logging.ERROR
+    log.log(level, "dead-lettered message for scan %s: %s", attributes.get("scan_id"), reason)
 
 
 def handle_pubsub_cloudevent(step: str, event: Any, deps: Deps) -> StepOutcome:

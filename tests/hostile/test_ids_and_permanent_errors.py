@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -189,3 +190,26 @@ def test_document_stores_raise_a_permanent_error_for_a_path_that_is_not_one(tmp_
     assert issubclass(InvalidPath, ValueError)
     with pytest.raises(InvalidPath, match="not a document path"):
         SqliteDocumentStore(tmp_path / "docs.sqlite3").get("marketplaces/a/b")
+
+
+def test_cli_batch_with_a_corrupt_image_prints_its_error_record_and_no_dead_letter_line(
+    chain_home, tmp_path: Path, capsys, caplog
+) -> None:
+    """The refused item goes through the DLQ path, but the CLI's stderr stays its own summary: a tenant's bad
+    input is logged as a warning (which the scan command quiets), only retry-exhausted messages as errors."""
+    from common.cli import main
+
+    _deps, _bus, kit = chain_home
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    capsys.readouterr()
+    code = main(["scan", "--brand", "acme", "--json", str(bad), str(kit / "references" / "ref-1.jpg")])
+    assert code == EXIT_SOME_FAILED
+    out, err = capsys.readouterr()
+    records = [json.loads(line) for line in out.splitlines()]
+    assert records[0]["error"].startswith("preprocess: ") and records[1]["tier"] == 1
+    assert "dead-lettered" not in err
+    emitted = [
+        r.getMessage() for r in caplog.records if r.name == "common.chain" and r.levelno >= logging.ERROR
+    ]
+    assert emitted == []

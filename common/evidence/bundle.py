@@ -10,14 +10,13 @@ Anything that could not be captured is recorded in the manifest's ``notes`` inst
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageOps
+from PIL import Image
 
 from common.errors import FetchRefused
 from common.evidence.compare import MarkedBox, side_by_side
@@ -54,16 +53,32 @@ class BundleResult:
 
 
 def _open_image(data: bytes, max_pixels: int) -> tuple[Image.Image | None, str | None]:
-    """(decoded RGB image or None, Pillow format name). Bounded: never decodes more than ``max_pixels``."""
+    """(RGB image for a comparison panel or None, format name). Through the same safe decode as the chain, so
+    a hostile file costs here what it cost in preprocess (header checks, byte budget, reduced decode)."""
+    from common import imaging
+    from common.errors import BadImage
+
     try:
-        with Image.open(io.BytesIO(data)) as probe:
-            fmt = probe.format
-            if probe.width * probe.height > max_pixels:
-                return None, fmt
-            probe.load()
-            return ImageOps.exif_transpose(probe).convert("RGB"), fmt
-    except (OSError, ValueError, Image.DecompressionBombError):
+        fmt = imaging.sniff_format(data)
+    except BadImage:
         return None, None
+    try:
+        decoded = imaging.decode(
+            data, max_bytes=len(data), max_pixels=max_pixels, reduce_to=imaging.WORKING_MAX_SIDE
+        )
+    except BadImage:
+        return None, fmt
+    return decoded.image, fmt
+
+
+def _sniffed(data: bytes) -> str | None:
+    from common import imaging
+    from common.errors import BadImage
+
+    try:
+        return imaging.sniff_format(data)
+    except BadImage:
+        return None
 
 
 def _as_box(raw: Any) -> Box | None:
@@ -115,23 +130,24 @@ def collect_files(
 
     candidate_img = None
     source = scan.get("source") or {}
+    try:  # boxes are in working-copy pixels: draw them on the working copy when it is still there
+        working = bytes(deps.blobs.read(deps.settings.work_bucket, f"{brand}/{scan_id}.png"))
+        candidate_img, _ = _open_image(working, max_pixels)
+    except NotFound:
+        pass
     if source.get("bucket") and source.get("name"):
         try:
             raw = bytes(deps.blobs.read(source["bucket"], source["name"]))
-            candidate_img, fmt = _open_image(raw, max_pixels)
+            if candidate_img is None:  # decoded only for the panel; its format is sniffed from the bytes
+                candidate_img, fmt = _open_image(raw, max_pixels)
+            else:
+                fmt = _sniffed(raw)
             ext, ctype = _ext(fmt, source["name"])
             files.append(BundleFile("candidate" + ext, raw, ctype))
         except NotFound:
             notes.append("the candidate image as received is no longer in the candidates bucket")
     else:
         notes.append("the scan record has no source image reference")
-    try:  # boxes are in working-copy pixels: draw them on the working copy when it is still there
-        working = bytes(deps.blobs.read(deps.settings.work_bucket, f"{brand}/{scan_id}.png"))
-        working_img, _ = _open_image(working, max_pixels)
-        if working_img is not None:
-            candidate_img = working_img
-    except NotFound:
-        pass
     boxes = _boxes(verdict)
 
     ref: ReferenceImage | None = find_reference(deps, brand_doc, verdict, notes)

@@ -38,6 +38,10 @@ def rss_mb():  # VmHWM: this process image's peak (ru_maxrss would start at pyte
 def run(path, data):
     if path == "scan":
         imaging.preprocess(data, **limits)
+    elif path == "evidence":  # the comparison panel of an evidence bundle
+        from common.evidence.bundle import _open_image
+        if _open_image(data, DEFAULT_MAX_IMAGE_PIXELS)[0] is None:
+            raise BadImage("image too large to decode (evidence panel left empty)")
     else:  # what brand add decodes a kit photo with
         from common.brands import _decode_reference
         from common.settings import Settings
@@ -120,3 +124,16 @@ def test_the_wide_corpus_is_mostly_accepted(hostile_corpus: Path) -> None:
         accepted.append(name)
         assert out[0].width * out[0].height >= 44_000_000
     assert {n for n in WIDE if n.endswith(".png")} <= set(accepted)
+
+
+@pytest.mark.parametrize("name", ["wide_49mp_gray16.png", "wide_49mp_rgba.png", "wide_49mp_lossless.webp"])
+def test_evidence_panel_decode_is_bounded_the_same_way(hostile_corpus: Path, name: str) -> None:
+    """The evidence bundle decodes the candidate as received and the reference for its comparison panel."""
+    from PIL import Image
+
+    image = hostile_corpus / "images" / name
+    with Image.open(image) as im:
+        bound_mb = BOUND_FACTOR * im.width * im.height * RGB_BYTES / MB + SLACK_MB
+    got = measure("evidence", image, hostile_corpus / "images" / "gray.jpg")
+    limit = REFUSED_GROWTH_MB if got["outcome"] == "refused" else bound_mb
+    assert got["growth_mb"] < limit, got

@@ -36,11 +36,13 @@ from common.rights import (
 REFERENCE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 LOGO_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
 MAX_KIT_FILES = 500  # per folder; a kit is a curated set, not a photo dump
-# brand.json at its field caps (10,000 sellers and 10,000 barcodes of <= 512 characters) is ~6 MB.
-MAX_BRAND_JSON_BYTES = 8 * 1024 * 1024
-# brand.json is an object of lists (depth 2); at the field caps it has ~41,000 tokens (two per list entry).
+# brand.json at its field caps (10,000 sellers and 10,000 barcodes of <= 512 characters, 3 x 500 rights
+# registrations of ~1 KB) is ~8 MB.
+MAX_BRAND_JSON_BYTES = 16 * 1024 * 1024
+# Objects of lists of objects (the rights register: depth 4); at the field caps ~41,000 tokens for the lists
+# (two per entry) plus ~160 per registration (fields and up to 45 classes): ~280,000.
 BRAND_JSON_MAX_DEPTH = 8
-BRAND_JSON_MAX_TOKENS = 60_000
+BRAND_JSON_MAX_TOKENS = 400_000
 # References are decoded with the longest side reduced to >= 2048 px: every extractor works at <= 640 px
 # (hash 256, logo 400, copy SIFT 640, embedding crops resized to 224 from at most 3x3 tiles), so larger
 # photos only cost memory (a 49 MP reference held as RGB is 196 MB; every kit photo of <= 2048 px is unchanged).

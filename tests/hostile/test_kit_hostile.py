@@ -165,4 +165,4 @@ def test_listings_file_nested_deep_is_a_record_not_a_crash(cli_env, tmp_path, ca
     capsys.readouterr()
     assert main(["scan", "--brand", "acme", "--json", "--listings", str(listings)]) == 4  # every item failed
     (record,) = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
-    assert "not valid JSON" in record["error"]
+    assert "nested deeper than" in record["error"]

@@ -38,6 +38,7 @@ PLUGIN_MODULES = (
     "common.review.app",
     "common.doctor",
     "common.hashlists_cli",
+    "common.enforcement.cases_cli",
 )
 SCAN_EXIT_CODES = (EXIT_OK, EXIT_USAGE, EXIT_SOME_FAILED, EXIT_ALL_FAILED)
 

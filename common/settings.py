@@ -44,6 +44,8 @@ class Settings:
     fetch_allow_private: bool = False  # only the local emulator stack sets this, never production
     review_trust_iap: bool = False  # trust Identity-Aware Proxy headers on the review page (behind IAP only)
     review_iap_audience: str | None = None  # IAP JWT audience; when set, the signed assertion is verified
+    # reviewer id (``token-<digest>`` or IAP e-mail) -> the person's name, recorded on enforcement cases
+    review_names: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -72,6 +74,7 @@ class Settings:
             fetch_allow_private=env.get("COUNTERFEIT_FETCH_ALLOW_PRIVATE", "") == "1",
             review_trust_iap=env.get("REVIEW_TRUST_IAP", "") == "1",
             review_iap_audience=env.get("REVIEW_IAP_AUDIENCE") or None,
+            review_names=_name_map(env, "REVIEW_NAMES"),
         )
 
 
@@ -86,6 +89,22 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     if value <= 0:
         raise SettingsError(f"{name} must be positive, not {value}")
     return value
+
+
+def _name_map(env: Mapping[str, str], name: str) -> dict[str, str]:
+    """``{"token-1a2b3c4d5e": "Jane Doe", "jo@acme.example": "Jo Bloggs"}`` (ids, never tokens)."""
+    raw = env.get(name)
+    if not raw:
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise SettingsError(f"{name} must be a JSON object of names") from exc
+    if not isinstance(parsed, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and 0 < len(v.strip()) <= 200 for k, v in parsed.items()
+    ):
+        raise SettingsError(f"{name} must map reviewer ids to names of 1-200 characters")
+    return {k.lower() if "@" in k else k: v.strip() for k, v in parsed.items()}
 
 
 def _secret_map(env: Mapping[str, str], name: str) -> dict[str, tuple[str, ...]]:

@@ -117,9 +117,17 @@ def _ext(fmt: str | None, fallback_name: str) -> tuple[str, str]:
 
 
 def collect_files(
-    deps: Any, verdict: Verdict, *, screenshot: bool = True
+    deps: Any,
+    verdict: Verdict,
+    *,
+    screenshot: bool = True,
+    notice: dict[str, Any] | None = None,
+    extra_files: tuple[BundleFile, ...] = (),
 ) -> tuple[list[BundleFile], dict[str, Any]]:
-    """Every bundle file except the manifest, plus the manifest's metadata (notes, timestamps, sources)."""
+    """Every bundle file except the manifest, plus the manifest's metadata (notes, timestamps, sources).
+
+    ``notice`` (a confirmed item's takedown notice) fills the report's rights, claims and statement;
+    ``extra_files`` (the notice and its platform exports) join the bundle before the report lists digests."""
     brand, scan_id = verdict.brand_id, verdict.scan_id
     max_pixels = deps.settings.max_image_pixels
     notes: list[str] = []
@@ -205,6 +213,7 @@ def collect_files(
     elif url:
         shot_status = {"status": "skipped", "reason": "screenshots disabled for this run"}
 
+    files.extend(extra_files)
     generated_at = deps.clock()
     report = render_report(
         ReportContext(
@@ -219,6 +228,7 @@ def collect_files(
             generated_at=generated_at,
             reference_name=ref.ref_id if ref else None,
             notes=notes,
+            notice=notice,
         )
     )
     files.append(BundleFile("report.pdf", report, "application/pdf"))
@@ -235,6 +245,10 @@ def collect_files(
         "screenshot": shot_status,
         "notes": notes,
     }
+    if notice is not None:
+        meta["notice"] = {k: notice.get(k) for k in ("generated_at", "generated_by", "test_buy_order_id")} | {
+            "claims": [c["kind"] for c in notice["claims"]]
+        }
     return files, meta
 
 
@@ -278,9 +292,16 @@ def write_bundle(
 
 
 def build_bundle_result(
-    deps: Any, verdict: Verdict, *, out_dir: Path | None = None, record: bool = True, screenshot: bool = True
+    deps: Any,
+    verdict: Verdict,
+    *,
+    out_dir: Path | None = None,
+    record: bool = True,
+    screenshot: bool = True,
+    notice: dict[str, Any] | None = None,
+    extra_files: tuple[BundleFile, ...] = (),
 ) -> BundleResult:
-    files, meta = collect_files(deps, verdict, screenshot=screenshot)
+    files, meta = collect_files(deps, verdict, screenshot=screenshot, notice=notice, extra_files=extra_files)
     manifest = build_manifest(files, meta)
     location = write_bundle(deps, verdict, files, manifest, out_dir)
     digest = sha256_hex(manifest)
@@ -293,6 +314,7 @@ def build_bundle_result(
                 "manifest_sha256": digest,
                 "generated_at": meta["generated_at"],
                 "files": sorted(f.name for f in files),
+                **({"notice": meta["notice"]} if notice is not None else {}),
             },
         )
     return BundleResult(location, digest, tuple(sorted(f.name for f in files)), tuple(meta["notes"]))

@@ -44,6 +44,9 @@ class ReportContext:
     generated_at: datetime
     reference_name: str | None
     notes: list[str] = field(default_factory=list)
+    notice: dict[str, Any] | None = (
+        None  # common.enforcement.notice: register, claims, statements (confirmed items)
+    )
 
 
 class _Report(FPDF):
@@ -51,6 +54,7 @@ class _Report(FPDF):
         super().__init__(format="A4")
         self.set_auto_page_break(auto=True, margin=15)
         self.unicode = False
+        self.headings: list[tuple[int, float, float]] = []  # (page, y, kept mm) of every heading, for tests
         for path in UNICODE_FONT_PATHS:
             if path.is_file():
                 self.add_font("body", "", str(path))
@@ -71,7 +75,12 @@ class _Report(FPDF):
         value = str(text)
         return value if self.unicode else value.encode("latin-1", "replace").decode("latin-1")
 
-    def heading(self, text: str) -> None:
+    def heading(self, text: str, keep_mm: float = 4 * LINE_MM) -> None:
+        """A section heading, on a new page when it and the first ``keep_mm`` of its section would not fit
+        (otherwise the heading is stranded at the foot of a page and its section starts on the next)."""
+        if self.get_y() + 2 + 7 + 1 + keep_mm > self.page_break_trigger:
+            self.add_page()
+        self.headings.append((self.page_no(), self.get_y(), keep_mm))
         self.ln(2)
         self.font(bold=True, size=12)
         self.set_fill_color(235, 235, 235)
@@ -126,9 +135,13 @@ def render_report(ctx: ReportContext) -> bytes:
         new_y=YPos.NEXT,
     )
 
+    notice = ctx.notice
     pdf.heading("1. Rights holder")
     pdf.field_row("Brand", f"{ctx.brand_name} ({v.brand_id})")
-    pdf.field_row("Trademarks relied on", ", ".join(ctx.trademarks))
+    if notice:
+        _rights_rows(pdf, notice)
+    else:
+        pdf.field_row("Trademarks relied on", ", ".join(ctx.trademarks))
     pdf.field_row("Genuine reference", ctx.reference_name or v.best_reference)
 
     pdf.heading("2. Reported listing")
@@ -137,6 +150,7 @@ def render_report(ctx: ReportContext) -> bytes:
         ("Listing ID", "listing_id"),
         ("Listing URL", "url"),
         ("Seller", "seller_id"),
+        ("Seller store", "store_url"),
         ("Title", "title"),
         ("Description", "description"),
     ):
@@ -147,6 +161,8 @@ def render_report(ctx: ReportContext) -> bytes:
     price = listing.get("price")
     pdf.field_row("Price", None if price is None else f"{price} {listing.get('currency') or ''}".strip())
     pdf.field_row("Inventory", listing.get("inventory"))
+    if notice:
+        pdf.field_row("Test-buy order", notice.get("test_buy_order_id"))
 
     pdf.heading("3. Assessment")
     pdf.field_row("Tier", f"{v.tier} ({_TIER_NAMES.get(v.tier, '')})")
@@ -156,7 +172,10 @@ def render_report(ctx: ReportContext) -> bytes:
     for reason in v.reasons:
         pdf.multi_cell(0, LINE_MM, pdf.safe(f"• {reason}"), new_x=XPos.LMARGIN)
 
-    pdf.heading("4. Side-by-side comparison (matched regions marked)")
+    if notice:
+        _claims(pdf, notice)
+    comparison_h = _image_height(ctx.comparison_png, pdf.epw)
+    pdf.heading("4. Side-by-side comparison (matched regions marked)", keep_mm=min(comparison_h, 120))
     pdf.image(_as_jpeg(ctx.comparison_png), w=pdf.epw)
 
     pdf.heading("5. Detection signals")
@@ -176,12 +195,14 @@ def render_report(ctx: ReportContext) -> bytes:
         pdf.cell(16, LINE_MM, "" if sig.score is None else f"{sig.score:.3f}")
         pdf.multi_cell(0, LINE_MM, pdf.safe(sig.reason or ""), new_x=XPos.LMARGIN)
 
-    pdf.heading("6. Listing page screenshot")
     if ctx.screenshot_png:
-        if pdf.get_y() > 150:
-            pdf.add_page()
+        # the heading moves with the picture (it used to stay behind when the picture started a new page)
+        pdf.heading(
+            "6. Listing page screenshot", keep_mm=min(_image_height(ctx.screenshot_png, pdf.epw * 0.8), 130)
+        )
         pdf.image(_as_jpeg(ctx.screenshot_png), w=pdf.epw * 0.8, x=pdf.l_margin + pdf.epw * 0.1)
     else:
+        pdf.heading("6. Listing page screenshot")
         pdf.multi_cell(
             0, LINE_MM, pdf.safe(ctx.screenshot_note or "No listing URL was supplied."), new_x=XPos.LMARGIN
         )
@@ -201,6 +222,9 @@ def render_report(ctx: ReportContext) -> bytes:
     for note in ctx.notes:
         pdf.multi_cell(0, LINE_MM, pdf.safe(f"Note: {note}"), new_x=XPos.LMARGIN)
 
+    if notice:
+        _statement(pdf, notice)
+        return bytes(pdf.output())
     pdf.heading("8. Statement (to be completed by the rights holder)")
     pdf.multi_cell(
         0,
@@ -223,3 +247,78 @@ _TIER_NAMES = {
     3: "low-value similar",
     4: "irrelevant",
 }
+
+
+def _image_height(png: bytes, width_mm: float) -> float:
+    with Image.open(io.BytesIO(png)) as img:
+        return width_mm * img.height / max(1, img.width)
+
+
+def _party_text(party: dict[str, Any] | None) -> str | None:
+    if not party:
+        return None
+    contact = ", ".join(str(party[k]) for k in ("email", "phone") if party.get(k))
+    return f"{party.get('legal_name')}, {party.get('address')} ({contact})"
+
+
+def _rights_rows(pdf: _Report, notice: dict[str, Any]) -> None:
+    pdf.field_row("Rights owner", _party_text(notice.get("rights_owner")))
+    if notice.get("authorised_agent"):
+        pdf.field_row("Authorised agent", _party_text(notice["authorised_agent"]))
+    marks = {
+        f"{r.get('mark')} — {r.get('number')} ({r.get('office')}, {r.get('jurisdiction')}"
+        + (f", classes {', '.join(map(str, r['classes']))}" if r.get("classes") else "")
+        + ")"
+        for c in notice["claims"]
+        if c["kind"] == "trademark_counterfeit"
+        for r in c["registrations"]
+    }
+    pdf.field_row("Trademarks relied on", "; ".join(sorted(marks)) or None)
+
+
+def _claims(pdf: _Report, notice: dict[str, Any]) -> None:
+    pdf.heading("3a. Infringement claimed")
+    if not notice["claims"]:
+        pdf.multi_cell(0, LINE_MM, "No fired signal supports a specific claim.", new_x=XPos.LMARGIN)
+    for claim in notice["claims"]:
+        pdf.font(bold=True)
+        pdf.multi_cell(0, LINE_MM, pdf.safe(claim["title"]), new_x=XPos.LMARGIN)
+        pdf.font()
+        for fact in claim["facts"]:
+            pdf.multi_cell(0, LINE_MM, pdf.safe(f"• {fact}"), new_x=XPos.LMARGIN)
+        for reg in claim["registrations"]:
+            label = reg.get("mark") or reg.get("work") or reg.get("title")
+            where = ", ".join(str(reg[k]) for k in ("office", "jurisdiction") if reg.get(k))
+            number = reg.get("number") or "unregistered"
+            pdf.multi_cell(
+                0, LINE_MM, pdf.safe(f"  Relied on: {label} — {number} ({where})"), new_x=XPos.LMARGIN
+            )
+        for gap in claim["gaps"]:
+            pdf.multi_cell(0, LINE_MM, pdf.safe(f"  Note: {gap}"), new_x=XPos.LMARGIN)
+
+
+def _statement(pdf: _Report, notice: dict[str, Any]) -> None:
+    pdf.heading("8. Statement", keep_mm=12 * LINE_MM)
+    for text in notice["statements"].values():
+        pdf.multi_cell(0, LINE_MM, pdf.safe(text), new_x=XPos.LMARGIN)
+    if notice.get("gaps"):
+        pdf.multi_cell(
+            0,
+            LINE_MM,
+            pdf.safe(
+                "Missing from the rights register (complete before filing): " + "; ".join(notice["gaps"])
+            ),
+            new_x=XPos.LMARGIN,
+        )
+    pdf.ln(3)
+    signatory = notice.get("signatory") or {}
+    filer = notice.get("authorised_agent") or notice.get("rights_owner") or {}
+    for label, value in (
+        ("Name", signatory.get("name")),
+        ("Title / company", ", ".join(x for x in (signatory.get("title"), filer.get("legal_name")) if x)),
+        ("Contact e-mail", filer.get("email")),
+        ("Date", str(notice.get("generated_at", ""))[:10]),
+    ):
+        pdf.field_row(label, value)
+    pdf.cell(48, 8, "Signature")
+    pdf.cell(0, 8, "_" * 60, new_x=XPos.LMARGIN, new_y=YPos.NEXT)

@@ -21,6 +21,7 @@ from flask import Flask, Response, abort, g, jsonify, redirect, render_template_
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
+from common.enforcement.cases import open_case
 from common.evidence.bundle import evidence_doc_path, verify_recorded
 from common.evidence.sources import find_reference
 from common.messages import BRAND_PATTERN, ID_PATTERN
@@ -38,6 +39,7 @@ from common.review.auth import (
     principal_for_iap,
     principal_for_token,
 )
+from common.review.case_routes import case_context, register_case_routes, reviewer_display_name
 from common.review.queue import QUEUE_TIERS, get_item, list_queue, record_decision
 
 SECURITY_HEADERS = {
@@ -287,6 +289,8 @@ def create_review_app(
             abort(404)
         return item
 
+    register_case_routes(app, deps, load)
+
     @app.get("/brands/<brand>/items/<scan_id>")
     def item(brand: str, scan_id: str) -> Response:
         it = load(brand, scan_id)
@@ -301,6 +305,7 @@ def create_review_app(
             listing=scan.get("listing") or {},
             has_reference=reference is not None,
             reference=reference.ref_id if reference else None,
+            **case_context(deps().docs, brand, scan_id),
         )
 
     @app.get("/brands/<brand>/items/<scan_id>/images/<which>")
@@ -359,6 +364,7 @@ def create_review_app(
         payload = request.get_json(silent=True) if request.is_json else request.form
         payload = payload or {}
         action, note = str(payload.get("decision") or ""), str(payload.get("note") or "")
+        name = reviewer_display_name(deps().settings, g.principal.reviewer)
         try:
             review = record_decision(
                 deps().docs,
@@ -371,6 +377,11 @@ def create_review_app(
             )
         except ValueError as exc:
             abort(400, description=str(exc))
+        if review["decision"] == "confirmed":  # every confirmed item becomes an enforcement case
+            it = load(brand, scan_id)
+            listing = (deps().docs.get(f"brands/{brand}/scans/{scan_id}") or {}).get("listing") or {}
+            open_case(deps().docs, brand, scan_id, by=name, now=review["decided_at"],
+                      marketplace=listing.get("marketplace"), listing_id=it.verdict.listing_id)  # fmt: skip
         if request.is_json:
             return jsonify({**review, "decided_at": review["decided_at"].isoformat()})
         return redirect(url_for("queue", decided=scan_id), code=303)

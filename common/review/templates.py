@@ -87,6 +87,23 @@ ITEM = """{% extends base %}{% block body %}{% set v = it.verdict %}
  <button name="decision" value="reject" id="reject">Reject (not counterfeit)</button>
  <button name="decision" value="not_sure" id="not-sure">Not sure</button>
 </form>
+<h3 id="case">Enforcement case</h3>
+{% if case %}<p>State: <b id="case-state">{{ case.state }}</b> · last moved by {{ case.updated_by }}</p>
+<ol id="case-trail">{% for e in case_trail %}<li>{{ e.at }} — {{ e['from'] or 'opened' }} → {{ e.to }} by {{ e.by }}
+ {% if e.note %}— “{{ e.note }}”{% endif %}</li>{% endfor %}</ol>
+{% if case.state in ('confirmed', 'notice_generated', 'rejected', 'reinstated') %}
+<form method="post" action="{{ url_for('generate_item_notice', brand=v.brand_id, scan_id=v.scan_id) }}">
+ <input type="hidden" name="csrf_token" value="{{ csrf_token }}">
+ <label>Test-buy order id (optional) <input name="test_buy_order_id" maxlength="100"></label>
+ <button id="generate-notice">Generate takedown notice</button></form>{% endif %}
+{% if case_moves %}<form method="post" action="{{ url_for('move_item_case', brand=v.brand_id, scan_id=v.scan_id) }}">
+ <input type="hidden" name="csrf_token" value="{{ csrf_token }}">
+ <label>Note <input name="note" maxlength="2000"></label>
+ {% for s in case_moves %}<button name="state" value="{{ s }}" id="case-{{ s }}">Mark {{ s }}</button> {% endfor %}
+</form>{% endif %}
+{% if notice_files %}<p id="notice-files">Notice files: {% for n in notice_files %}
+<a href="{{ url_for('notice_file', brand=v.brand_id, scan_id=v.scan_id, name=n) }}">{{ n }}</a> {% endfor %}</p>{% endif %}
+{% else %}<p id="case-state">No case: confirming the item opens one.</p>{% endif %}
 {% if has_bundle %}<p><a id="evidence-pdf" href="{{ url_for('report_pdf', brand=v.brand_id, scan_id=v.scan_id) }}">
 Download the takedown evidence report (PDF)</a>{% if v.evidence %} · bundle <code>{{ v.evidence }}</code>{% endif %}</p>
 {% endif %}

@@ -227,3 +227,31 @@ def test_hash_list_commands_refuse_another_brand(home: Path, monkeypatch, capsys
         assert "403 forbidden" in capsys.readouterr().err, argv
     assert build_deps(get_settings()).docs.list("brands/globex/hashlists") == []
     assert main(["hashes", "import", "--brand", "acme", str(listing), "--source", "x"]) == 0
+
+
+def test_cases_commands_refuse_another_brand(home: Path, monkeypatch, capsys) -> None:
+    """`counterfeit cases …` for globex from an acme shell: 403 before any read; globex's case stays as it was."""
+    from common.bootstrap import build_deps
+    from common.cli import main
+    from common.enforcement.cases import open_case
+
+    deps = build_deps(get_settings())
+    scan_id = deps.docs.list("brands/globex/verdicts")[0][0].rsplit("/", 1)[1]
+    now = datetime(2026, 11, 22, tzinfo=UTC)
+    open_case(deps.docs, "globex", scan_id, by="Globex Legal", now=now, marketplace=None, listing_id="x")
+    before = deps.docs.get(f"brands/globex/cases/{scan_id}")
+    monkeypatch.setenv("COUNTERFEIT_BRANDS", "acme")
+    get_settings.cache_clear()
+    capsys.readouterr()
+    for argv in (
+        ["cases", "list", "--brand", "globex"],
+        ["cases", "show", "--brand", "globex", scan_id],
+        ["cases", "export", "--brand", "globex", scan_id, "--out", str(home / "out")],
+        ["cases", "set-state", "--brand", "globex", scan_id, "submitted", "--by", "Mallory"],
+        ["cases", "notice", "--brand", "globex", scan_id, "--by", "Mallory"],
+        ["cases", "list", "--brand", "initech"],  # unknown looks the same
+    ):
+        assert main(argv) == 2, argv
+        assert "403 forbidden" in capsys.readouterr().err, argv
+    assert build_deps(get_settings()).docs.get(f"brands/globex/cases/{scan_id}") == before
+    assert not (home / "out").exists()

@@ -1,5 +1,6 @@
 """End to end in a real browser: Playwright drives Debian's Chromium against the review app served on a free
-loopback port. Open the queue, open an item, confirm it, see it leave the queue."""
+loopback port. Open the queue, open an item, confirm it, see it leave the queue; confirm one, generate its takedown notice and
+mark its case submitted."""
 
 from __future__ import annotations
 
@@ -76,3 +77,42 @@ def test_confirm_an_item_in_a_real_browser(served: tuple[str, Deps], tmp_path: P
             browser.close()
     review = deps.docs.get("brands/acme/verdicts/s-t1-new")["review"]
     assert (review["decision"], review["note"]) == ("confirmed", "fake tag, same photo")
+
+
+def test_confirm_generate_notice_and_submit_a_case_in_a_real_browser(served: tuple[str, Deps]) -> None:
+    """Confirm a Tier-2 item, generate its takedown notice, download notice.json, mark the case submitted."""
+    from playwright.sync_api import expect, sync_playwright
+
+    base, deps = served
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=find_chromium(),
+            args=[f for f in CHROMIUM_FLAGS if f != "--headless"],
+            headless=True,
+        )
+        try:
+            page = browser.new_page()
+            page.goto(f"{base}/?token={TOKEN}")
+            page.goto(f"{base}/brands/acme/items/s-t2-new")
+            expect(page.locator("#case-state")).to_contain_text("No case")
+            page.click("#confirm")
+            page.goto(f"{base}/brands/acme/items/s-t2-new")
+            expect(page.locator("#case-state")).to_have_text("confirmed")
+            page.fill("input[name=test_buy_order_id]", "TB-42")
+            page.click("#generate-notice")
+            expect(page.locator("#case-state")).to_have_text("notice_generated")
+            expect(page.locator("#notice-files")).to_contain_text("amazon-report.csv")
+            with page.expect_download() as info:
+                page.get_by_role("link", name="notice.json").click()
+            notice_path = info.value.path()
+            assert b'"test_buy_order_id": "TB-42"' in Path(notice_path).read_bytes()
+            page.fill(
+                "input[name=note]", "RAV complaint 77"
+            )  # the case form (the decision note is a textarea)
+            page.click("#case-submitted")
+            expect(page.locator("#case-state")).to_have_text("submitted")
+            expect(page.locator("#case-trail li")).to_have_count(3)
+        finally:
+            browser.close()
+    case = deps.docs.get("brands/acme/cases/s-t2-new")
+    assert case["state"] == "submitted" and case["events"] == 3

@@ -97,6 +97,7 @@ def test_wide_49mp_image_decodes_within_its_8_bit_size_or_is_refused_from_the_he
         width, height = im.size
     bound_mb = BOUND_FACTOR * width * height * RGB_BYTES / MB + SLACK_MB
     got = measure(path, image, hostile_corpus / "images" / "gray.jpg")
+    print(f"{name} via {path}: +{got['growth_mb']:.0f} MB {got['outcome']} (bound {bound_mb:.0f} MB)")
     if got["outcome"] == "refused":
         assert got["reason"].startswith("image too large to decode"), got
         assert got["growth_mb"] < REFUSED_GROWTH_MB, got

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from common.errors import BadInput, Forbidden
 from common.messages import BRAND_PATTERN, MARKETPLACE_PATTERN
-from common.ports import BlobStore, DocumentStore, Filter, Order, Transaction
+from common.ports import BlobStore, Cursor, DocumentStore, Filter, Order, Transaction
 
 T = TypeVar("T")
 
@@ -163,12 +163,19 @@ class ScopedDocumentStore:
         filters: Sequence[Filter] = (),
         order_by: Sequence[Order] = (),
         limit: int | None = None,
+        start_after: Cursor | None = None,
     ) -> builtins.list[tuple[str, dict[str, Any]]]:
         _check_path(self.principal, collection, "document")
         if collection != BRANDS_COLLECTION or self.principal.brands is None:
-            return self._inner.query(collection, filters, order_by, limit)
-        rows = self._visible(self._inner.query(collection, filters, order_by))  # limit after filtering
-        return rows[:limit] if limit is not None else rows
+            return self._inner.query(collection, filters, order_by, limit, start_after)
+        rows = self._visible(self._inner.query(collection, filters, order_by, None, start_after))
+        return rows[:limit] if limit is not None else rows  # limit after filtering
+
+    def count(self, collection: str, filters: Sequence[Filter] = ()) -> int:
+        _check_path(self.principal, collection, "document")
+        if collection != BRANDS_COLLECTION or self.principal.brands is None:
+            return self._inner.count(collection, filters)
+        return len(self._visible(self._inner.query(collection, filters)))
 
     def transaction(self, fn: Callable[[Transaction], T]) -> T:
         return self._inner.transaction(lambda txn: fn(ScopedTransaction(txn, self.principal)))

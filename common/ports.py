@@ -76,6 +76,33 @@ class Order:
     descending: bool = False
 
 
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page ended: the ``order_by`` values of its last row and that row's document id.
+
+    Both stores order ties by document id in the direction of the last ``Order`` (Firestore's implicit
+    ``__name__`` ordering), so ``start_after=Cursor`` continues exactly after that row, however many rows share
+    its values, and no row is skipped or repeated when others are written meanwhile."""
+
+    values: tuple[Any, ...]
+    doc_id: str
+
+
+def field_value(doc: dict[str, Any], dotted: str) -> Any:
+    """``doc["a"]["b"]`` for ``"a.b"``; None when a part is missing."""
+    cur: Any = doc
+    for part in dotted.split("."):
+        if not isinstance(cur, dict) or part not in cur:
+            return None
+        cur = cur[part]
+    return cur
+
+
+def cursor_after(path: str, doc: dict[str, Any], order_by: Sequence[Order]) -> Cursor:
+    """The cursor that continues after the row ``(path, doc)`` of a query ordered by ``order_by``."""
+    return Cursor(tuple(field_value(doc, o.field) for o in order_by), path.rsplit("/", 1)[-1])
+
+
 class Transaction(Protocol):
     """Reads first, then writes (Firestore's rule); the whole function may be retried on contention."""
 
@@ -116,7 +143,16 @@ class DocumentStore(Protocol):
         filters: Sequence[Filter] = (),
         order_by: Sequence[Order] = (),
         limit: int | None = None,
-    ) -> builtins.list[tuple[str, dict[str, Any]]]: ...
+        start_after: Cursor | None = None,
+    ) -> builtins.list[tuple[str, dict[str, Any]]]:
+        """Rows matching every filter (a missing field matches nothing), ordered by ``order_by`` then by
+        document id (direction of the last order; by path without ``order_by``), after ``start_after``
+        (needs ``order_by``), at most ``limit``. Rows lacking an ``order_by`` field are left out."""
+        ...
+
+    def count(self, collection: str, filters: Sequence[Filter] = ()) -> int:
+        """How many documents ``query(collection, filters)`` would return (an aggregation: no rows read)."""
+        ...
 
     def transaction(self, fn: Callable[[Transaction], T]) -> T: ...
 

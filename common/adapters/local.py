@@ -21,9 +21,11 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
+from common.adapters import local_query
 from common.errors import InvalidPath
 from common.ports import (
     AlreadyExists,
+    Cursor,
     Delivery,
     Filter,
     NotFound,
@@ -145,7 +147,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 def _encode(value: Any) -> Any:
     if isinstance(value, datetime):
-        return {"__datetime__": value.isoformat()}
+        return {"__datetime__": local_query.encode_datetime(value)}
     if isinstance(value, dict):
         return {k: _encode(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -172,18 +174,6 @@ def _split(path: str) -> tuple[str, str]:
     return "/".join(parts[:-1]), parts[-1]
 
 
-def _get_field(doc: dict[str, Any], dotted: str) -> Any:
-    cur: Any = doc
-    for part in dotted.split("."):
-        if not isinstance(cur, dict) or part not in cur:
-            return _MISSING
-        cur = cur[part]
-    return cur
-
-
-_MISSING = object()
-
-
 def _set_field(doc: dict[str, Any], dotted: str, value: Any) -> None:
     parts = dotted.split(".")
     cur = doc
@@ -204,33 +194,6 @@ def _deep_merge(base: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
-
-
-def _matches(doc: dict[str, Any], flt: Filter) -> bool:
-    value = _get_field(doc, flt.field)
-    if value is _MISSING:
-        return False
-    try:
-        match flt.op:
-            case "==":
-                return bool(value == flt.value)
-            case "!=":
-                return bool(value != flt.value)
-            case "<":
-                return bool(value < flt.value)
-            case "<=":
-                return bool(value <= flt.value)
-            case ">":
-                return bool(value > flt.value)
-            case ">=":
-                return bool(value >= flt.value)
-            case "in":
-                return value in flt.value
-            case "array_contains":
-                return isinstance(value, list) and flt.value in value
-    except TypeError:
-        return False  # Firestore never compares across types either
-    raise ValueError(f"unsupported operator {flt.op!r}")
 
 
 class _SqliteTransaction:
@@ -347,13 +310,17 @@ class SqliteDocumentStore:
         filters: Sequence[Filter] = (),
         order_by: Sequence[Order] = (),
         limit: int | None = None,
+        start_after: Cursor | None = None,
     ) -> builtins.list[tuple[str, dict[str, Any]]]:
-        rows = [(p, d) for p, d in self.list(collection) if all(_matches(d, f) for f in filters)]
-        for order in reversed(order_by):  # stable sorts, last key first
-            field = order.field
-            rows = [r for r in rows if _get_field(r[1], field) is not _MISSING]
-            rows.sort(key=lambda r: _sort_key(_get_field(r[1], field)), reverse=order.descending)  # noqa: B023
-        return rows[:limit] if limit is not None else rows
+        sql, params = local_query.select_sql(collection, filters, order_by, limit, start_after)
+        with self._lock:
+            rows = self._conn.execute(sql, params).fetchall()
+        return [(p, _decode(json.loads(d))) for p, d in rows]
+
+    def count(self, collection: str, filters: Sequence[Filter] = ()) -> int:
+        where, params = local_query.where_sql(collection, filters)
+        with self._lock:
+            return int(self._conn.execute(f"SELECT COUNT(*) FROM docs WHERE {where}", params).fetchone()[0])
 
     def transaction(self, fn: Callable[[Any], T]) -> T:
         with self._lock:
@@ -368,19 +335,6 @@ class SqliteDocumentStore:
                 raise
             self._conn.execute("COMMIT")
             return result
-
-
-def _sort_key(value: Any) -> tuple[int, Any]:
-    # Firestore's type order: null < bool < number < timestamp < string; enough for our queries.
-    if value is None:
-        return (0, 0)
-    if isinstance(value, bool):
-        return (1, value)
-    if isinstance(value, int | float):
-        return (2, value)
-    if isinstance(value, datetime):
-        return (3, value.timestamp())
-    return (4, str(value))
 
 
 # ---------------------------------------------------------------- messaging

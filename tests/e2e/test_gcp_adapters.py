@@ -204,3 +204,11 @@ def test_publisher_delivers_data_attributes_and_ordering(adapters):
     finally:
         subscriber.delete_subscription(request={"subscription": sub})
         subscriber.close()
+
+
+def test_firestore_queries_follow_the_same_contract_as_sqlite(adapters):
+    """tests/unit/test_local_adapters.py runs the same expectations on SQLite."""
+    from tests.support.docstore_contract import check_query_semantics
+
+    _, docs, *_ = adapters
+    check_query_semantics(docs, f"brands/acme/{_unique('contract')}")

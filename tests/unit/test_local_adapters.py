@@ -100,3 +100,20 @@ def test_bus_message_ids_are_unique_across_bus_instances():
     """Idempotency records persist in SQLite, so a new CLI run must never reuse an old run's message ids."""
     a, b = InProcessBus(), InProcessBus()
     assert a.publish("t", b"", {}) != b.publish("t", b"", {})
+
+
+def test_sqlite_queries_follow_the_firestore_contract(tmp_path: Path):
+    """The same expectations run on the Firestore emulator (tests/e2e/test_gcp_adapters.py)."""
+    from tests.support.docstore_contract import check_query_semantics
+
+    check_query_semantics(SqliteDocumentStore(tmp_path / "d.sqlite"), "brands/acme/things")
+
+
+def test_sqlite_query_refuses_unknown_field_names_and_cursorless_order(tmp_path: Path):
+    from common.ports import Cursor
+
+    docs = SqliteDocumentStore(tmp_path / "d.sqlite")
+    with pytest.raises(ValueError, match="field names"):
+        docs.query("brands/acme/x", [Filter("a'; DROP TABLE docs; --", "==", 1)])
+    with pytest.raises(ValueError, match="order_by"):
+        docs.query("brands/acme/x", start_after=Cursor((1,), "a"))

@@ -28,6 +28,7 @@ from common.messages import (
     VerdictRecorded,
     format_validation_error,
 )
+from common.review.queue_docs import queue_path, with_verdict
 
 Outputs = list[tuple[str, Message]]
 
@@ -166,6 +167,9 @@ def fuse_step(deps: Deps, msg: ChannelCompleted) -> Outputs:
         existing = txn.get(vpath)
         if scan is None:
             raise LookupError(f"scan {msg.scan_id} has no scan document")
+        raw_listing = scan.get("listing") or {}
+        qpath = queue_path(msg.brand_id, str(raw_listing.get("listing_id") or ""))
+        queued = txn.get(qpath) if raw_listing.get("listing_id") else None  # reads before writes
         if existing is not None:
             return not scan.get("verdict_announced", False)  # True: announce again (crash before publish)
         channels = dict(scan.get("channels") or {})
@@ -185,6 +189,9 @@ def fuse_step(deps: Deps, msg: ChannelCompleted) -> Outputs:
             now=deps.clock(),
         )
         txn.create(vpath, verdict.model_dump(mode="python"))
+        row = with_verdict(queued, verdict, raw_listing)  # the listing's review-queue row, same transaction
+        if row is not None:
+            txn.set(qpath, row)
         txn.update(
             spath,
             {

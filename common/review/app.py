@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import re
 import sys
 import time
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -26,7 +26,7 @@ from common.evidence.bundle import evidence_doc_path, verify_recorded
 from common.evidence.sources import find_reference
 from common.messages import BRAND_PATTERN, ID_PATTERN
 from common.ports import NotFound
-from common.review import csrf, templates
+from common.review import csrf, queue_views, templates
 from common.review.auth import (
     COOKIE_NAME,
     IAP_CERTS_TTL_S,
@@ -40,7 +40,8 @@ from common.review.auth import (
     principal_for_token,
 )
 from common.review.case_routes import case_context, register_case_routes, reviewer_display_name
-from common.review.queue import QUEUE_TIERS, get_item, list_queue, record_decision
+from common.review.queue import get_item, record_decision
+from common.review.queue_list import PAGE_MAX, QueueFilters, count_states, list_queue
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; "
@@ -67,15 +68,6 @@ def _sniff(data: bytes) -> str | None:
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp"
     return None
-
-
-def _parse_date(raw: str | None) -> date | None:
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        abort(400, description="dates are YYYY-MM-DD")
 
 
 def create_review_app(
@@ -240,45 +232,73 @@ def create_review_app(
             login=login and not iap_on(),
         )
 
-    @app.get("/")
-    def queue() -> Response:
-        principal: Principal = g.principal
+    def view_brands() -> list[str]:
         brand = request.args.get("brand") or ""
         if brand:
             check_brand(brand)
-        tier = request.args.get("tier") or ""
-        if tier not in ("", *map(str, QUEUE_TIERS)):
-            abort(400, description="tier must be 1 or 2")
-        show = request.args.get("show") or "pending"
-        if show not in ("pending", "not_sure", "decided"):
-            abort(400, description="show must be pending, not_sure or decided")
-        items = list_queue(
-            deps().docs,
-            [brand] if brand else sorted(principal.brands),
-            tiers=(int(tier),) if tier else QUEUE_TIERS,
-            since=_parse_date(request.args.get("since")),
-            until=_parse_date(request.args.get("until")),
-            show=show,  # type: ignore[arg-type]
-        )
+            return [brand]
+        return sorted(g.principal.brands)
+
+    def view_filters(args: Any = None) -> QueueFilters:
+        try:
+            return queue_views.parse_filters(request.args if args is None else args)
+        except queue_views.BadFilter as exc:
+            abort(400, description=str(exc))
+
+    @app.get("/")
+    def queue() -> Response:
+        brands, filters = view_brands(), view_filters()
+        try:
+            size = queue_views.page_size(request.args)
+            page = list_queue(deps().docs, brands, filters, page_size=size, cursor=request.args.get("after"))
+        except ValueError as exc:
+            abort(400, description=str(exc))
         if request.accept_mimetypes.best == "application/json":
-            return jsonify([{**it.verdict.cli_record(), "review": it.review} for it in items])
-        filters = {
-            "brand": brand,
-            "tier": tier,
-            "since": request.args.get("since") or "",
-            "until": request.args.get("until") or "",
-            "show": show,
-        }
-        decided = request.args.get("decided")
-        flash = f"Decision recorded for {decided}." if decided and re.fullmatch(ID_PATTERN, decided) else None
+            response = jsonify([queue_views.export_record(r) for r in page.rows])
+            if page.next_cursor:  # RFC 8288: the body stays a list, the next page is a link
+                query = queue_views.query_string(
+                    queue_views.filter_values(request.args), after=page.next_cursor
+                )
+                response.headers["Link"] = f'<{url_for("queue")}?{query}>; rel="next"'
+            return response
+        values = queue_views.filter_values(request.args)
+        decided = queue_views.safe_id(request.args.get("decided"))
         return render(
             templates.QUEUE,
             title="Queue",
-            items=items,
-            brands=sorted(principal.brands),
-            f=filters,
-            flash=flash,
+            rows=page.rows,
+            next_cursor=page.next_cursor,
+            counts=count_states(deps().docs, brands, filters),
+            brands=sorted(g.principal.brands),
+            f=values,
+            qs=queue_views.query_string(values),
+            flash=f"Decision recorded for {decided}." if decided else None,
         )
+
+    def all_rows(brands: list[str], filters: QueueFilters) -> Any:
+        """Pages through the view; arguments resolved in the request (the CSV streams after it)."""
+        cursor: str | None = None
+        for _ in range(queue_views.EXPORT_MAX_ROWS // PAGE_MAX):
+            page = list_queue(deps().docs, brands, filters, page_size=PAGE_MAX, cursor=cursor)
+            yield from page.rows
+            cursor = page.next_cursor
+            if cursor is None:
+                return
+
+    @app.get("/export.<fmt>")
+    def export(fmt: str) -> Response:
+        """Every row of the filtered view (all pages), as CSV or JSON; same filters as the queue."""
+        if fmt not in ("csv", "json"):
+            abort(404)
+        brands, filters = view_brands(), view_filters()  # checked before the download starts
+        records = (queue_views.export_record(r) for r in all_rows(brands, filters))
+        if fmt == "json":
+            body = json.dumps(list(records), default=str, indent=1)
+            response = Response(body, mimetype="application/json")
+        else:
+            response = Response(queue_views.csv_lines(records), mimetype="text/csv")
+        response.headers["Content-Disposition"] = f'attachment; filename="review-queue.{fmt}"'
+        return response
 
     def load(brand: str, scan_id: str) -> Any:
         check_brand(brand)
@@ -419,6 +439,19 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_rebuild_queue(args: argparse.Namespace) -> int:
+    from common.bootstrap import build_deps
+    from common.review.queue_rebuild import rebuild_queue
+    from common.settings import get_settings
+
+    deps = build_deps(get_settings())
+    brands = [args.brand] if args.brand else [p.rsplit("/", 1)[1] for p, _ in deps.docs.list("brands")]
+    for brand in brands:
+        read, changed = rebuild_queue(deps.docs, brand)
+        print(f"{brand}: {read} verdicts, {changed} queue rows updated")
+    return 0
+
+
 def register_cli(subparsers: Any) -> None:
     from common.cli_help import add_command, add_group
 
@@ -434,3 +467,11 @@ def register_cli(subparsers: Any) -> None:
     srv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     srv.add_argument("--port", type=int, default=8088, help="port to listen on (default 8088; 0 picks one)")
     srv.set_defaults(func=_cmd_serve)
+    reb = add_command(
+        sub,
+        "rebuild-queue",
+        help="rebuild the queue's one-row-per-listing documents from the verdicts (idempotent)",
+        examples=["counterfeit review rebuild-queue --brand acme   # verdicts recorded before queue rows"],
+    )
+    reb.add_argument("--brand", help="one brand (default: every brand this caller may see)")
+    reb.set_defaults(func=_cmd_rebuild_queue)

@@ -20,6 +20,7 @@ form.filters{display:flex;gap:12px;align-items:end;margin-bottom:12px;flex-wrap:
 label{display:flex;flex-direction:column;font-size:12px;color:#555}
 .decide button{font-size:15px;padding:8px 16px;margin-right:8px}
 .empty{padding:24px;background:#fff}
+.thumb{width:56px;height:56px;object-fit:cover;margin-right:4px;background:#eee}
 .flash{background:#e7f6e7;padding:8px 12px;margin-bottom:12px}
 </style></head>
 <body><header><a href="{{ url_for('queue') }}">Counterfeit review</a><span>{{ reviewer }}</span></header>
@@ -34,23 +35,43 @@ QUEUE = """{% extends base %}{% block body %}
  <label>Tier<select name="tier"><option value="">1 and 2</option>
   <option value="1" {{ 'selected' if f.tier == '1' }}>Tier 1</option>
   <option value="2" {{ 'selected' if f.tier == '2' }}>Tier 2</option></select></label>
+ <label>Show<select name="show">
+  {% for value, text in [('pending','waiting for review'),('not_sure','not sure'),('decided','decided'),
+     ('all','all')] %}
+  <option value="{{ value }}" {{ 'selected' if value == f.show }}>{{ text }}</option>{% endfor %}</select></label>
+ <label>Marketplace<input name="marketplace" value="{{ f.marketplace }}" size="10"></label>
+ <label>Seller<input name="seller" value="{{ f.seller }}" size="12"></label>
+ <label>Signal fired<input name="signal" value="{{ f.signal }}" size="9" placeholder="logo"></label>
+ <label>Rule<input name="rule" value="{{ f.rule }}" size="10"></label>
  <label>From<input type="date" name="since" value="{{ f.since }}"></label>
  <label>To<input type="date" name="until" value="{{ f.until }}"></label>
- <label>Show<select name="show">
-  {% for value, text in [('pending','waiting for review'),('not_sure','not sure'),('decided','decided')] %}
-  <option value="{{ value }}" {{ 'selected' if value == f.show }}>{{ text }}</option>{% endfor %}</select></label>
  <button type="submit">Filter</button>
 </form>
-{% if items %}
-<table id="queue"><thead><tr><th>Tier</th><th>Score</th><th>Brand</th><th>Listing</th><th>Signals fired</th>
-<th>Detected (UTC)</th><th>Decision</th></tr></thead><tbody>
-{% for it in items %}{% set v = it.verdict %}
-<tr class="item" data-scan="{{ v.scan_id }}">
- <td class="t{{ v.tier }}">Tier {{ v.tier }}</td><td>{{ '%.2f' % v.score }}</td><td>{{ v.brand_id }}</td>
- <td><a href="{{ url_for('item', brand=v.brand_id, scan_id=v.scan_id) }}">{{ v.listing_id }}</a></td>
- <td>{{ it.signals_fired | join(', ') }}</td><td>{{ v.created_at.strftime('%Y-%m-%d %H:%M') }}</td>
- <td>{{ it.review.decision if it.review else '' }}</td></tr>
+<p id="counts">{% for state, text in [('pending','waiting for review'),('not_sure','not sure'),('decided','decided')] %}
+ <span class="count" data-state="{{ state }}">{{ text }}: <b>{{ counts[state] }}</b></span>{{ ' · ' if not loop.last }}
+{% endfor %} · export <a id="export-csv" href="{{ url_for('export', fmt='csv') }}?{{ qs }}">CSV</a>
+ <a id="export-json" href="{{ url_for('export', fmt='json') }}?{{ qs }}">JSON</a></p>
+{% if rows %}
+<table id="queue"><thead><tr><th>Images</th><th>Tier</th><th>Score</th><th>Listing</th><th>Seller</th>
+<th>Price</th><th>Marketplace</th><th>Signals fired</th><th>Detected (UTC)</th><th>Decision</th></tr></thead><tbody>
+{% for r in rows %}
+<tr class="item" data-scan="{{ r.scan_id }}" data-brand="{{ r.brand_id }}">
+ <td class="thumbs"><img class="thumb" loading="lazy" alt="listing"
+   src="{{ url_for('image', brand=r.brand_id, scan_id=r.scan_id, which='candidate') }}">{% if r.best_reference %}<img
+   class="thumb" loading="lazy" alt="reference"
+   src="{{ url_for('image', brand=r.brand_id, scan_id=r.scan_id, which='reference') }}">{% endif %}</td>
+ <td class="t{{ r.tier }}">Tier {{ r.tier }}</td><td>{{ '%.2f' % r.score }}</td>
+ <td><a class="open" href="{{ url_for('item', brand=r.brand_id, scan_id=r.scan_id) }}?{{ qs }}">{{ r.listing_id }}</a>
+  {% if r.title %}<br><small>{{ r.title }}</small>{% endif %}<br><small>{{ r.brand_id }}
+  {% if r.history %} · {{ r.history | length }} earlier scan{{ 's' if r.history | length > 1 }}{% endif %}</small></td>
+ <td>{{ r.seller_id or '' }}</td>
+ <td>{% if r.price is not none %}{{ '%.2f' % r.price }} {{ r.currency or '' }}{% endif %}</td>
+ <td>{{ r.marketplace or '' }}</td>
+ <td>{{ r.signals | join(', ') }}</td><td>{{ r.created_at.strftime('%Y-%m-%d %H:%M') }}</td>
+ <td>{{ r.decision or '' }}</td></tr>
 {% endfor %}</tbody></table>
+{% if next_cursor %}<p><a id="next-page" href="{{ url_for('queue') }}?{{ qs }}&after={{ next_cursor }}">Next page</a>
+</p>{% endif %}
 {% else %}<p class="empty" id="empty">Nothing to review for these filters.</p>{% endif %}
 {% endblock %}"""
 

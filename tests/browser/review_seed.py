@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from common.messages import Signal, Verdict
+from common.review.queue_docs import record_verdict
 from tests.support.kits import jpeg_bytes, pattern_image
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -88,5 +89,6 @@ def seed_review_data(deps: Any, tmp: Path) -> dict[str, Verdict]:
         )
         v = verdict(brand, scan_id, tier, score, created)
         deps.docs.set(f"brands/{brand}/verdicts/{scan_id}", v.model_dump(mode="python"))
+        record_verdict(deps.docs, v, deps.docs.get(f"brands/{brand}/scans/{scan_id}")["listing"])
         out[scan_id] = v
     return out

@@ -426,16 +426,23 @@ def test_vector_index_covers_the_find_nearest_query() -> None:
     assert module_call("firestore")["embedding_dimension"] == "${var.embedding_dimension}"
 
 
-def test_review_queue_query_has_its_composite_index() -> None:
-    """list_queue: tier IN [...] ordered by created_at DESC on brands/{brand}/verdicts."""
-    source = (INFRA.parent / "common/review/queue.py").read_text(encoding="utf-8")
-    assert 'Filter("tier", "in"' in source and 'Order("created_at", descending=True)' in source
-    idx = resource("google_firestore_index", "verdicts_by_tier_newest", "modules/firestore/main.tf")
-    assert idx["collection"] == "verdicts"
-    assert [(f["field_path"], f["order"]) for f in idx["fields"]] == [
-        ("tier", "ASCENDING"),
-        ("created_at", "DESCENDING"),
-    ]
+def test_review_queue_queries_have_their_composite_indexes() -> None:
+    """Every index common/review/queue_list.py names (its queries' equality fields + created_at DESC) is a
+    google_firestore_index on the queue collection, and the queries use only fields those indexes cover."""
+    from common.review.queue_list import QUEUE_INDEXES, QueueFilters
+
+    declared = set()
+    for block in load_tf("modules/firestore/main.tf").get("resource", []):
+        for idx in block.get("google_firestore_index", {}).values():
+            if idx["collection"] == "queue":
+                assert idx["query_scope"] == "COLLECTION"  # one brand's collection: tenant isolation
+                declared.add(
+                    tuple((f["field_path"], f.get("order") or f["array_config"]) for f in idx["fields"])
+                )
+    assert set(QUEUE_INDEXES) <= declared, set(QUEUE_INDEXES) - declared
+    every = QueueFilters(marketplace="m", seller_id="s", signal="logo", rule="r")
+    indexed = {fields[0][0] for fields in QUEUE_INDEXES}
+    assert {f.field for f in every.store_filters(1)} - {"created_at"} <= indexed
 
 
 def test_model_endpoint_concurrency_matches_the_server_threads() -> None:

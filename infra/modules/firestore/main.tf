@@ -11,16 +11,109 @@ resource "google_firestore_database" "this" {
   deletion_policy                   = var.deletion_protection ? "ABANDON" : "DELETE"
 }
 
-# Review queue (brands/{brand}/verdicts): one tier, newest first.
-resource "google_firestore_index" "verdicts_by_tier_newest" {
+# Review queue (brands/{brand}/queue, one row per listing; common/review/queue_list.py QUEUE_INDEXES): each
+# view is equality filters (state, tier, marketplace, seller_id, rule; signals array-contains) ordered by
+# created_at DESC, optionally a created_at range. The first index serves the default view alone; the others
+# are merged by Firestore for any combination of filters (index merging), so 6 indexes cover every view.
+resource "google_firestore_index" "queue_by_state_tier_newest" {
   project     = var.project_id
   database    = google_firestore_database.this.name
-  collection  = "verdicts"
+  collection  = "queue"
+  query_scope = "COLLECTION"
+
+  fields {
+    field_path = "state"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "tier"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "created_at"
+    order      = "DESCENDING"
+  }
+}
+
+resource "google_firestore_index" "queue_by_tier_newest" {
+  project     = var.project_id
+  database    = google_firestore_database.this.name
+  collection  = "queue"
   query_scope = "COLLECTION"
 
   fields {
     field_path = "tier"
     order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "created_at"
+    order      = "DESCENDING"
+  }
+}
+
+resource "google_firestore_index" "queue_by_marketplace_newest" {
+  project     = var.project_id
+  database    = google_firestore_database.this.name
+  collection  = "queue"
+  query_scope = "COLLECTION"
+
+  fields {
+    field_path = "marketplace"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "created_at"
+    order      = "DESCENDING"
+  }
+}
+
+resource "google_firestore_index" "queue_by_seller_newest" {
+  project     = var.project_id
+  database    = google_firestore_database.this.name
+  collection  = "queue"
+  query_scope = "COLLECTION"
+
+  fields {
+    field_path = "seller_id"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "created_at"
+    order      = "DESCENDING"
+  }
+}
+
+resource "google_firestore_index" "queue_by_rule_newest" {
+  project     = var.project_id
+  database    = google_firestore_database.this.name
+  collection  = "queue"
+  query_scope = "COLLECTION"
+
+  fields {
+    field_path = "rule"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "created_at"
+    order      = "DESCENDING"
+  }
+}
+
+resource "google_firestore_index" "queue_by_signal_newest" {
+  project     = var.project_id
+  database    = google_firestore_database.this.name
+  collection  = "queue"
+  query_scope = "COLLECTION"
+
+  fields {
+    field_path   = "signals"
+    array_config = "CONTAINS"
   }
 
   fields {

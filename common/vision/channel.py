@@ -8,6 +8,7 @@ or the name leaves "logo" and "ocr_text" clear, so fusion can cap it at Tier 3. 
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from PIL import Image
@@ -76,15 +77,46 @@ def logo_signal(result: VisionResult, n_logos: int) -> Signal:
     )
 
 
+# OCR often drops the space between a capitalised mark and the next word ("N1KEAir", "ACMEskates", measured
+# with scripts/bench_vision.py on blurred, half-size text). Splitting only at case boundaries — a lower-case
+# letter before a capital, then either before the last capital of a run followed by lower case ("N1KE|Air") or
+# after the whole run ("ACME|skates"): the two readings are ambiguous, so both are offered — restores the word
+# without splitting words written in one case ("acmeist", "Nikel", "NIKEL" stay whole).
+_LOWER_UPPER = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_RUN_THEN_WORD = (
+    re.compile(r"(?<=[A-Z0-9]{2})(?=[A-Z][a-z])"),  # N1KEAir -> N1KE Air
+    re.compile(r"(?<=[A-Z0-9]{3})(?=[a-z]{2})"),  # ACMEskates -> ACME skates
+)
+
+
+def case_splits(text: str) -> list[str]:
+    """The distinct case-boundary readings of ``text`` other than ``text`` itself."""
+    base = _LOWER_UPPER.sub(" ", text)
+    out = []
+    for boundary in _RUN_THEN_WORD:
+        split = boundary.sub(" ", base)
+        if split != text and split not in out:
+            out.append(split)
+    if base != text and base not in out:
+        out.append(base)
+    return out
+
+
+def ocr_match_inputs(lines: list[str]) -> list[tuple[str, str]]:
+    """What the brand-text matcher sees from OCR: each line, the lines joined (a mark split over two detected
+    boxes, "Nik" | "e"), and the case-split form of any of those that changes under it."""
+    texts = [*lines, " ".join(lines)] if len(lines) > 1 else list(lines)
+    texts += [split for text in list(texts) for split in case_splits(text) if split not in texts]
+    return [("ocr", t) for t in texts]
+
+
 def ocr_text_signal(result: VisionResult, trademarks: list[str]) -> Signal:
     if "ocr" in result.errors:
         return _error("ocr_text", f"OCR failed: {result.errors['ocr']}")
     if not trademarks:
         return Signal.not_run("ocr_text", "brand kit registers no trademarks")
     lines = [line.text for line in result.text]
-    # Lines and their concatenation: a mark split over two detected boxes ("Nik" | "e") still matches.
-    texts = [("ocr", t) for t in lines] + ([("ocr", " ".join(lines))] if len(lines) > 1 else [])
-    score, best = best_text_score(match_brand_text(texts, trademarks))
+    score, best = best_text_score(match_brand_text(ocr_match_inputs(lines), trademarks))
     full = " | ".join(lines)[:MAX_TEXT_IN_DETAIL]
     detail: dict[str, Any] = {"text": full, "lines": len(lines), "backend": result.backend}
     if best is None or score < OCR_TEXT_FIRE:

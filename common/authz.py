@@ -19,11 +19,14 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from common.errors import BadInput, Forbidden
 from common.messages import BRAND_PATTERN, MARKETPLACE_PATTERN
 from common.ports import BlobStore, Cursor, DocumentStore, Filter, Order, Transaction
+
+if TYPE_CHECKING:
+    from common.bootstrap import Deps
 
 T = TypeVar("T")
 
@@ -228,7 +231,7 @@ class ScopedBlobStore:
         return self._inner.local_path(bucket, name)
 
 
-def scoped_deps(deps: Any, principal: Principal) -> Any:
+def scoped_deps(deps: Deps, principal: Principal) -> Deps:
     """A copy of ``deps`` whose ``docs`` and ``blobs`` enforce ``principal``. The service identity (all
     brands) gets ``deps`` back unchanged, so the chain keeps its native clients (e.g. Firestore vector search).
     The copy shares settings, publisher, cache and lazily built model/vision clients with the original."""
@@ -263,7 +266,7 @@ def principal_from_env(env: Mapping[str, str] | None = None) -> Principal:
     return Principal(f"cli({BRANDS_ENV})", brands)
 
 
-def scoped_for_cli_brand(deps: Any, brand_id: str) -> Any:
+def scoped_for_cli_brand(deps: Deps, brand_id: str) -> Deps:
     """``deps`` as the CLI caller may use them for ``brand_id``: Forbidden (403) unless ``COUNTERFEIT_BRANDS``
     allows the brand (checked before any lookup, so an unknown and a forbidden brand answer the same)."""
     principal = principal_from_env()
@@ -271,10 +274,9 @@ def scoped_for_cli_brand(deps: Any, brand_id: str) -> Any:
     return scoped_deps(deps, principal)
 
 
-def principal_for_marketplace(deps: Any, marketplace_id: str) -> Principal:
+def principal_for_marketplace(deps: Deps, marketplace_id: str) -> Principal:
     """A webhook sender (already authenticated by its signature): the brands it is registered for, from the
-    ``marketplaces/{id}`` document's ``brands`` field, else ``settings.marketplace_brands`` (id -> brands) when
-    that setting exists. Not registered anywhere: no brand (deny by default)."""
+    ``marketplaces/{id}`` document's ``brands`` field. Not registered: no brand (deny by default)."""
     subject = f"marketplace {_shown(marketplace_id)}"
     if not re.fullmatch(MARKETPLACE_PATTERN, marketplace_id or ""):  # one path segment, never "a/b" or ".."
         return Principal(subject, frozenset())
@@ -282,9 +284,6 @@ def principal_for_marketplace(deps: Any, marketplace_id: str) -> Principal:
     listed = doc.get("brands")
     if isinstance(listed, list | tuple):
         return Principal(subject, _brand_set(listed, f"{MARKETPLACES_COLLECTION}/{marketplace_id}.brands"))
-    configured = getattr(deps.settings, "marketplace_brands", None) or {}
-    if marketplace_id in configured:
-        return Principal(subject, _brand_set(configured[marketplace_id], "settings.marketplace_brands"))
     return Principal(subject, frozenset())
 
 

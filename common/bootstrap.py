@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from common.ports import BlobStore, DocumentStore, ModelClient, Publisher
+from common.ports import BlobStore, DocumentStore, ModelClient, Publisher, VectorIndexes
 from common.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ class Deps:
     cache: dict[Any, Any] = field(default_factory=dict)
     _model: ModelClient | None = None
     _vision: VisionBackend | None = None
+    _vectors: VectorIndexes | None = None  # None: the local index (adapters that have a better one set it)
 
     @property
     def model(self) -> ModelClient:
@@ -50,6 +51,15 @@ class Deps:
             self._vision = build_vision_backend(self.settings)
         return self._vision
 
+    @property
+    def vectors(self) -> VectorIndexes:
+        """The vector-index port: nearest reference views of a brand (numpy locally, Firestore on GCP)."""
+        if self._vectors is None:
+            from common.embedding.index import LocalVectorIndexes
+
+            self._vectors = LocalVectorIndexes(self.cache)
+        return self._vectors
+
 
 def build_vision_backend(settings: Settings) -> VisionBackend:
     """Local by default; Cloud Vision only when COUNTERFEIT_VISION_BACKEND=cloud."""
@@ -65,12 +75,15 @@ def build_vision_backend(settings: Settings) -> VisionBackend:
 def build_deps(settings: Settings, publisher: Publisher | None = None) -> Deps:
     if settings.backend == "gcp":
         from common.adapters import gcp
+        from common.embedding.index import FirestoreVectorIndexes
 
+        docs = gcp.FirestoreDocumentStore(settings)
         return Deps(
             settings=settings,
             blobs=gcp.GcsBlobStore(settings),
-            docs=gcp.FirestoreDocumentStore(settings),
+            docs=docs,
             publisher=publisher or gcp.PubSubPublisher(settings),
+            _vectors=FirestoreVectorIndexes(lambda: docs.client),
         )
     from common.adapters import local
 

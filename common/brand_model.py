@@ -1,6 +1,6 @@
 """What a registered brand is, as the channels and the reference extractors see it: plain types, no I/O.
 
-Its own module so that ``common.brands`` (which registers kits and runs the extractors) and the extractors
+No imports of our own: any module may type with these. Its own module so that ``common.brands`` (which registers kits and runs the extractors) and the extractors
 themselves (``common.vision.logo_extractor``, ``common.hashing`` ...) both import the types without importing
 each other.
 """
@@ -9,12 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 from PIL import Image
-
-if TYPE_CHECKING:
-    from common.bootstrap import Deps
 
 
 @dataclass(frozen=True)
@@ -27,13 +24,6 @@ class ReferenceImage:
     path: Path
     sha256: str
     image: Image.Image
-
-
-class ReferenceExtractor(Protocol):
-    name: str
-    version: str
-
-    def extract(self, deps: Deps, brand_id: str, ref: ReferenceImage) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)

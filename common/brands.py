@@ -15,13 +15,13 @@ import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from common import boundedjson
+from common import boundedjson, paths
 from common.bootstrap import Deps
-from common.brand_model import Brand, ReferenceExtractor, ReferenceImage
+from common.brand_model import Brand, ReferenceImage
 from common.errors import BadImage, BadInput, UnknownBrand
 from common.messages import BRAND_PATTERN
 from common.rights import (
@@ -100,6 +100,15 @@ class BrandKit(BaseModel):
             if not code or len(code) > 512:
                 raise ValueError("barcode entries must be 1-512 characters")
         return value
+
+
+class ReferenceExtractor(Protocol):
+    """Runs at ``brand add`` on each kit image; returns fields merged into the reference doc."""
+
+    name: str
+    version: str
+
+    def extract(self, deps: Deps, brand_id: str, ref: ReferenceImage) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -279,7 +288,7 @@ def register_brand(deps: Deps, kit_dir: Path) -> RegisterResult:
     brand_id = kit.brand
     extractor_list = extractors()
     versions = {e.name: e.version for e in extractor_list}
-    ref_collection = f"brands/{brand_id}/references"
+    ref_collection = paths.references(brand_id)
     existing = {path.rsplit("/", 1)[1]: doc for path, doc in deps.docs.list(ref_collection)}
 
     # Pass 1 validates every file (size before reading, full decode) and keeps only digests: an invalid kit
@@ -355,7 +364,7 @@ def register_brand(deps: Deps, kit_dir: Path) -> RegisterResult:
         "kit_dir": str(Path(kit_dir).resolve()),
         "updated_at": deps.clock(),
     }
-    deps.docs.set(f"brands/{brand_id}", brand_doc)
+    deps.docs.set(paths.brand(brand_id), brand_doc)
     deps.cache.pop(("brand", brand_id), None)
     return RegisterResult(brand_id, version, added, updated, removed, unchanged)
 
@@ -364,13 +373,13 @@ def get_brand(deps: Deps, brand_id: str) -> Brand:
     """The brand with its reference docs, cached per process until the kit's version changes."""
     if not re.match(BRAND_PATTERN, brand_id or ""):
         raise UnknownBrand(f"invalid brand id {brand_id[:80]!r}")
-    doc = deps.docs.get(f"brands/{brand_id}")
+    doc = deps.docs.get(paths.brand(brand_id))
     if doc is None:
         raise UnknownBrand(f"unknown brand {brand_id!r}: register it with `counterfeit brand add KIT_DIR`")
     cached = deps.cache.get(("brand", brand_id))
     if cached is not None and cached.version == doc.get("version"):
         return cached
-    refs = [ref for _, ref in deps.docs.list(f"brands/{brand_id}/references")]
+    refs = [ref for _, ref in deps.docs.list(paths.references(brand_id))]
     brand = Brand(
         brand_id=brand_id,
         display_name=doc["display_name"],

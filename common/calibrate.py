@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from common import paths
 from common.messages import Verdict
 
 # Below 3 confirmed and 3 rejected scores a suggested threshold is noise (one decision moves it anywhere).
@@ -145,7 +146,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     from common.settings import get_settings
 
     deps = scoped_for_cli_brand(build_deps(get_settings()), args.brand)
-    if deps.docs.get(f"brands/{args.brand}") is None:
+    if deps.docs.get(paths.brand(args.brand)) is None:
         print(f"counterfeit: error: unknown brand {args.brand!r}", file=sys.stderr)
         return 2
     decided = reviewed_verdicts(deps.docs, args.brand)

@@ -25,6 +25,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from common import paths
 from common.authz import principal_for_marketplace
 from common.bootstrap import Deps
 from common.errors import FetchRefused
@@ -82,7 +83,7 @@ def _refusal(deps: Deps, verdict: Verdict, listing: Listing, provenance: Marketp
 
 def _record_not_sent(deps: Deps, verdict: Verdict, marketplace: str, outcome: CallbackResult) -> None:
     """Keep why nothing was sent, unless an earlier attempt already sent it (that record stays true)."""
-    path = f"brands/{verdict.brand_id}/callbacks/{verdict.scan_id}"
+    path = paths.callback_path(verdict.brand_id, verdict.scan_id)
     if (deps.docs.get(path) or {}).get("status") == "sent":
         return
     deps.docs.set(path, outcome.record() | {"marketplace": marketplace[:100], "at": deps.clock()})
@@ -105,7 +106,7 @@ def notify_block_listing(
         _record_not_sent(deps, verdict, marketplace, outcome)
         log.warning("block-listing callback for scan %s refused: %s", verdict.scan_id, why)
         return outcome
-    registration = deps.docs.get(f"marketplaces/{marketplace}") or {}
+    registration = deps.docs.get(paths.marketplace(marketplace)) or {}
     url = registration.get("callback_url")
     secrets = deps.settings.webhook_secrets.get(marketplace, ())
     if not isinstance(url, str) or not url or not secrets:
@@ -118,7 +119,7 @@ def notify_block_listing(
         _record_not_sent(deps, verdict, marketplace, outcome)
         return outcome
 
-    record = f"brands/{verdict.brand_id}/callbacks/{verdict.scan_id}"
+    record = paths.callback_path(verdict.brand_id, verdict.scan_id)
     now = deps.clock()
     try:
         deps.docs.create(record, {"status": "sending", "marketplace": marketplace, "attempts": 0, "at": now})

@@ -14,7 +14,6 @@ At-least-once delivery means every message may arrive twice, late, or never stop
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
 import logging
@@ -24,8 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from common import pipeline, topics
+from common import paths, pipeline, topics
 from common.bootstrap import Deps
+from common.cloudevents import decode_pubsub
 from common.errors import BadInput, PermanentError
 from common.messages import (
     BRAND_PATTERN,
@@ -76,7 +76,7 @@ class StepOutcome:
 
 def _event_doc(step: str, event_id: str) -> str:
     safe = re.sub(r"[^A-Za-z0-9._:@-]", "_", event_id)[:300] or "empty"
-    return f"processed_events/{step}:{safe}"
+    return paths.processed_event(step, safe)
 
 
 def run_step(
@@ -228,16 +228,9 @@ def record_dead_letter(deps: Deps, data: bytes, attributes: dict[str, str], reas
 
 def handle_pubsub_cloudevent(step: str, event: Any, deps: Deps) -> StepOutcome:
     """A ``google.cloud.pubsub.topic.v1.messagePublished`` CloudEvent (Eventarc, or a push via functions-framework)."""
-    body = event.data if isinstance(event.data, dict) else {}
-    message = body.get("message") or {}
-    event_id = message.get("messageId") or message.get("message_id") or event["id"]
-    attributes = dict(message.get("attributes") or {})
-    try:
-        data = base64.b64decode(message.get("data") or "", validate=True)
-    except (ValueError, TypeError):
-        data = b"<not base64>"
-    attempt = body.get("deliveryAttempt")
-    return run_step(step, deps, data, attributes, str(event_id), int(attempt) if attempt else None)
+    message = decode_pubsub(event)
+    data = message.data if message.data is not None else b"<not base64>"
+    return run_step(step, deps, data, message.attributes, message.message_id, message.delivery_attempt)
 
 
 # ---------------------------------------------------------------- ingest
@@ -328,7 +321,7 @@ def ingest_listing(
     acted on (no callback)."""
     key_digest = hashlib.sha256(idempotency_key.encode()).hexdigest()
     scan_id = "w" + key_digest[:24]
-    key_path = f"brands/{brand_id}/listings/{key_digest[:40]}"
+    key_path = paths.listing_key_path(brand_id, key_digest[:40])
     try:
         deps.docs.create(key_path, {"scan_id": scan_id, "listing_id": listing.listing_id, "at": deps.clock()})
     except AlreadyExists:
@@ -337,7 +330,7 @@ def ingest_listing(
         scan = deps.docs.get(pipeline.scan_path(brand_id, scan_id))
         if scan is not None and scan.get("status") != "received":
             return scan_id
-    source = BlobRef(bucket=deps.settings.candidates_bucket, name=f"_listings/{brand_id}/{scan_id}")
+    source = BlobRef(bucket=deps.settings.candidates_bucket, name=paths.listing_upload(brand_id, scan_id))
     generation = deps.blobs.write(source.bucket, source.name, image_bytes)
     source = source.model_copy(update={"generation": generation})
     verified = verified_marketplace is not None and verified_marketplace == listing.marketplace

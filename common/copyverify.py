@@ -11,15 +11,19 @@ descriptors are stored.
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
 from PIL import Image
 
+from common import paths
 from common.bootstrap import Deps
 from common.messages import Signal
 from common.vision.sift import MIN_INLIERS, fit_homography, ratio_test, sift
+
+if TYPE_CHECKING:
+    from common.brand_model import Brand
 
 FEATURE_SIDE = 640  # SIFT at 640 px: ~70 ms per image (COMPONENTS.md), 1000 px costs 3.5x more
 MAX_FEATURES = 1500
@@ -56,7 +60,7 @@ class CopyExtractor:
         points, descriptors, size = sift_features(ref.image)
         buf = io.BytesIO()
         np.savez_compressed(buf, points=points, descriptors=descriptors.astype(np.uint8), size=np.array(size))
-        blob = f"{brand_id}/features/copy-{ref.sha256[:20]}.npz"
+        blob = paths.copy_features(brand_id, ref.sha256)
         deps.blobs.write(
             deps.settings.references_bucket, blob, buf.getvalue(), content_type="application/x-npz"
         )
@@ -102,7 +106,7 @@ def verify_pair(
     return {"inliers": inliers, "good": len(good), "plausible": bool(plausible)}
 
 
-def copy_signal(deps: Deps, brand: Any, image: Image.Image, embedding: Signal | None) -> Signal:
+def copy_signal(deps: Deps, brand: Brand, image: Image.Image, embedding: Signal | None) -> Signal:
     refs = [r for r in brand.references if r.get("kind") == "reference" and r.get("copy_features")]
     if not refs:
         return Signal.not_run("copy", "brand has no reference features for copy verification")

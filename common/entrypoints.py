@@ -8,18 +8,14 @@ dead-letter rules are decisions the tests should reach without a functions-frame
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
-import re
 from typing import Any
 
-from common import chain, pipeline
-from common.bootstrap import Deps, get_deps
+from common import chain
+from common.bootstrap import get_deps
+from common.cloudevents import MESSAGE_PUBLISHED, decode_pubsub
 from common.errors import PermanentError
-from common.messages import BRAND_PATTERN, ID_PATTERN
 
-MESSAGE_PUBLISHED = "google.cloud.pubsub.topic.v1.messagePublished"
 FINALIZED = "google.cloud.storage.object.v1.finalized"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -113,26 +109,12 @@ def dead_letter_reason(source: str, attributes: dict[str, str], last_error: str 
     return f"{reason}; last error: {detail}" if detail else reason
 
 
-def _last_error(deps: Deps, attributes: dict[str, str]) -> str | None:
-    """The failing step's last error, if the chain recorded one on the scan (``last_error``)."""
-    brand_id, scan_id = attributes.get("brand_id", ""), attributes.get("scan_id", "")
-    if not (re.match(BRAND_PATTERN, brand_id) and re.match(ID_PATTERN, scan_id)):
-        return None
-    scan = deps.docs.get(pipeline.scan_path(brand_id, scan_id)) or {}
-    error = scan.get("last_error")
-    return str(error)[:500] if error else None
-
-
 def run_dead_letter(event: Any) -> None:
     """A message that exhausted its delivery attempts: record the reason on its scan, then acknowledge."""
     if not expected_type("dead_letter", event, MESSAGE_PUBLISHED):
         return
-    message = (event.data or {}).get("message") or {} if isinstance(event.data, dict) else {}
-    attributes = {str(k): str(v) for k, v in (message.get("attributes") or {}).items()}
-    try:
-        data = base64.b64decode(message.get("data") or "", validate=True)
-    except (binascii.Error, ValueError):
-        data = b""
+    message = decode_pubsub(event)
+    data = message.data if message.data is not None else b""
     deps = get_deps()
-    reason = dead_letter_reason(str(event["source"]), attributes, _last_error(deps, attributes))
-    chain.record_dead_letter(deps, data, attributes, reason)
+    reason = dead_letter_reason(str(event["source"]), message.attributes, None)
+    chain.record_dead_letter(deps, data, message.attributes, reason)

@@ -18,11 +18,16 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from common import paths
+from common import signals as registry
 from common.messages import Listing, Verdict
 from common.ports import Filter, iter_chunks
 from common.tiers import TIER_EDGES
+
+if TYPE_CHECKING:
+    from common.bootstrap import Deps
 
 LABELS = ("counterfeit", "review", "legit", "irrelevant")
 COLUMNS = ("1", "2", "3", "4", "error", "missing")
@@ -47,17 +52,8 @@ CLOUD_VISION_USD_PER_IMAGE = 1.50 / 1000
 # ~25 ms match per logo + RapidOCR ~130 ms); fuse is bookkeeping (~2 ms, declared).
 DECLARED_CHANNEL_MS = {"hash": 15.0, "embed": 11.0, "logo_ocr": 222.0, "fuse": 2.0}
 CHANNEL_MEMORY_GIB = {"hash": 0.5, "embed": 1.0, "logo_ocr": 1.0, "fuse": 0.25}  # function sizes (declared)
-SIGNAL_CHANNEL = {
-    "hash": "hash",
-    "embedding": "embed",
-    "logo": "logo_ocr",
-    "ocr_text": "logo_ocr",
-    "color": "logo_ocr",
-    "barcode": "logo_ocr",
-    "listing_text": "fuse",
-    "price": "fuse",
-    "spi": "fuse",
-}
+# Which cost row a signal's time belongs to (the registry's channel; the listing channel runs inside fuse).
+SIGNAL_CHANNEL = {s.name: "fuse" if s.channel == "listing" else s.channel for s in registry.SIGNALS}
 TIMING_KEYS = ("elapsed_ms", "duration_ms", "timing_ms", "ms")
 
 
@@ -133,13 +129,13 @@ def _verdict_from_doc(doc: dict[str, Any]) -> Verdict:
     return Verdict.model_validate({k: v for k, v in doc.items() if k in Verdict.model_fields})
 
 
-def stored_outcomes(deps: Any, brand_id: str, items: Sequence[LabelledItem]) -> list[Outcome]:
+def stored_outcomes(deps: Deps, brand_id: str, items: Sequence[LabelledItem]) -> list[Outcome]:
     """The newest verdict per labelled listing; failed scans count as errors, the rest as missing."""
     ids = [it.listing_id for it in items]
     newest: dict[str, Verdict] = {}
     for chunk in iter_chunks(ids, FIRESTORE_IN_LIMIT):
         for _path, doc in deps.docs.query(
-            f"brands/{brand_id}/verdicts", [Filter("listing_id", "in", list(chunk))]
+            paths.verdicts(brand_id), [Filter("listing_id", "in", list(chunk))]
         ):
             v = _verdict_from_doc(doc)
             if v.listing_id not in newest or v.created_at > newest[v.listing_id].created_at:
@@ -147,7 +143,7 @@ def stored_outcomes(deps: Any, brand_id: str, items: Sequence[LabelledItem]) -> 
     errors: dict[str, str] = {}
     unscored = [i for i in ids if i not in newest]
     for chunk in iter_chunks(unscored, FIRESTORE_IN_LIMIT):
-        rows = deps.docs.query(f"brands/{brand_id}/scans", [Filter("listing.listing_id", "in", list(chunk))])
+        rows = deps.docs.query(paths.scans(brand_id), [Filter("listing.listing_id", "in", list(chunk))])
         for _path, doc in rows:
             if doc.get("status") in ("failed", "dead_lettered"):
                 lid = doc["listing"]["listing_id"]
@@ -193,7 +189,7 @@ def listings_to_scan(
     return out
 
 
-def run_scans(deps: Any, bus: Any, brand_id: str, listings: list[Listing], base_dir: Path | None) -> int:
+def run_scans(deps: Deps, bus: Any, brand_id: str, listings: list[Listing], base_dir: Path | None) -> int:
     """Scan listings through the normal chain (``common.scan``); returns how many were scanned."""
     try:
         from common.scan import scan_listings
@@ -606,7 +602,7 @@ def write_report(report: Report, outcomes: Sequence[Outcome], out: Path) -> dict
 
 
 def evaluate(
-    deps: Any,
+    deps: Deps,
     brand_id: str,
     labels: Path,
     *,
@@ -627,7 +623,7 @@ def evaluate(
         base = (listings_file or labels).resolve().parent
         run_scans(deps, bus, brand_id, to_scan, base)
         outcomes = stored_outcomes(deps, brand_id, items)
-    brand_doc = deps.docs.get(f"brands/{brand_id}") or {}
+    brand_doc = deps.docs.get(paths.brand(brand_id)) or {}
     price = brand_doc.get("reference_price")
     report = build_report(
         brand_id,
@@ -647,7 +643,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     deps, bus = local_runtime(get_settings())
     deps = scoped_for_cli_brand(deps, args.brand)
-    if deps.docs.get(f"brands/{args.brand}") is None:
+    if deps.docs.get(paths.brand(args.brand)) is None:
         print(
             f"counterfeit: error: unknown brand {args.brand!r}; register it with `counterfeit brand add KIT_DIR`",
             file=sys.stderr,

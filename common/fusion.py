@@ -19,35 +19,16 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from common import signals as registry
 from common.brand_model import Brand
 from common.messages import Listing, Signal, Verdict
 from common.tiers import TIER1_MIN, tier_of_score
 
-# Reliability weights for the noisy-OR: how much one fully-confident signal alone proves.
-# Chosen so that one strong primary signal lands in Tier 2 ("only one signal fired; requires human
-# confirmation"), a visual look-alike alone lands in Tier 3 at best, and two agreeing primaries reach Tier 1.
-WEIGHTS: dict[str, float] = {
-    "hash": 0.95,
-    "copy": 0.90,
-    "logo": 0.80,
-    "barcode": 0.70,
-    "embedding": 0.62,
-    "ocr_text": 0.60,
-    "listing_text": 0.45,
-    "spi": 0.30,
-    "price": 0.20,
-    "color": 0.15,
-}
-PRIMARY = ("hash", "copy", "logo", "barcode", "embedding", "ocr_text", "listing_text")
-AUXILIARY = ("spi", "price", "color")
-BRAND_MARKS = (
-    "hash",
-    "copy",
-    "logo",
-    "barcode",
-    "ocr_text",
-    "listing_text",
-)  # dual-track: not just "looks alike"
+# Weights and roles (primary, brand mark, auxiliary, info) of every signal: the registry, common.signals.
+BRAND_MARKS = registry.names("brand_mark")  # dual-track: not just "looks alike"
+PRIMARY = tuple(spec.name for spec in registry.SIGNALS if spec.is_primary)
+AUXILIARY = registry.names("auxiliary")
+INFO = registry.names("info")  # shown, never scored
 
 # Short-circuit thresholds on the embedding signal's calibrated score (see docs/embedding.md calibration).
 EMBEDDING_HIGH = 0.80
@@ -62,15 +43,17 @@ SECONDHAND_PATTERN = re.compile(
     r"\d{1,2}\s*/\s*10\s*(?:condition|cond\.?)?)\b|二手|闲置|中古",
     re.IGNORECASE,
 )
-# Seed 002: a price far below the reference is a counterfeit marker (auxiliary only).
-PRICE_ANOMALY_RATIO = 0.5
 
 
 def decide(
     brand: Brand, listing: Listing, signals: dict[str, Signal], *, scan_id: str, now: datetime
 ) -> Verdict:
     """Pure: the same inputs always give the same verdict."""
-    ran = {k: s for k, s in signals.items() if s.status in ("fired", "clear") and s.score is not None}
+    ran = {
+        k: s
+        for k, s in signals.items()
+        if s.status in ("fired", "clear") and s.score is not None and k not in INFO
+    }
     fired = {k: s for k, s in ran.items() if s.status == "fired"}
     primary_fired = [k for k in PRIMARY if k in fired]
     brand_evidence = any(k in fired for k in BRAND_MARKS)
@@ -136,7 +119,7 @@ def _noisy_or(ran: dict[str, Signal], include_aux: bool) -> float:
     for name, sig in ran.items():
         if name in AUXILIARY and not include_aux:
             continue
-        weight = WEIGHTS.get(name, 0.0)
+        weight = registry.weight(name)
         keep *= 1.0 - weight * float(sig.score or 0.0) * (1.0 if sig.status == "fired" else 0.5)
     return round(1.0 - keep, 6)
 
@@ -176,74 +159,15 @@ def _secondhand(listing: Listing) -> str | None:
     return None
 
 
-def price_signal(brand: Brand, listing: Listing) -> Signal:
-    """Seed 002's price threshold, as an auxiliary signal."""
-    if listing.price is None or brand.reference_price is None:
-        return Signal.not_run("price", "no listing price or no reference price")
-    if listing.currency and brand.currency and listing.currency.upper() != brand.currency:
-        return Signal.not_run("price", f"listing currency {listing.currency} differs from {brand.currency}")
-    ratio = listing.price / brand.reference_price
-    detail = {
-        "price": listing.price,
-        "reference_price": brand.reference_price,
-        "ratio": round(ratio, 4),
-        "threshold_ratio": PRICE_ANOMALY_RATIO,
-    }
-    if ratio < PRICE_ANOMALY_RATIO:
-        return Signal(
-            name="price",
-            status="fired",
-            score=round(min(1.0, 1.0 - ratio), 4),
-            detail=detail,
-            reason=f"Price {listing.price:g} is {ratio:.0%} of the reference price {brand.reference_price:g}.",
-        )
-    return Signal(name="price", status="clear", score=0.0, detail=detail)
-
-
-def listing_text_signal(brand: Brand, listing: Listing) -> Signal:
-    """Brand mentions in the listing's title and description (same matcher as OCR text)."""
-    from common.vision.textmatch import best_text_score, match_brand_text
-
-    texts = [(src, t) for src, t in (("title", listing.title), ("description", listing.description)) if t]
-    trademarks = list(dict.fromkeys([*brand.trademarks, brand.display_name]))
-    if not texts:
-        return Signal.not_run("listing_text", "listing has no title or description")
-    matches = match_brand_text(texts, trademarks)
-    score, match = best_text_score(matches)
-    if match is None:
-        return Signal(name="listing_text", status="clear", score=0.0)
-    detail = {"trademark": match.trademark, "source": match.source, "text": match.text, "rule": match.rule}
-    if score >= LISTING_TEXT_FIRE:
-        return Signal(
-            name="listing_text",
-            status="fired",
-            score=round(score, 4),
-            detail=detail,
-            reason=f"Listing {match.source} mentions {match.trademark!r} as {match.text!r} ({match.rule}).",
-        )
-    return Signal(name="listing_text", status="clear", score=round(score, 4), detail=detail)
-
-
-LISTING_TEXT_FIRE = (
-    0.75  # textmatch scores >= 0.75 are rule-backed matches (exact/spacing/leet/confusable/fuzzy)
-)
-
-
-def spi_listing_signal(brand: Brand, listing: Listing) -> Signal:
-    from common.vision.spi import spi_signal
-
-    return spi_signal(brand.spi, listing.spi)
-
-
 def _best_reference(fired: dict[str, Signal]) -> str | None:
     ranked = sorted(
-        (WEIGHTS.get(k, 0) * float(s.score or 0), s.reference) for k, s in fired.items() if s.reference
+        (registry.weight(k) * float(s.score or 0), s.reference) for k, s in fired.items() if s.reference
     )
     return ranked[-1][1] if ranked else None
 
 
 def _order(name: str) -> int:
-    return (PRIMARY + AUXILIARY).index(name) if name in PRIMARY + AUXILIARY else 99
+    return registry.fusion_rank(name)
 
 
 def _no_evidence_reason(signals: dict[str, Signal]) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import imagehash
 import numpy as np
@@ -24,6 +24,10 @@ from PIL import Image
 
 from common.imaging import downscale, product_box
 from common.messages import Box, Signal
+
+if TYPE_CHECKING:
+    from common.bootstrap import Deps
+    from common.brand_model import Brand, ReferenceImage
 
 # Hashes are computed on a copy whose longest side is 256 px: PDQ's own pre-filter costs ~45 ms at 1200 px,
 # ~7 ms at 512 px and ~2 ms at 256 px (measured, docs/imaging.md) and both hashes reduce to 64x64 / 32x32 anyway;
@@ -375,7 +379,7 @@ class HashExtractor:
     name = "hash"
     version = "2"  # 2: ThreatExchange bit order (hash_schema 2); a kit hashed by version 1 is re-hashed
 
-    def extract(self, deps: Any, brand_id: str, ref: Any) -> dict[str, Any]:
+    def extract(self, deps: Deps, brand_id: str, ref: ReferenceImage) -> dict[str, Any]:
         out: dict[str, Any] = {"hashes": compute_hashes(ref.image, variants=True), "hash_schema": HASH_SCHEMA}
         hex_value, quality = exchange_pdq(ref.image)
         if quality >= PDQ_MIN_QUALITY:
@@ -387,7 +391,7 @@ def _thresholds() -> dict[str, int]:
     return {"phash": PHASH_MATCH, "pdq": PDQ_MATCH}
 
 
-def brand_index(deps: Any, brand: Any) -> HashIndex:
+def brand_index(deps: Deps, brand: Brand) -> HashIndex:
     """The brand's HashIndex, cached per process and per kit version (a re-added kit gets a new version)."""
     key = f"hash-index:{brand.brand_id}:{brand.version}"
     index = deps.cache.get(key)
@@ -440,7 +444,9 @@ def _variant_words(variant: str) -> str:
     }.get(variant, f" ({variant})")
 
 
-def hash_signal(deps: Any, brand: Any, image: Image.Image, query: Mapping[str, str] | None = None) -> Signal:
+def hash_signal(
+    deps: Deps, brand: Brand, image: Image.Image, query: Mapping[str, str] | None = None
+) -> Signal:
     """Match the candidate's working copy against the brand's reference hashes (``query``: its
     ``compute_hashes``, when the caller already has them)."""
     index = brand_index(deps, brand)

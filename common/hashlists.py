@@ -21,15 +21,20 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
-from common import hashing
+from common import hashing, paths
 from common.errors import BadInput
 from common.hashlist_formats import ListEntry, parse_list, render_export
 from common.imaging import downscale
 from common.messages import Signal
+
+if TYPE_CHECKING:
+    from common.bootstrap import Deps
+    from common.brand_model import Brand
+    from common.channels import Candidate
 
 LIST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 CHUNK_ENTRIES = 500  # <= 500 x ~600 bytes per chunk document
@@ -42,11 +47,11 @@ LIST_PREFIX = "hashlist"
 
 
 def lists_collection(brand_id: str) -> str:
-    return f"brands/{brand_id}/hashlists"
+    return paths.hashlists(brand_id)
 
 
 def chunks_collection(brand_id: str) -> str:
-    return f"brands/{brand_id}/hashlist_chunks"
+    return paths.hashlist_chunks(brand_id)
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,7 @@ def check_list_id(list_id: str) -> str:
 
 
 def import_list(
-    deps: Any, brand_id: str, data: bytes, *, source: str, fmt: str = "auto", filename: str = ""
+    deps: Deps, brand_id: str, data: bytes, *, source: str, fmt: str = "auto", filename: str = ""
 ) -> ImportResult:
     """Store ``data`` (a shared hash list) as the brand's match list ``source``; replaces a list of that name.
     ``deps`` must already be scoped to the caller (common.authz): every path here is under ``brands/{brand}``."""
@@ -135,11 +140,11 @@ def import_list(
     )
 
 
-def brand_lists(deps: Any, brand_id: str) -> list[dict[str, Any]]:
+def brand_lists(deps: Deps, brand_id: str) -> list[dict[str, Any]]:
     return [doc for _, doc in sorted(deps.docs.list(lists_collection(brand_id)))]
 
 
-def remove_list(deps: Any, brand_id: str, source: str) -> int:
+def remove_list(deps: Deps, brand_id: str, source: str) -> int:
     """Delete list ``source`` and its entries; returns how many entries it had (BadInput if there is none)."""
     check_list_id(source)
     doc = deps.docs.get(f"{lists_collection(brand_id)}/{source}")
@@ -155,7 +160,7 @@ def remove_list(deps: Any, brand_id: str, source: str) -> int:
 # --- export ----------------------------------------------------------------------------------------------------
 
 
-def export_rows(deps: Any, brand_id: str) -> list[dict[str, Any]]:
+def export_rows(deps: Deps, brand_id: str) -> list[dict[str, Any]]:
     """The brand's references' exchange hashes; BadInput with the fix if they were hashed by an older version."""
     from common.brands import get_brand
 
@@ -186,7 +191,7 @@ def export_rows(deps: Any, brand_id: str) -> list[dict[str, Any]]:
     return rows
 
 
-def export_text(deps: Any, brand_id: str, fmt: str) -> tuple[str, int]:
+def export_text(deps: Deps, brand_id: str, fmt: str) -> tuple[str, int]:
     rows = export_rows(deps, brand_id)
     return render_export(rows, fmt), len(rows)
 
@@ -203,7 +208,7 @@ class ListIndex:
         return len(self.entries)
 
 
-def list_index(deps: Any, brand_id: str) -> ListIndex:
+def list_index(deps: Deps, brand_id: str) -> ListIndex:
     """The brand's imported lists as one index, cached per process until a list's revision changes."""
     lists = {
         doc["list"]: doc for doc in brand_lists(deps, brand_id) if doc.get("list") and doc.get("revision")
@@ -248,7 +253,7 @@ def closest_entry(
     return min(found, key=lambda pair: (pair[0].distance, pair[1] != "whole frame"))
 
 
-def match_signal(deps: Any, brand: Any, image: Image.Image) -> Signal:
+def match_signal(deps: Deps, brand: Brand, image: Image.Image) -> Signal:
     """The ``hash`` signal: the brand's references (common.hashing) and, when the brand has imported lists,
     those lists; a list within PDQ_MATCH fires the signal and names the list and the entry."""
     query = hashing.compute_hashes(image)
@@ -297,3 +302,15 @@ def _with_list_match(
         return signal.model_copy(update={"detail": detail, "reason": f"{signal.reason} {sentence}"})
     score = round(0.85 + 0.15 * (1 - distance / hashing.PDQ_MATCH), 4)
     return Signal(name="hash", status="fired", score=score, reference=row_id, reason=sentence, detail=detail)
+
+
+class HashChannel:
+    """The ``hash`` channel: the funnel's cheap first stage (the pipeline's hash_match step)."""
+
+    name = "hash"
+
+    def run(self, deps: Deps, brand: Brand, candidate: Candidate) -> dict[str, Signal]:
+        return {"hash": match_signal(deps, brand, candidate.image)}
+
+
+CHANNEL = HashChannel()

@@ -9,9 +9,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from common import topics
+from common import paths, topics
+from common import signals as registry
 from common.bootstrap import Deps
-from common.brands import Brand, get_brand
+from common.brand_model import Brand
+from common.brands import get_brand
+from common.channels import Candidate, run_channel
 from common.errors import BadInput
 from common.messages import (
     BlobRef,
@@ -28,36 +31,10 @@ from common.messages import (
     VerdictRecorded,
     format_validation_error,
 )
+from common.paths import scan_path, verdict_path
 from common.review.queue_docs import queue_path, with_verdict
 
 Outputs = list[tuple[str, Message]]
-
-# Every signal a verdict reports; channels that did not produce one show it as not_run with the reason.
-ALL_SIGNALS = (
-    "hash",
-    "copy",
-    "embedding",
-    "logo",
-    "ocr_text",
-    "color",
-    "barcode",
-    "listing_text",
-    "price",
-    "spi",
-)
-CHANNEL_SIGNALS = {
-    "hash": ("hash",),
-    "embed": ("embedding", "copy"),
-    "logo_ocr": ("logo", "ocr_text", "color", "barcode"),
-}
-
-
-def scan_path(brand_id: str, scan_id: str) -> str:
-    return f"brands/{brand_id}/scans/{scan_id}"
-
-
-def verdict_path(brand_id: str, scan_id: str) -> str:
-    return f"brands/{brand_id}/verdicts/{scan_id}"
 
 
 def preprocess_step(deps: Deps, msg: ScanRequested) -> Outputs:
@@ -67,7 +44,7 @@ def preprocess_step(deps: Deps, msg: ScanRequested) -> Outputs:
     result, working_bytes = preprocess(
         data, max_bytes=deps.settings.max_image_bytes, max_pixels=deps.settings.max_image_pixels
     )
-    working = BlobRef(bucket=deps.settings.work_bucket, name=f"{msg.brand_id}/{msg.scan_id}.png")
+    working = BlobRef(bucket=deps.settings.work_bucket, name=paths.working_copy(msg.brand_id, msg.scan_id))
     generation = deps.blobs.write(working.bucket, working.name, working_bytes, content_type="image/png")
     image = result.to_message(working.model_copy(update={"generation": generation}))
     deps.docs.update(
@@ -85,13 +62,16 @@ def _working_image(deps: Deps, image: Preprocessed) -> Any:
     return open_working(deps.blobs.read(image.working.bucket, image.working.name))
 
 
+def _candidate(deps: Deps, listing: Listing, image: Preprocessed) -> Candidate:
+    return Candidate(listing=listing, pre=image, load_image=lambda: _working_image(deps, image))
+
+
 def hash_match_step(deps: Deps, msg: ScanPreprocessed) -> Outputs:
     """The cheap funnel stage: a perceptual-hash match (a brand reference, or an entry of a hash list the brand
     imported) short-circuits the expensive channels (seed 004 ch. 8)."""
-    from common.hashlists import match_signal
-
     brand = get_brand(deps, msg.brand_id)
-    signal = match_signal(deps, brand, _working_image(deps, msg.image))
+    found = run_channel("hash", deps, brand, _candidate(deps, msg.listing, msg.image))
+    signal = found["hash"]
     if signal.status == "fired":
         return [
             (
@@ -100,7 +80,7 @@ def hash_match_step(deps: Deps, msg: ScanPreprocessed) -> Outputs:
                     scan_id=msg.scan_id,
                     brand_id=msg.brand_id,
                     channel="hash",
-                    signals={"hash": signal},
+                    signals=found,
                     expected=["hash"],
                 ),
             )
@@ -118,29 +98,24 @@ def hash_match_step(deps: Deps, msg: ScanPreprocessed) -> Outputs:
         scan_id=msg.scan_id,
         brand_id=msg.brand_id,
         channel="hash",
-        signals={"hash": signal},
+        signals=found,
         expected=expected,
     )
     return [(topics.CHANNELS_REQUESTED, request), (topics.CHANNEL_COMPLETED, done)]
 
 
 def embed_step(deps: Deps, msg: ChannelsRequested) -> Outputs:
-    from common.copyverify import copy_signal
-    from common.embedding.channel import run_embed_channel
-
-    brand = get_brand(deps, msg.brand_id)
-    image = _working_image(deps, msg.image)
-    signals = dict(run_embed_channel(deps, brand, image, msg.image))
-    signals["copy"] = copy_signal(deps, brand, image, signals.get("embedding"))
-    return [(topics.CHANNEL_COMPLETED, _completed(msg, "embed", signals))]
+    return [(topics.CHANNEL_COMPLETED, _run_expensive(deps, msg, "embed"))]
 
 
 def logo_ocr_step(deps: Deps, msg: ChannelsRequested) -> Outputs:
-    from common.vision.channel import run_logo_ocr_channel
+    return [(topics.CHANNEL_COMPLETED, _run_expensive(deps, msg, "logo_ocr"))]
 
+
+def _run_expensive(deps: Deps, msg: ChannelsRequested, channel: str) -> ChannelCompleted:
     brand = get_brand(deps, msg.brand_id)
-    signals = run_logo_ocr_channel(deps, brand, _working_image(deps, msg.image), msg.image, msg.listing)
-    return [(topics.CHANNEL_COMPLETED, _completed(msg, "logo_ocr", dict(signals)))]
+    signals = run_channel(channel, deps, brand, _candidate(deps, msg.listing, msg.image))
+    return _completed(msg, channel, signals)
 
 
 def _completed(msg: ChannelsRequested, channel: str, signals: dict[str, Signal]) -> ChannelCompleted:
@@ -156,7 +131,7 @@ def _completed(msg: ChannelsRequested, channel: str, signals: dict[str, Signal])
 def fuse_step(deps: Deps, msg: ChannelCompleted) -> Outputs:
     """Fan-in: record this channel inside a transaction; the invocation that completes the set creates the
     verdict (``create`` fails if another got there first), so duplicates never make a second verdict."""
-    from common.fusion import decide, listing_text_signal, price_signal, spi_listing_signal
+    from common.fusion import decide
 
     brand = get_brand(deps, msg.brand_id)
     spath, vpath = scan_path(msg.brand_id, msg.scan_id), verdict_path(msg.brand_id, msg.scan_id)
@@ -182,9 +157,7 @@ def fuse_step(deps: Deps, msg: ChannelCompleted) -> Outputs:
         verdict = decide(
             brand,
             listing,
-            _all_signals(
-                brand, listing, channels, expected, listing_text_signal, price_signal, spi_listing_signal
-            ),
+            _all_signals(deps, brand, listing, channels, expected),
             scan_id=msg.scan_id,
             now=deps.clock(),
         )
@@ -229,27 +202,25 @@ def _announcement(verdict: Verdict) -> VerdictRecorded:
 
 
 def _all_signals(
-    brand: Brand, listing: Listing, channels: dict[str, Any], expected: list[str], *listing_fns: Any
+    deps: Deps, brand: Brand, listing: Listing, channels: dict[str, Any], expected: list[str]
 ) -> dict[str, Signal]:
+    """Every registered signal, in registry order: the channels' recorded ones, the listing channel's (computed
+    here), and not_run with the reason for those a channel skipped or did not report."""
     signals: dict[str, Signal] = {}
     for channel_signals in channels.values():
         for name, raw in channel_signals.items():
             signals[name] = Signal.model_validate(raw)
-    for fn in listing_fns:
-        sig = fn(brand, listing)
-        signals[sig.name] = sig
-    for channel, names in CHANNEL_SIGNALS.items():
-        for name in names:
-            if name not in signals:
-                why = (
-                    "skipped: the perceptual-hash match already decided (short-circuit)"
-                    if channel not in expected
-                    else f"channel {channel} reported no {name} signal"
-                )
-                signals[name] = Signal.not_run(name, why)
-    return {name: signals[name] for name in ALL_SIGNALS if name in signals} | {
-        k: v for k, v in signals.items() if k not in ALL_SIGNALS
-    }
+    signals |= run_channel("listing", deps, brand, Candidate(listing=listing))
+    for spec in registry.SIGNALS:
+        if spec.name not in signals:
+            why = (
+                "skipped: the perceptual-hash match already decided (short-circuit)"
+                if spec.channel not in expected
+                else f"channel {spec.channel} reported no {spec.name} signal"
+            )
+            signals[spec.name] = Signal.not_run(spec.name, why)
+    order = registry.names()
+    return {name: signals[name] for name in order} | {k: v for k, v in signals.items() if k not in order}
 
 
 def evidence_step(deps: Deps, msg: VerdictRecorded) -> Outputs:

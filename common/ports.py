@@ -11,7 +11,10 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from common.brand_model import Brand
 
 T = TypeVar("T")
 
@@ -175,6 +178,33 @@ class ModelClient(Protocol):
     def embed(self, images: Sequence[bytes]) -> tuple[Any, dict[str, str]]:
         """(float32 array N x D, L2-normalised; {"model": name, "version": v})."""
         ...
+
+
+@dataclass(frozen=True)
+class Hit:
+    ref_id: str
+    cosine: float
+    query: int  # row of the query matrix (the candidate crop) that scored best
+    view: str  # which stored view of the reference matched ("whole", "centre", "tile2_0_1", ...)
+
+
+class VectorIndex(Protocol):
+    name: str
+
+    def nearest(self, queries: Any, k: int) -> list[Hit]:
+        """Best hit per reference over all query rows (a float32 N x D array) and views, highest cosine first,
+        at most k."""
+        ...
+
+
+class VectorIndexes(Protocol):
+    """The vector-index port: the nearest-reference index of one brand for one model. Adapters in
+    ``common.embedding.index`` (numpy in memory; Firestore ``find_nearest``), chosen in ``common.bootstrap``
+    with the document store they search, so no channel asks which backend it runs on."""
+
+    name: str
+
+    def index_for(self, brand: Brand, model: str) -> VectorIndex: ...
 
 
 def iter_chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:

@@ -6,8 +6,6 @@ separate CLI code path for detection.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import uuid
 from collections.abc import Iterable, Iterator
@@ -22,6 +20,7 @@ from common.adapters.local import InProcessBus
 from common.bootstrap import Deps, build_deps
 from common.brands import get_brand
 from common.errors import BadInput, PermanentError
+from common.image_source import read_image
 from common.messages import (
     LISTING_MAX_JSON_DEPTH,
     LISTING_MAX_JSON_TOKENS,
@@ -29,11 +28,9 @@ from common.messages import (
     Verdict,
     format_validation_error,
 )
-from common.ports import NotFound
 from common.settings import Settings
 
 MAX_LISTING_LINE_BYTES = 20 * 1024 * 1024  # a line may carry an inline base64 image
-FETCH_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -116,45 +113,13 @@ def _parse_listing_line(line: bytes, number: int) -> Listing | ListingError:
 
 def read_image_bytes(deps: Deps, image: str, *, base_dir: Path | None = None) -> bytes:
     """Image as received, from a local path, gs:// URI, https:// URL (SSRF-safe) or data: URI."""
-    limit = deps.settings.max_image_bytes
-    if image.startswith("data:"):
-        header, _, payload = image.partition(",")
-        if not header.endswith(";base64"):
-            raise BadInput("inline images must be data:image/...;base64,...")
-        if len(payload) > limit * 4 // 3 + 4:
-            raise BadInput(f"inline image larger than {limit} bytes")
-        try:
-            return base64.b64decode(payload, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise BadInput("inline image is not valid base64") from exc
-    if image.startswith("gs://"):
-        from common.messages import BlobRef
-
-        ref = BlobRef.parse(image)
-        try:
-            return deps.blobs.read(ref.bucket, ref.name)
-        except NotFound as exc:
-            raise BadInput(f"{image}: no such object") from exc
-    if image.startswith(("http://", "https://")):
-        from common.fetch import fetch_image
-
-        return fetch_image(
-            image, max_bytes=limit, timeout_s=FETCH_TIMEOUT_S, allow_private=deps.settings.fetch_allow_private
-        )
-    if "://" in image:
-        raise BadInput(f"unsupported image location scheme: {image.split('://', 1)[0][:20]!r}")
-    path = Path(image)
-    if base_dir is not None and not path.is_absolute():
-        path = base_dir / path
-    try:
-        size = path.stat().st_size
-        if size > limit:
-            raise BadInput(f"{image}: {size} bytes is over the {limit}-byte limit")
-        if not path.is_file():
-            raise BadInput(f"{image}: not a regular file")
-        return path.read_bytes()
-    except OSError as exc:
-        raise BadInput(f"{image}: cannot read ({exc.strerror or exc.__class__.__name__})") from exc
+    return read_image(
+        image,
+        max_bytes=deps.settings.max_image_bytes,
+        allow_private=deps.settings.fetch_allow_private,
+        blobs=deps.blobs,
+        base_dir=base_dir,
+    )
 
 
 def scan_listings(

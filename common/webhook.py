@@ -13,8 +13,6 @@ unknown brand or refused image. Secrets are never logged or echoed.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import logging
@@ -26,11 +24,11 @@ from typing import Any, BinaryIO
 
 from pydantic import ValidationError
 
-from common import boundedjson, chain
+from common import boundedjson, chain, paths
 from common.authz import principal_for_marketplace, scoped_deps
 from common.bootstrap import Deps
 from common.errors import FetchRefused
-from common.fetch import fetch_image
+from common.image_source import read_image
 from common.messages import (
     BRAND_PATTERN,
     LISTING_MAX_JSON_DEPTH,
@@ -56,9 +54,6 @@ MAX_BODY_BYTES = 16 * 1024 * 1024
 MAX_JSON_DEPTH = LISTING_MAX_JSON_DEPTH
 MAX_JSON_TOKENS = LISTING_MAX_JSON_TOKENS
 BODY_READ_CHUNK = 1024 * 1024
-# Image download budget: a CDN answers in well under a second; 10 s tolerates a slow origin.
-FETCH_TIMEOUT_S = 10.0
-DATA_URI = re.compile(r"^data:image/[A-Za-z0-9.+-]+;base64,", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -116,7 +111,7 @@ def handle_webhook(deps: Deps, headers: Mapping[str, str], body: bytes) -> Webho
     except SignatureError as exc:
         log.warning("webhook: rejected request from %s: %s", marketplace, exc)
         return _error(401, str(exc))
-    nonce_path = f"webhook_nonces/{hashlib.sha256(f'{marketplace}:{sig}'.encode()).hexdigest()}"
+    nonce_path = paths.webhook_nonce(hashlib.sha256(f"{marketplace}:{sig}".encode()).hexdigest())
     try:
         expires = datetime.fromtimestamp(timestamp, UTC) + timedelta(seconds=TIMESTAMP_TOLERANCE_S)
         deps.docs.create(nonce_path, {"marketplace": marketplace, "expires_at": expires})
@@ -156,11 +151,13 @@ def _accept(deps: Deps, marketplace: str, body: bytes) -> WebhookResponse:
         listing = Listing.model_validate(raw)
     except ValidationError as exc:
         return _error(422, "invalid listing", detail=format_validation_error(exc), fields=_field_errors(exc))
-    if deps.docs.get(f"brands/{brand}") is None:
+    if deps.docs.get(paths.brand(brand)) is None:
         return _error(422, f"unknown brand {brand!r}")
 
     try:
-        image = _image_bytes(listing.image, settings.max_image_bytes, settings.fetch_allow_private)
+        image = read_image(
+            listing.image, max_bytes=settings.max_image_bytes, allow_private=settings.fetch_allow_private
+        )
     except FetchRefused as exc:
         log.info("webhook: %s listing %s image refused: %s", marketplace, listing.listing_id, exc)
         return _error(422, str(exc), field="image")
@@ -187,23 +184,6 @@ def idempotency_key(marketplace: str, listing: Listing, image: bytes) -> str:
         fields.pop("store_url", None)
     content = hashlib.sha256(image).hexdigest() + json.dumps(fields, sort_keys=True)
     return f"{marketplace}:{listing.listing_id}:{hashlib.sha256(content.encode()).hexdigest()}"
-
-
-def _image_bytes(image: str, max_bytes: int, allow_private: bool) -> bytes:
-    if image.startswith("data:"):
-        match = DATA_URI.match(image)
-        if not match:
-            raise FetchRefused("image: data URIs must be data:image/<type>;base64,<data>")
-        encoded = image[match.end() :]
-        if len(encoded) > max_bytes * 4 // 3 + 4:
-            raise FetchRefused(f"image: inline image larger than {max_bytes} bytes")
-        try:
-            return base64.b64decode(encoded, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise FetchRefused("image: inline data is not valid base64") from exc
-    if image.lower().startswith(("http://", "https://")):
-        return fetch_image(image, max_bytes=max_bytes, timeout_s=FETCH_TIMEOUT_S, allow_private=allow_private)
-    raise FetchRefused("image: must be an http(s) URL or a data:image/...;base64 URI")
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -19,7 +19,6 @@ from common.embedding.calibration import calibrated
 from common.embedding.client import ModelRequestError, ModelUnavailable
 from common.embedding.extractor import embed_images, model_id
 from common.embedding.index import (
-    FirestoreVectorIndex,
     Hit,
     VectorIndex,
     local_index_for,
@@ -28,6 +27,11 @@ from common.embedding.index import (
 from common.embedding.manifest import MODELS_DIR, ManifestError, load_manifest, models_dir
 from common.embedding.regions import candidate_regions, crop_all
 from common.messages import Signal
+
+if TYPE_CHECKING:
+    from common.bootstrap import Deps
+    from common.brand_model import Brand
+    from common.channels import Candidate
 
 SIGNAL = "embedding"
 # Calibrated score at which the signal fires: the logistic's equal-odds point (classes weighted equally in the
@@ -49,13 +53,6 @@ def calibration_for(model: str, version: str, models_dir: str = str(MODELS_DIR))
     return None
 
 
-def _index(deps: Any, brand: Any, mid: str) -> VectorIndex:
-    if deps.settings.backend == "gcp" and hasattr(deps.docs, "client"):
-        live = {str(r["ref_id"]) for r in brand.references}
-        return FirestoreVectorIndex(deps.docs.client, brand.brand_id, mid, live_ref_ids=live)
-    return local_index_for(deps, brand, mid)
-
-
 def _box(pre: Any) -> tuple[int, int, int, int] | None:
     box = getattr(pre, "product_box", None)
     return (box.x, box.y, box.w, box.h) if box is not None else None
@@ -69,7 +66,7 @@ def per_region_cosines(vectors: np.ndarray, ref: dict[str, Any]) -> list[float]:
     return [round(float(v), 4) for v in (vectors @ views.T).max(axis=1)]
 
 
-def run_embed_channel(deps: Any, brand: Any, image: Any, pre: Any) -> dict[str, Signal]:
+def run_embed_channel(deps: Deps, brand: Brand, image: Any, pre: Any) -> dict[str, Signal]:
     started = time.perf_counter()
     if not any(r.get("embedding") for r in brand.references):
         why = "brand has no reference embeddings (run `counterfeit brand add` again with the model available)"
@@ -90,11 +87,11 @@ def run_embed_channel(deps: Any, brand: Any, image: Any, pre: Any) -> dict[str, 
         why = f"reference embeddings were made with another model; re-run `counterfeit brand add` for {mid}"
         return {SIGNAL: Signal.not_run(SIGNAL, why)}
 
-    index = _index(deps, brand, mid)
+    index: VectorIndex = deps.vectors.index_for(brand, mid)
     hits = index.nearest(vectors, TOP_K)
     index_name = index.name
     if not hits and index.name != "local":  # views not in Firestore (brand added before this extractor)
-        index = local_index_for(deps, brand, mid)
+        index = local_index_for(deps.cache, brand, mid)
         hits = index.nearest(vectors, TOP_K)
         index_name = f"local (fallback: {index_name} returned no vectors)"
     if not hits:
@@ -150,3 +147,21 @@ def _signal(
     return Signal(
         name=SIGNAL, status=status, score=round(score, 4), reference=best.ref_id, reason=reason, detail=detail
     )
+
+
+class EmbedChannel:
+    """The ``embed`` channel: the embedding, then copy verification, which checks the embedding's best
+    reference first."""
+
+    name = "embed"
+
+    def run(self, deps: Deps, brand: Brand, candidate: Candidate) -> dict[str, Signal]:
+        from common.copyverify import copy_signal
+
+        image = candidate.image
+        signals = dict(run_embed_channel(deps, brand, image, candidate.pre))
+        signals["copy"] = copy_signal(deps, brand, image, signals.get("embedding"))
+        return signals
+
+
+CHANNEL = EmbedChannel()

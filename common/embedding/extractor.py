@@ -10,14 +10,19 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
 
-from common.embedding.index import VIEWS_COLLECTION, view_doc_id
+from common import paths
+from common.embedding.index import view_doc_id
 from common.embedding.manifest import DEFAULT_MANIFEST
 from common.embedding.regions import crop_all, reference_regions
+
+if TYPE_CHECKING:
+    from common.bootstrap import Deps
+    from common.brand_model import ReferenceImage
 
 # Six decimals keep cosines exact to ~1e-6 and halve the stored JSON (float32 reprs are ~18 characters).
 STORED_DECIMALS = 6
@@ -52,11 +57,11 @@ class EmbedExtractor:
         except (OSError, ValueError, KeyError):
             self.version = f"unavailable+regions{REGIONS_VERSION}"
 
-    def extract(self, deps: Any, brand_id: str, ref: Any) -> dict[str, Any]:
+    def extract(self, deps: Deps, brand_id: str, ref: ReferenceImage) -> dict[str, Any]:
         fields = reference_fields(deps.model, ref.image, ref.kind)
         views = [("whole", fields["embedding"]), *fields["embedding_crops"].items()]
         for view, vec in views:
-            path = f"brands/{brand_id}/{VIEWS_COLLECTION}/{view_doc_id(ref.ref_id, view)}"
+            path = f"{paths.reference_views(brand_id)}/{view_doc_id(ref.ref_id, view)}"
             deps.docs.set(
                 path,
                 {"ref_id": ref.ref_id, "view": view, "model": fields["embedding_model"], "embedding": vec},

@@ -16,12 +16,16 @@ the model's dimension (``flat``); the emulator needs none.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from common.ports import Hit, VectorIndex
+
+if TYPE_CHECKING:
+    from common.brand_model import Brand
 
 VIEWS_COLLECTION = "reference_views"
 VECTOR_FIELD = "embedding"
@@ -31,22 +35,6 @@ FIRESTORE_MAX_LIMIT = 1000
 # Concurrent find_nearest calls per candidate (one per crop); Firestore handles far more, 8 keeps a function
 # instance's connection pool small.
 FIRESTORE_QUERY_THREADS = 8
-
-
-@dataclass(frozen=True)
-class Hit:
-    ref_id: str
-    cosine: float
-    query: int  # row of the query matrix (the candidate crop) that scored best
-    view: str  # which stored view of the reference matched ("whole", "centre", "tile2_0_1", ...)
-
-
-class VectorIndex(Protocol):
-    name: str
-
-    def nearest(self, queries: np.ndarray, k: int) -> list[Hit]:
-        """Best hit per reference over all query rows and views, highest cosine first, at most k."""
-        ...
 
 
 def reference_views(ref: dict[str, Any]) -> list[tuple[str, list[float]]]:
@@ -138,14 +126,39 @@ class LocalVectorIndex:
         return hits
 
 
-def local_index_for(deps: Any, brand: Any, model: str) -> LocalVectorIndex:
-    """The brand's index, cached per process by (brand, kit version, model)."""
+def local_index_for(cache: dict[Any, Any], brand: Brand, model: str) -> LocalVectorIndex:
+    """The brand's index, cached per process (``Deps.cache``) by (brand, kit version, model)."""
     key = f"embed-index:{brand.brand_id}:{brand.version}:{model}"
-    index = deps.cache.get(key)
+    index = cache.get(key)
     if index is None:
         index = LocalVectorIndex.from_references(brand.references, model=model)
-        deps.cache[key] = index
+        cache[key] = index
     return index
+
+
+class LocalVectorIndexes:
+    """Local adapter: the brand's vectors in memory (numpy), cached per process in ``cache`` (``Deps.cache``)."""
+
+    name = "local"
+
+    def __init__(self, cache: dict[Any, Any]) -> None:
+        self.cache = cache
+
+    def index_for(self, brand: Brand, model: str) -> VectorIndex:
+        return local_index_for(self.cache, brand, model)
+
+
+class FirestoreVectorIndexes:
+    """GCP adapter: ``find_nearest`` on the Firestore client the document store already holds."""
+
+    name = "firestore"
+
+    def __init__(self, client: Callable[[], Any]) -> None:
+        self._client = client  # called per index: the document store builds its client lazily
+
+    def index_for(self, brand: Brand, model: str) -> VectorIndex:
+        live = {str(r["ref_id"]) for r in brand.references}
+        return FirestoreVectorIndex(self._client(), brand.brand_id, model, live_ref_ids=live)
 
 
 def view_doc_id(ref_id: str, view: str) -> str:

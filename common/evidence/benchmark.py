@@ -17,6 +17,7 @@ import threading
 import time
 from pathlib import Path
 
+from common import paths
 from common.bootstrap import build_deps
 from common.evaluate import MINUTES_PER_ITEM
 from common.evidence.bundle import build_bundle_result
@@ -37,7 +38,7 @@ def main() -> int:
     parser.add_argument("--brand", default="acme")
     args = parser.parse_args()
     deps = build_deps(dataclasses.replace(get_settings(), fetch_allow_private=True))
-    rows = deps.docs.query(f"brands/{args.brand}/verdicts", [Filter("tier", "==", 1)])
+    rows = deps.docs.query(paths.verdicts(args.brand), [Filter("tier", "==", 1)])
     verdicts = [verdict_from_doc(doc) for _, doc in rows]
     if not verdicts:
         print("no Tier-1 verdicts stored: run `counterfeit scan` on the demo first")
@@ -55,7 +56,7 @@ def main() -> int:
             ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(Path(tmp, "site")))
         )
         threading.Thread(target=httpd.serve_forever, daemon=True).start()
-        scan_path = f"brands/{args.brand}/scans/{verdicts[0].scan_id}"
+        scan_path = paths.scan_path(args.brand, verdicts[0].scan_id)
         scan = deps.docs.get(scan_path) or {}
         original = dict(scan.get("listing") or {})
         try:

@@ -14,10 +14,11 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
+from common import paths
 from common.errors import FetchRefused
 from common.evidence.compare import MarkedBox, side_by_side
 from common.evidence.manifest import MANIFEST_NAME, BundleFile, build_manifest, sha256_hex
@@ -25,7 +26,11 @@ from common.evidence.pdf import ReportContext, render_report
 from common.evidence.screenshot import Screenshot, ScreenshotFailed, take_screenshot
 from common.evidence.sources import ReferenceImage, find_reference
 from common.messages import Box, Verdict
+from common.paths import evidence_doc_path
 from common.ports import NotFound
+
+if TYPE_CHECKING:
+    from common.bootstrap import Deps
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +42,6 @@ _FORMAT_EXT = {
     "BMP": (".bmp", "image/bmp"),
     "TIFF": (".tif", "image/tiff"),
 }
-
-
-def evidence_doc_path(brand_id: str, scan_id: str) -> str:
-    """Where the manifest digest is recorded (out of reach of anyone who can write the bundle)."""
-    return f"brands/{brand_id}/evidence/{scan_id}"
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ def _ext(fmt: str | None, fallback_name: str) -> tuple[str, str]:
 
 
 def collect_files(
-    deps: Any,
+    deps: Deps,
     verdict: Verdict,
     *,
     screenshot: bool = True,
@@ -131,8 +131,8 @@ def collect_files(
     brand, scan_id = verdict.brand_id, verdict.scan_id
     max_pixels = deps.settings.max_image_pixels
     notes: list[str] = []
-    scan = deps.docs.get(f"brands/{brand}/scans/{scan_id}") or {}
-    brand_doc = deps.docs.get(f"brands/{brand}") or {}
+    scan = deps.docs.get(paths.scan_path(brand, scan_id)) or {}
+    brand_doc = deps.docs.get(paths.brand(brand)) or {}
     listing: dict[str, Any] = dict(scan.get("listing") or {"listing_id": verdict.listing_id})
     files: list[BundleFile] = []
 
@@ -265,7 +265,7 @@ def _page_record(shot: Screenshot) -> dict[str, Any]:
 
 
 def write_bundle(
-    deps: Any, verdict: Verdict, files: list[BundleFile], manifest: bytes, out_dir: Path | None
+    deps: Deps, verdict: Verdict, files: list[BundleFile], manifest: bytes, out_dir: Path | None
 ) -> str:
     """Write files + manifest; stale files from an earlier build of the same bundle are removed."""
     names = {f.name for f in files} | {MANIFEST_NAME}
@@ -281,9 +281,9 @@ def write_bundle(
         return str(target)
     bucket = deps.settings.evidence_bucket
     prefix = f"{verdict.brand_id}/{verdict.scan_id}/"
-    for old in deps.blobs.list(bucket, prefix):
-        if old[len(prefix) :] not in names:
-            deps.blobs.delete(bucket, old)
+    for stale in deps.blobs.list(bucket, prefix):
+        if stale[len(prefix) :] not in names:
+            deps.blobs.delete(bucket, stale)
     for f in files:
         deps.blobs.write(bucket, prefix + f.name, f.data, content_type=f.content_type)
     deps.blobs.write(bucket, prefix + MANIFEST_NAME, manifest, content_type="application/json")
@@ -292,7 +292,7 @@ def write_bundle(
 
 
 def build_bundle_result(
-    deps: Any,
+    deps: Deps,
     verdict: Verdict,
     *,
     out_dir: Path | None = None,
@@ -320,12 +320,12 @@ def build_bundle_result(
     return BundleResult(location, digest, tuple(sorted(f.name for f in files)), tuple(meta["notes"]))
 
 
-def build_bundle(deps: Any, verdict: Verdict, *, out_dir: Path | None = None) -> str:
+def build_bundle(deps: Deps, verdict: Verdict, *, out_dir: Path | None = None) -> str:
     """Build, write and record the bundle; returns its directory path or gs:// prefix."""
     return build_bundle_result(deps, verdict, out_dir=out_dir).location
 
 
-def verify_recorded(deps: Any, brand_id: str, scan_id: str) -> list[str]:
+def verify_recorded(deps: Deps, brand_id: str, scan_id: str) -> list[str]:
     """Verify a stored bundle against the manifest digest recorded for the scan."""
     from common.evidence.manifest import verify_bundle
 

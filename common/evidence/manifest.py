@@ -12,7 +12,10 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from common.bootstrap import Deps
 
 MANIFEST_NAME = "manifest.json"
 BUNDLE_FORMAT = "counterfeit-evidence/1"
@@ -71,7 +74,9 @@ def check_manifest(
     return problems
 
 
-def verify_bundle(path: str | Path, *, deps: Any = None, expected_digest: str | None = None) -> list[str]:
+def verify_bundle(
+    path: str | Path, *, deps: Deps | None = None, expected_digest: str | None = None
+) -> list[str]:
     """Every problem with the bundle at ``path`` (a directory, or a gs:// prefix read through ``deps.blobs``).
 
     An empty list means every file matches the manifest (and the manifest matches ``expected_digest`` if given).

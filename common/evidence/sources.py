@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from common import paths
 from common.brands import read_kit_file
 from common.errors import BadInput
 from common.messages import Verdict
@@ -71,7 +72,7 @@ def find_reference(
         return None
     kind, filename = parsed
     ref_id = f"{kind}:{filename}"
-    ref_doc = deps.docs.get(f"brands/{verdict.brand_id}/references/{ref_id}") or {}
+    ref_doc = deps.docs.get(paths.reference(verdict.brand_id, ref_id)) or {}
     kit_dir = brand_doc.get("kit_dir")
     if not kit_dir:
         notes.append(f"reference {ref_id}: the brand has no local kit directory to copy it from")

@@ -21,6 +21,8 @@ from flask import Flask, Response, abort, g, jsonify, redirect, render_template_
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
+from common import paths
+from common import signals as signal_registry
 from common.enforcement.cases import open_case
 from common.evidence.bundle import evidence_doc_path, verify_recorded
 from common.evidence.sources import find_reference
@@ -314,8 +316,8 @@ def create_review_app(
     @app.get("/brands/<brand>/items/<scan_id>")
     def item(brand: str, scan_id: str) -> Response:
         it = load(brand, scan_id)
-        scan = deps().docs.get(f"brands/{brand}/scans/{scan_id}") or {}
-        brand_doc = deps().docs.get(f"brands/{brand}") or {}
+        scan = deps().docs.get(paths.scan_path(brand, scan_id)) or {}
+        brand_doc = deps().docs.get(paths.brand(brand)) or {}
         reference = find_reference(deps(), brand_doc, it.verdict, [])
         return render(
             templates.ITEM,
@@ -326,6 +328,7 @@ def create_review_app(
             has_reference=reference is not None,
             reference=reference.ref_id if reference else None,
             **case_context(deps().docs, brand, scan_id),
+            signal_specs=signal_registry.BY_NAME,
         )
 
     @app.get("/brands/<brand>/items/<scan_id>/images/<which>")
@@ -334,10 +337,10 @@ def create_review_app(
         d = deps()
         data: bytes | None = None
         if which == "candidate":
-            source = (d.docs.get(f"brands/{brand}/scans/{scan_id}") or {}).get("source") or {}
+            source = (d.docs.get(paths.scan_path(brand, scan_id)) or {}).get("source") or {}
             for bucket, name in (
                 (source.get("bucket"), source.get("name")),
-                (d.settings.work_bucket, f"{brand}/{scan_id}.png"),
+                (d.settings.work_bucket, paths.working_copy(brand, scan_id)),
             ):
                 # Only this brand's own objects: the first path segment of every tenant blob is the brand.
                 if bucket and name and str(name).startswith(f"{brand}/"):
@@ -349,7 +352,7 @@ def create_review_app(
                         break
                     data = None
         elif which == "reference":
-            ref = find_reference(d, d.docs.get(f"brands/{brand}") or {}, it.verdict, [])
+            ref = find_reference(d, d.docs.get(paths.brand(brand)) or {}, it.verdict, [])
             data = ref.data if ref else None
         else:
             abort(404)

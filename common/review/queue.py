@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from common import paths
 from common.messages import Verdict
+from common.paths import verdict_path
 from common.ports import DocumentStore, Filter, NotFound, Transaction
 from common.review.queue_docs import queue_path, with_review, with_verdict
 
@@ -20,10 +22,6 @@ NOTE_MAX_CHARS = 2000
 Decision = Literal["confirmed", "rejected", "not_sure"]
 DECISIONS: dict[str, Decision] = {"confirm": "confirmed", "reject": "rejected", "not_sure": "not_sure"}
 Show = Literal["pending", "not_sure", "decided"]
-
-
-def verdict_path(brand_id: str, scan_id: str) -> str:
-    return f"brands/{brand_id}/verdicts/{scan_id}"
 
 
 def verdict_from_doc(doc: dict[str, Any]) -> Verdict:
@@ -88,6 +86,6 @@ def reviewed_verdicts(docs: DocumentStore, brand: str) -> list[tuple[Verdict, di
     """Every verdict of the brand with a review decision (the calibration input)."""
     out = []
     decided = Filter("review.decision", "in", sorted(set(DECISIONS.values())))
-    for _path, doc in docs.query(f"brands/{brand}/verdicts", filters=[decided]):
+    for _path, doc in docs.query(paths.verdicts(brand), filters=[decided]):
         out.append((verdict_from_doc(doc), doc["review"]))
     return out

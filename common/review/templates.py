@@ -94,10 +94,11 @@ ITEM = """{% extends base %}{% block body %}{% set v = it.verdict %}
  {% if listing.get(key) is not none %}<tr><th>{{ key }}</th><td>{{ listing.get(key) }}</td></tr>{% endif %}
 {% endfor %}</table>
 <h3>Signals</h3><table id="signals"><thead><tr><th>Signal</th><th>Status</th><th>Score</th><th>Reference</th>
-<th>Evidence</th></tr></thead><tbody>
-{% for name, s in v.signals | dictsort %}<tr><td>{{ name }}</td><td>{{ s.status }}</td>
+<th>Evidence</th><th>Channel</th><th>Role</th></tr></thead><tbody>
+{% for name, s in v.signals | dictsort %}{% set spec = signal_specs.get(name) %}<tr><td>{{ name }}</td><td>{{ s.status }}</td>
 <td>{{ '%.3f' % s.score if s.score is not none else '' }}</td><td>{{ s.reference or '' }}</td>
-<td>{{ s.reason or '' }}</td></tr>{% endfor %}</tbody></table>
+<td>{{ s.reason or '' }}</td><td>{{ spec.channel if spec else '' }}</td>
+<td>{{ spec.role.replace('_', ' ') if spec else '' }}</td></tr>{% endfor %}</tbody></table>
 {% if it.review %}<p id="current-review">Decided: <b>{{ it.review.decision }}</b> by {{ it.review.reviewer }}
  {% if it.review.note %}— “{{ it.review.note }}”{% endif %}</p>{% endif %}
 <h3>Decision</h3>

@@ -23,6 +23,7 @@ from common.vision.textmatch import best_text_score, match_brand_text
 if TYPE_CHECKING:
     from common.bootstrap import Deps
     from common.brand_model import Brand
+    from common.channels import Candidate
 
 OCR_TEXT_FIRE = 0.75  # same cut as fusion's LISTING_TEXT_FIRE: every rule-backed textmatch scores >= 0.75
 MAX_TEXT_IN_DETAIL = 2000
@@ -159,3 +160,14 @@ def run_logo_ocr_channel(
     for sig in signals.values():
         sig.detail.setdefault("timings_ms", result.timings_ms)
     return signals
+
+
+class LogoOcrChannel:
+    name = "logo_ocr"
+
+    def run(self, deps: Deps, brand: Brand, candidate: Candidate) -> dict[str, Signal]:
+        assert candidate.pre is not None, "the logo_ocr channel runs on a preprocessed image"
+        return run_logo_ocr_channel(deps, brand, candidate.image, candidate.pre, candidate.listing)
+
+
+CHANNEL = LogoOcrChannel()

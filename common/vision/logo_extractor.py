@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from common import paths
 from common.ports import NotFound
 from common.vision.logo import LogoFeatures, extract_logo_features, features_from_npz, features_to_npz
 
@@ -29,7 +30,7 @@ class LogoExtractor:
         if ref.kind != "logo":
             return {}
         feats = extract_logo_features(ref.ref_id, ref.image)
-        blob = f"{brand_id}/features/logo-v{self.version}/{ref.sha256}.npz"
+        blob = paths.logo_features(brand_id, self.version, ref.sha256)
         deps.blobs.write(deps.settings.references_bucket, blob, features_to_npz(feats))
         return {
             "logo_features": blob,

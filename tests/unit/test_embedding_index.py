@@ -81,10 +81,10 @@ def test_local_index_is_cached_per_brand_version() -> None:
         references = [{"ref_id": "a", "embedding": [1.0, 0.0], "embedding_model": "m@1"}]
 
     deps, brand = _Deps(), _Brand()
-    first = local_index_for(deps, brand, "m@1")
-    assert local_index_for(deps, brand, "m@1") is first
+    first = local_index_for(deps.cache, brand, "m@1")
+    assert local_index_for(deps.cache, brand, "m@1") is first
     brand.version = "v2"
-    assert local_index_for(deps, brand, "m@1") is not first
+    assert local_index_for(deps.cache, brand, "m@1") is not first
 
 
 def test_candidate_regions_cover_whole_box_and_tiles() -> None:

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from common.brands import Brand
-from common.fusion import decide, price_signal
+from common.fusion import decide
+from common.listing_signals import price_signal
 from common.messages import Listing, Signal
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)

@@ -1,0 +1,101 @@
+"""Where every document and tenant blob lives: the one module that spells paths.
+
+Tenant documents are always under ``brands/{brand_id}/...`` and tenant blobs always start with ``{brand_id}/`` (or
+``_listings/{brand_id}/`` for webhook uploads), which is what the brand-scoped stores in ``common.authz`` check;
+keeping the spelling here keeps that promise checkable in one place. docs/ARCHITECTURE.md "Where data lives"
+describes the fields.
+"""
+
+from __future__ import annotations
+
+# ---------------------------------------------------------------- documents (DocumentStore paths)
+
+
+def brand(brand_id: str) -> str:
+    return f"brands/{brand_id}"
+
+
+def references(brand_id: str) -> str:
+    return f"brands/{brand_id}/references"
+
+
+def reference(brand_id: str, ref_id: str) -> str:
+    return f"{references(brand_id)}/{ref_id}"
+
+
+def reference_views(brand_id: str) -> str:
+    """Embedding vectors of reference views (one per view; the Firestore vector index reads this collection)."""
+    return f"brands/{brand_id}/reference_views"
+
+
+def scans(brand_id: str) -> str:
+    return f"brands/{brand_id}/scans"
+
+
+def scan_path(brand_id: str, scan_id: str) -> str:
+    return f"{scans(brand_id)}/{scan_id}"
+
+
+def verdicts(brand_id: str) -> str:
+    return f"brands/{brand_id}/verdicts"
+
+
+def verdict_path(brand_id: str, scan_id: str) -> str:
+    return f"{verdicts(brand_id)}/{scan_id}"
+
+
+def evidence_doc_path(brand_id: str, scan_id: str) -> str:
+    """Where the evidence manifest digest is recorded (out of reach of anyone who can write the bundle)."""
+    return f"brands/{brand_id}/evidence/{scan_id}"
+
+
+def callback_path(brand_id: str, scan_id: str) -> str:
+    return f"brands/{brand_id}/callbacks/{scan_id}"
+
+
+def listing_key_path(brand_id: str, key_digest: str) -> str:
+    """Webhook/CLI idempotency: listing id + content digest -> scan id."""
+    return f"brands/{brand_id}/listings/{key_digest}"
+
+
+def hashlists(brand_id: str) -> str:
+    return f"brands/{brand_id}/hashlists"
+
+
+def hashlist_chunks(brand_id: str) -> str:
+    return f"brands/{brand_id}/hashlist_chunks"
+
+
+def marketplace(marketplace_id: str) -> str:
+    return f"marketplaces/{marketplace_id}"
+
+
+def webhook_nonce(digest: str) -> str:
+    return f"webhook_nonces/{digest}"
+
+
+def processed_event(step: str, safe_event_id: str) -> str:
+    return f"processed_events/{step}:{safe_event_id}"
+
+
+# ---------------------------------------------------------------- blobs (names inside their bucket)
+
+
+def working_copy(brand_id: str, scan_id: str) -> str:
+    """Work bucket: the normalised PNG every channel reads."""
+    return f"{brand_id}/{scan_id}.png"
+
+
+def listing_upload(brand_id: str, scan_id: str) -> str:
+    """Candidates bucket: the image bytes of a webhook or CLI listing."""
+    return f"_listings/{brand_id}/{scan_id}"
+
+
+def logo_features(brand_id: str, version: str, sha256: str) -> str:
+    """References bucket: SIFT features of one kit logo."""
+    return f"{brand_id}/features/logo-v{version}/{sha256}.npz"
+
+
+def copy_features(brand_id: str, sha256: str) -> str:
+    """References bucket: SIFT features of one reference photo (copy verification)."""
+    return f"{brand_id}/features/copy-{sha256[:20]}.npz"

@@ -32,7 +32,9 @@ T = TypeVar("T")
 
 BRANDS_ENV = "COUNTERFEIT_BRANDS"
 BRANDS_COLLECTION = "brands"
-LISTINGS_BLOB_PREFIX = "_listings"  # chain.ingest_listing stores inline images as _listings/{brand}/{scan_id}
+LISTINGS_BLOB_PREFIX = (
+    "_listings"  # ingest.ingest_listing stores inline images as _listings/{brand}/{scan_id}
+)
 MARKETPLACES_COLLECTION = "marketplaces"
 _BRAND = re.compile(BRAND_PATTERN)
 _SHOWN_ID_CHARS = 80  # ids in error messages are clipped: they come from the caller and may be hostile

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from common import chain
+from common import chain, ingest
 from common.bootstrap import get_deps
 from common.cloudevents import MESSAGE_PUBLISHED, decode_pubsub
 from common.errors import PermanentError
@@ -83,7 +83,7 @@ def run_finalized_upload(event: Any) -> str | None:
     raw_metadata = data.get("metadata")
     metadata = {str(k): str(v) for k, v in raw_metadata.items()} if isinstance(raw_metadata, dict) else {}
     try:
-        scan_id = chain.ingest_blob(deps, bucket, name, int(generation), metadata, str(event["id"]))
+        scan_id = ingest.ingest_blob(deps, bucket, name, int(generation), metadata, str(event["id"]))
     except PermanentError as exc:
         log.warning("%s: dropping event %s for gs://%s/%s: %s", step, event["id"], bucket, name[:200], exc)
         return None

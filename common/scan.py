@@ -1,6 +1,6 @@
 """The embedded default's scan loop: ingest each listing, drain the in-process bus, read the verdict.
 
-It goes through ``chain.ingest_listing`` and the same step handlers the cloud functions run; there is no
+It goes through ``ingest.ingest_listing`` and the same step handlers the cloud functions run; there is no
 separate CLI code path for detection.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from common import boundedjson, chain, pipeline
+from common import boundedjson, chain, ingest, pipeline
 from common.adapters.local import InProcessBus
 from common.bootstrap import Deps, build_deps
 from common.brands import get_brand
@@ -154,7 +154,7 @@ def scan_one(
     except PermanentError as exc:
         return {"listing_id": listing.listing_id, "error": str(exc)}
     extra = {"evidence_dir": str(evidence_dir.resolve())} if evidence_dir else {}
-    scan_id = chain.ingest_listing(deps, brand_id, listing, data, f"cli:{uuid.uuid4()}", extra=extra)
+    scan_id = ingest.ingest_listing(deps, brand_id, listing, data, f"cli:{uuid.uuid4()}", extra=extra)
     bus.drain()
     return result_record(deps, brand_id, scan_id, listing.listing_id)
 

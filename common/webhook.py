@@ -24,7 +24,7 @@ from typing import Any, BinaryIO
 
 from pydantic import ValidationError
 
-from common import boundedjson, chain, paths
+from common import boundedjson, ingest, paths
 from common.authz import principal_for_marketplace, scoped_deps
 from common.bootstrap import Deps
 from common.errors import FetchRefused
@@ -163,7 +163,7 @@ def _accept(deps: Deps, marketplace: str, body: bytes) -> WebhookResponse:
         return _error(422, str(exc), field="image")
 
     key = idempotency_key(marketplace, listing, image)
-    scan_id = chain.ingest_listing(
+    scan_id = ingest.ingest_listing(
         scoped_deps(deps, principal),
         brand,
         listing,

@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from PIL import Image  # noqa: E402
 
-from common import chain  # noqa: E402
+from common import ingest  # noqa: E402
 from common.brands import register_brand  # noqa: E402
 from common.messages import Listing  # noqa: E402
 from common.ports import Filter  # noqa: E402
@@ -66,7 +66,7 @@ def main(argv: list[str]) -> int:
     )
     # Warm-up: model and OCR engine load once per process (reported separately).
     start = time.perf_counter()
-    chain.ingest_listing(
+    ingest.ingest_listing(
         deps, "acme", Listing(listing_id="warmup", image="x"), paths[0].read_bytes(), "warmup"
     )
     bus.drain()
@@ -78,7 +78,9 @@ def main(argv: list[str]) -> int:
         for path in paths:
             listing = Listing(listing_id=path.stem, image=str(path), seller_id="bench")
             start = time.perf_counter()
-            scan_id = chain.ingest_listing(deps, "acme", listing, path.read_bytes(), f"bench:{r}:{path.name}")
+            scan_id = ingest.ingest_listing(
+                deps, "acme", listing, path.read_bytes(), f"bench:{r}:{path.name}"
+            )
             bus.drain()
             totals.setdefault(path.stem, []).append((time.perf_counter() - start) * 1000)
             assert "tier" in result_record(deps, "acme", scan_id, path.stem)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from common import chain, pipeline, topics
+from common import chain, ingest, pipeline, topics
 from common.brands import register_brand
 from common.cli_help import EXIT_SOME_FAILED
 from common.errors import BadInput, InvalidPath
@@ -140,7 +140,7 @@ def test_a_permanent_error_in_any_step_is_dead_lettered_once_never_retried(chain
     calls = _count_calls(monkeypatch, "hash_match", refuse)
     listing = Listing(listing_id="perm-1", image="ref-1.jpg")
     image = (kit / "references" / "ref-1.jpg").read_bytes()
-    scan_id = chain.ingest_listing(deps, "acme", listing, image, "test:perm-1")
+    scan_id = ingest.ingest_listing(deps, "acme", listing, image, "test:perm-1")
     bus.drain()
 
     assert len(calls) == 1  # one delivery, no retry loop
@@ -162,7 +162,7 @@ def test_invalid_path_from_a_stored_slash_id_is_permanent_and_the_verdict_stays(
     deps, bus, kit = chain_home
     listing = Listing(listing_id="legacy-1", image="ref-1.jpg")
     image = (kit / "references" / "ref-1.jpg").read_bytes()
-    scan_id = chain.ingest_listing(deps, "acme", listing, image, "test:legacy-1")
+    scan_id = ingest.ingest_listing(deps, "acme", listing, image, "test:legacy-1")
     bus.drain()
     spath, vpath = pipeline.scan_path("acme", scan_id), pipeline.verdict_path("acme", scan_id)
     verdict = deps.docs.get(vpath)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from common import chain, pipeline
+from common import ingest, pipeline
 from common.brands import register_brand
 from common.scan import local_runtime
 from common.settings import get_settings
@@ -63,7 +63,7 @@ def test_upload_by_brand_b_naming_brand_a_marketplace_sends_nothing_to_a(world) 
     bucket, name = deps.settings.candidates_bucket, "globex/copy.jpg"
     generation = deps.blobs.write(bucket, name, (kits["globex"] / "references" / "ref-1.jpg").read_bytes())
     metadata = {"marketplace": MARKET_A, "listing_id": "acme-listing-7"}
-    scan_id = chain.ingest_blob(deps, bucket, name, generation, metadata, "evt-upload-1")
+    scan_id = ingest.ingest_blob(deps, bucket, name, generation, metadata, "evt-upload-1")
     assert scan_id is not None
     bus.drain()
 

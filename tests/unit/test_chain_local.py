@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from common import chain, pipeline, topics
+from common import chain, ingest, pipeline, topics
 from common.brands import register_brand
 from common.messages import BlobRef, Listing, ScanRequested
 from common.scan import listings_from_jsonl, scan_listings
@@ -29,7 +29,7 @@ def verdicts(deps) -> list[dict]:
 
 def scan_image(deps, bus, path: Path, **listing) -> str:
     item = Listing(listing_id=listing.pop("listing_id", path.stem), image=str(path), **listing)
-    scan_id = chain.ingest_listing(
+    scan_id = ingest.ingest_listing(
         deps, "acme", item, path.read_bytes(), f"test:{path}:{sorted(listing.items())}"
     )
     bus.drain()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from common import chain, evaluate, pipeline
+from common import evaluate, ingest, pipeline
 from common import signals as registry
 from common.brand_model import Brand
 from common.brands import register_brand
@@ -37,7 +37,7 @@ def scanned(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path):
     listing = Listing(
         listing_id="every-signal", image=str(path), title="ACME roadster", price=20.0, currency="USD", spi=9.0
     )
-    scan_id = chain.ingest_listing(deps, "acme", listing, path.read_bytes(), "registry:every-signal")
+    scan_id = ingest.ingest_listing(deps, "acme", listing, path.read_bytes(), "registry:every-signal")
     bus.drain()
     verdict = Verdict.model_validate(deps.docs.get(pipeline.verdict_path("acme", scan_id)))
     scan = deps.docs.get(pipeline.scan_path("acme", scan_id)) or {}

@@ -29,7 +29,7 @@ from common.embedding import synthetic
 from common.embedding.channel import run_embed_channel
 from common.embedding.client import InProcessModelClient
 from common.embedding.extractor import EmbedExtractor
-from common.embedding.index import FirestoreVectorIndex, LocalVectorIndex
+from common.embedding.index import FirestoreVectorIndex, FirestoreVectorIndexes, LocalVectorIndex
 from common.messages import BlobRef, Preprocessed
 from common.settings import Settings
 
@@ -77,12 +77,14 @@ def emulator() -> Iterator[str]:
 def gcp_deps(emulator: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Deps:
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", emulator)
     settings = Settings(backend="gcp", home=tmp_path, project=f"emb-{uuid.uuid4().hex[:10]}")
+    docs = FirestoreDocumentStore(settings)
     return Deps(
         settings=settings,
         blobs=FileBlobStore(tmp_path / "blobs"),
-        docs=FirestoreDocumentStore(settings),
+        docs=docs,
         publisher=InProcessBus(),
         _model=InProcessModelClient(),
+        _vectors=FirestoreVectorIndexes(lambda: docs.client),  # as bootstrap.build_deps wires the GCP backend
     )
 
 
@@ -162,7 +164,9 @@ def test_embed_channel_same_signal_on_firestore_and_local(
     pre = Preprocessed(working=BlobRef(bucket="w", name="gamma/x.png"), sha256="0" * 64, format="PNG",
                        width=scene.width, height=scene.height)  # fmt: skip
     on_firestore = run_embed_channel(gcp_deps, brand, scene, pre)["embedding"]
-    local_deps = replace(gcp_deps, settings=replace(gcp_deps.settings, backend="local"), cache={})
+    local_deps = replace(
+        gcp_deps, settings=replace(gcp_deps.settings, backend="local"), cache={}, _vectors=None
+    )
     on_local = run_embed_channel(local_deps, brand, scene, pre)["embedding"]
     assert on_firestore.detail["index"] == "firestore"
     assert on_local.detail["index"] == "local"

@@ -15,7 +15,7 @@ from common.bootstrap import Deps, build_deps
 from common.evidence.screenshot import CHROMIUM_FLAGS, find_chromium
 from common.review.app import create_review_app, serve
 from common.settings import Settings
-from tests.browser.review_seed import seed_review_data
+from tests.support.review_seed import seed_review_data
 
 pytestmark = [
     pytest.mark.browser,

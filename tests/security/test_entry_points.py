@@ -142,7 +142,7 @@ def review(tmp_path: Path):
     from common.bootstrap import build_deps
     from common.review.app import create_review_app
     from common.settings import Settings
-    from tests.browser.review_seed import seed_review_data
+    from tests.support.review_seed import seed_review_data
 
     deps = build_deps(Settings(home=tmp_path / "home", review_tokens={"tok-acme": ("acme",)}))
     deps.clock = lambda: datetime(2026, 11, 22, 8, 30, tzinfo=UTC)

@@ -16,7 +16,7 @@ from common.bootstrap import Deps, build_deps
 from common.review.app import create_review_app
 from common.review.csrf import HEADER, SESSION_COOKIE
 from common.settings import Settings
-from tests.browser.review_seed import seed_review_data
+from tests.support.review_seed import seed_review_data
 
 TOKENS = {"tok-acme": ("acme",), "alice@acme.example": ("acme",)}
 ITEM = "/brands/acme/items/s-t2-new"

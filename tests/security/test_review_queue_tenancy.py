@@ -14,7 +14,7 @@ from common.bootstrap import build_deps
 from common.review.app import create_review_app
 from common.review.queue_list import encode_cursor
 from common.settings import Settings
-from tests.browser.review_seed import seed_review_data
+from tests.support.review_seed import seed_review_data
 
 ACME = {"Authorization": "Bearer tok-acme"}
 

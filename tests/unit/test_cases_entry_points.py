@@ -12,7 +12,7 @@ from common.bootstrap import Deps, build_deps
 from common.review.app import create_review_app
 from common.review.auth import reviewer_name
 from common.settings import Settings, get_settings
-from tests.browser.review_seed import seed_review_data
+from tests.support.review_seed import seed_review_data
 
 TOKENS = {"tok-acme": ("acme",), "tok-other": ("other",)}
 NAMES = {reviewer_name("tok-acme"): "Jane Doe"}

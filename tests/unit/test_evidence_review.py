@@ -18,7 +18,7 @@ from common.bootstrap import Deps, build_deps
 from common.review.app import create_review_app, serve
 from common.review.auth import reviewer_name
 from common.settings import Settings
-from tests.browser.review_seed import seed_review_data
+from tests.support.review_seed import seed_review_data
 
 TOKENS = {"tok-acme": ("acme",), "tok-other": ("other",), "alice@acme.example": ("acme",)}
 ROOT = Path(__file__).resolve().parents[2]

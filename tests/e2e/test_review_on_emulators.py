@@ -18,8 +18,8 @@ from common.evidence import build_bundle_result, verify_bundle, verify_recorded
 from common.review.app import create_review_app
 from common.review.queue import verdict_from_doc
 from common.settings import Settings
-from tests.browser.review_seed import seed_review_data
 from tests.support.emulator_stack import emulators, stack_env  # noqa: F401  (session fixture)
+from tests.support.review_seed import seed_review_data
 
 pytestmark = pytest.mark.emulator
 

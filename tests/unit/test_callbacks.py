@@ -13,11 +13,12 @@ from common.messages import Listing, MarketplaceProvenance, Signal, Verdict
 from common.signing import SIGNATURE_HEADER, verify_signature
 from tests.support import local_functions as lf
 from tests.support.http_server import LoopbackServer
+from tests.support.local_functions import local_backend  # noqa: F401  (fixture)
 from tests.support.webhooks import MARKETPLACE, SECRETS
 
 
 @pytest.fixture
-def server(local_backend, monkeypatch):
+def server(local_backend, monkeypatch):  # noqa: F811
     monkeypatch.setenv("COUNTERFEIT_FETCH_ALLOW_PRIVATE", "1")  # the marketplace here is on 127.0.0.1
     lf.reset_caches()
     srv = LoopbackServer().start()

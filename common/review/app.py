@@ -17,12 +17,25 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Flask, Response, abort, g, jsonify, redirect, render_template_string, request, url_for
+from flask import (
+    Flask,
+    Response,
+    abort,
+    g,
+    has_request_context,
+    jsonify,
+    redirect,
+    render_template_string,
+    request,
+    url_for,
+)
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
 from common import paths
 from common import signals as signal_registry
+from common.authz import Principal, principal_for_identity, principal_for_review_token, scoped_deps
+from common.bootstrap import Deps
 from common.enforcement.cases import open_case
 from common.evidence.bundle import evidence_doc_path, verify_recorded
 from common.evidence.sources import find_reference
@@ -34,12 +47,9 @@ from common.review.auth import (
     IAP_CERTS_TTL_S,
     IAP_EMAIL_HEADER,
     IAP_JWT_HEADER,
-    Principal,
     bearer_token,
     fetch_iap_certs,
     iap_jwt_email,
-    principal_for_iap,
-    principal_for_token,
 )
 from common.review.case_routes import case_context, register_case_routes, reviewer_display_name
 from common.review.queue import get_item, record_decision
@@ -87,10 +97,13 @@ def create_review_app(
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     state: dict[str, Any] = {}
 
-    def deps() -> Any:
+    def deps() -> Deps:
+        """The reviewer's view of the stores: scoped to the signed-in principal's brands (common.authz), so a
+        handler that forgets ``check_brand`` still cannot read another brand."""
         if "deps" not in state:
             state["deps"] = deps_factory()
-        return state["deps"]
+        principal = g.get("principal") if has_request_context() else None
+        return scoped_deps(state["deps"], principal) if principal is not None else state["deps"]
 
     def iap_on() -> bool:
         if trust_iap is not None:
@@ -111,10 +124,10 @@ def create_review_app(
         aud = audience()
         if aud is None:
             header = request.headers.get(IAP_EMAIL_HEADER)
-            return principal_for_iap(header, tokens) if header else None
+            return principal_for_identity(header, tokens) if header else None
         assertion = request.headers.get(IAP_JWT_HEADER)
         email = iap_jwt_email(assertion, aud, certs()) if assertion else None
-        return principal_for_iap(email, tokens) if email else None
+        return principal_for_identity(email, tokens) if email else None
 
     def render(body: str, status: int = 200, **ctx: Any) -> Response:
         base = app.jinja_env.from_string(templates.BASE)
@@ -122,7 +135,7 @@ def create_review_app(
         html = render_template_string(
             body,
             base=base,
-            reviewer=principal.reviewer if principal else "",
+            reviewer=principal.subject if principal else "",
             csrf_token=g.get("csrf_token", ""),
             **ctx,
         )
@@ -131,7 +144,7 @@ def create_review_app(
     def check_brand(brand: str) -> None:
         if not re.fullmatch(BRAND_PATTERN, brand):
             abort(404)
-        if not g.principal.may_see(brand):
+        if not g.principal.allows(brand):
             abort(403)
 
     def csrf_key() -> bytes:
@@ -156,7 +169,7 @@ def create_review_app(
         if signed_in_by_cookie and not csrf.is_session_id(session_id):
             g.new_session = session_id = csrf.new_session_id()
         if signed_in_by_cookie and session_id:
-            g.csrf_token = csrf.csrf_token(csrf_key(), session_id, g.principal.reviewer)
+            g.csrf_token = csrf.csrf_token(csrf_key(), session_id, g.principal.subject)
         if request.method not in csrf.STATE_CHANGING:
             return
         why = csrf.cross_origin(
@@ -168,7 +181,7 @@ def create_review_app(
             return  # Authorization: Bearer, which no other origin can make a browser send
         given = request.headers.get(csrf.HEADER) or request.form.get(csrf.FORM_FIELD)
         if "new_session" in g or not csrf.token_matches(
-            csrf_key(), session_id or "", g.principal.reviewer, given
+            csrf_key(), session_id or "", g.principal.subject, given
         ):
             abort(
                 403,
@@ -186,7 +199,7 @@ def create_review_app(
             refuse_cross_site(signed_in_by_cookie=True)  # IAP signs browsers in with its own cookie
             return None
         if "token" in request.args:  # one-time login link: move the token into a cookie, drop it from the URL
-            principal = principal_for_token(request.args["token"], tokens)
+            principal = principal_for_review_token(request.args["token"], tokens)
             if principal is None:
                 abort(401)
             rest = {k: v for k, v in request.args.items(multi=False) if k != "token"}
@@ -203,7 +216,7 @@ def create_review_app(
             return response
         bearer = bearer_token(request.headers.get("Authorization"))
         token = bearer or request.cookies.get(COOKIE_NAME)
-        g.principal = principal_for_token(token, tokens) if token else None
+        g.principal = principal_for_review_token(token, tokens) if token else None
         if g.principal is None:
             abort(401)
         refuse_cross_site(signed_in_by_cookie=bearer is None)
@@ -387,7 +400,7 @@ def create_review_app(
         payload = request.get_json(silent=True) if request.is_json else request.form
         payload = payload or {}
         action, note = str(payload.get("decision") or ""), str(payload.get("note") or "")
-        name = reviewer_display_name(deps().settings, g.principal.reviewer)
+        name = reviewer_display_name(deps().settings, g.principal.subject)
         try:
             review = record_decision(
                 deps().docs,
@@ -395,7 +408,7 @@ def create_review_app(
                 scan_id,
                 action=action,
                 note=note,
-                reviewer=g.principal.reviewer,
+                reviewer=g.principal.subject,
                 now=deps().clock(),
             )
         except ValueError as exc:

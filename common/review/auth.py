@@ -3,54 +3,24 @@
 Locally: a bearer token (``Authorization: Bearer …``, or ``?token=`` once, which becomes an HttpOnly cookie)
 looked up in ``settings.review_tokens`` (token -> brands). In the cloud behind Identity-Aware Proxy, IAP puts
 the signed-in user's e-mail in ``X-Goog-Authenticated-User-Email``; with IAP trust on, that e-mail is looked
-up in the same map (e-mail -> brands) and tokens are not accepted. Tokens are never logged or stored: the
+up in the same map (e-mail -> brands) and tokens are not accepted. The principal is ``common.authz.Principal``
+(``principal_for_review_token`` / ``principal_for_identity``), the one every entry point uses. Tokens are never logged or stored: the
 reviewer name recorded with a decision is a short digest of the token.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Mapping
-from dataclasses import dataclass
+
+from common.authz import token_subject
 
 COOKIE_NAME = "review_token"
 IAP_EMAIL_HEADER = "X-Goog-Authenticated-User-Email"
 IAP_PREFIX = "accounts.google.com:"
 
 
-@dataclass(frozen=True)
-class Principal:
-    reviewer: str
-    brands: tuple[str, ...]
-    via: str  # "token" or "iap"
-
-    def may_see(self, brand: str) -> bool:
-        return brand in self.brands
-
-
-def reviewer_name(token: str) -> str:
-    """A stable, non-reversible name for a token holder (what the decision records)."""
-    return "token-" + hashlib.sha256(token.encode()).hexdigest()[:10]
-
-
-def principal_for_token(token: str, review_tokens: Mapping[str, tuple[str, ...]]) -> Principal | None:
-    """Constant-time comparison against every configured token."""
-    found: Principal | None = None
-    for known, brands in review_tokens.items():
-        if hmac.compare_digest(known.encode(), token.encode()):
-            found = Principal(reviewer_name(token), tuple(brands), "token")
-    return found
-
-
-def principal_for_iap(header: str, review_tokens: Mapping[str, tuple[str, ...]]) -> Principal | None:
-    email = header.removeprefix(IAP_PREFIX).strip().lower()
-    if "@" not in email:
-        return None
-    for key, brands in review_tokens.items():
-        if key.lower() == email:
-            return Principal(email, tuple(brands), "iap")
-    return None
+# The name a decision records for a token holder: the same digest the tenant checks name it by.
+reviewer_name = token_subject
 
 
 def bearer_token(authorization: str | None) -> str | None:

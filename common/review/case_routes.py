@@ -51,7 +51,7 @@ def case_context(docs: Any, brand: str, scan_id: str) -> dict[str, Any]:
 
 def register_case_routes(app: Flask, deps: Callable[[], Any], load: Callable[[str, str], Any]) -> None:
     def by() -> str:
-        return reviewer_display_name(deps().settings, g.principal.reviewer)
+        return reviewer_display_name(deps().settings, g.principal.subject)
 
     def done(brand: str, scan_id: str, payload: dict[str, Any]) -> Any:
         if request.is_json:

@@ -232,6 +232,10 @@ class ScopedBlobStore:
         _check_path(self.principal, name, "object")
         return self._inner.local_path(bucket, name)
 
+    def signed_url(self, bucket: str, name: str, expires_s: int) -> str | None:
+        _check_path(self.principal, name, "object")
+        return self._inner.signed_url(bucket, name, expires_s)
+
 
 def scoped_deps(deps: Deps, principal: Principal) -> Deps:
     """A copy of ``deps`` whose ``docs`` and ``blobs`` enforce ``principal``. The service identity (all

@@ -121,17 +121,25 @@ def register_core(sub: Any) -> None:
         examples=[
             "counterfeit marketplace add shopmarket --brand acme",
             "counterfeit marketplace add shopmarket --brand acme --callback-url https://shop.example/cb --json",
+            "counterfeit marketplace add shopmarket --brand acme --policy flag",
         ],
     )
     madd.add_argument("marketplace_id", help="the marketplace's id, as its webhook sends it")
     madd.add_argument("--brand", action="append", required=True, help="a brand it may submit for (repeat)")
     madd.add_argument(
-        "--callback-url", help="https URL that receives signed block-listing actions for Tier 1"
+        "--callback-url",
+        help="https URL that receives signed actions (hold_for_review, block_listing, release)",
+    )
+    madd.add_argument(
+        "--policy",
+        choices=("flag", "block_after_review", "auto_block_tier1"),
+        help="when to tell it: block_after_review (default: block only once a reviewer confirms), flag (Tier 1 "
+        "asks it to hold the listing for review), auto_block_tier1 (opt-in: block on a Tier-1 verdict)",
     )
     madd.add_argument(
         "--json",
         action="store_true",
-        help='print one JSON object: {"marketplace", "brands", "callback_url"}',
+        help='print one JSON object: {"marketplace", "brands", "callback_url", "policy"}',
     )
     madd.set_defaults(func=cmd_marketplace_add)
 
@@ -242,6 +250,8 @@ def cmd_marketplace_add(args: argparse.Namespace) -> int:
     doc["brands"] = sorted(set(doc.get("brands") or []) | set(args.brand))
     if args.callback_url is not None:
         doc["callback_url"] = args.callback_url
+    if args.policy is not None:
+        doc["policy"] = args.policy
     deps.docs.set(path, doc)
     if args.json:
         print_json(
@@ -249,6 +259,7 @@ def cmd_marketplace_add(args: argparse.Namespace) -> int:
                 "marketplace": args.marketplace_id,
                 "brands": doc["brands"],
                 "callback_url": doc.get("callback_url"),
+                "policy": doc.get("policy") or "block_after_review",
             }
         )
     else:

@@ -49,8 +49,10 @@ def evidence_doc_path(brand_id: str, scan_id: str) -> str:
     return f"brands/{brand_id}/evidence/{scan_id}"
 
 
-def callback_path(brand_id: str, scan_id: str) -> str:
-    return f"brands/{brand_id}/callbacks/{scan_id}"
+def callback_path(brand_id: str, scan_id: str, action: str | None = None) -> str:
+    """The delivery record of a callback: ``block_listing`` at the scan id (as always), other actions
+    (``hold_for_review``, ``release``) at ``{scan_id}:{action}``."""
+    return f"brands/{brand_id}/callbacks/{scan_id}" + (f":{action}" if action else "")
 
 
 def listing_key_path(brand_id: str, key_digest: str) -> str:

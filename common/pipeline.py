@@ -224,12 +224,13 @@ def _all_signals(
 
 
 def evidence_step(deps: Deps, msg: VerdictRecorded) -> Outputs:
-    """Tier 1: preserve evidence automatically and tell the marketplace (seed 004 MVP: auto-evidence, block)."""
+    """Tier 1: preserve evidence automatically and tell the marketplace what its policy allows before review
+    (common.callbacks: by default nothing until a reviewer confirms)."""
     if msg.tier != 1:
         return []
     from pathlib import Path
 
-    from common.callbacks import notify_block_listing
+    from common.callbacks import notify_verdict
     from common.evidence.bundle import build_bundle
 
     vpath = verdict_path(msg.brand_id, msg.scan_id)
@@ -246,6 +247,6 @@ def evidence_step(deps: Deps, msg: VerdictRecorded) -> Outputs:
         )
     except ValidationError as exc:  # written before ids were validated: permanent, never a retry loop
         raise BadInput(f"stored listing is invalid: {format_validation_error(exc)}") from exc
-    outcome = notify_block_listing(deps, verdict, listing, MarketplaceProvenance.of_scan(scan))
+    outcome = notify_verdict(deps, verdict, listing, MarketplaceProvenance.of_scan(scan))
     deps.docs.update(scan_path(msg.brand_id, msg.scan_id), {"callback": outcome.record()})
     return []

@@ -56,6 +56,11 @@ class BlobStore(Protocol):
         """A filesystem path when the blob lives on local disk (CLI evidence), else None."""
         ...
 
+    def signed_url(self, bucket: str, name: str, expires_s: int) -> str | None:
+        """A time-limited URL anyone holding it may GET the object with (GCS V4 signed URL), or None where the
+        store has none (the local store: callers link to the review page instead). Never an internal path."""
+        ...
+
 
 class Publisher(Protocol):
     def publish(

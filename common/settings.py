@@ -46,6 +46,8 @@ class Settings:
     review_iap_audience: str | None = None  # IAP JWT audience; when set, the signed assertion is verified
     # reviewer id (``token-<digest>`` or IAP e-mail) -> the person's name, recorded on enforcement cases
     review_names: Mapping[str, str] = field(default_factory=dict)
+    # the review page's public address: callbacks link to an item there when no signed URL exists (local store)
+    review_base_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -75,6 +77,7 @@ class Settings:
             review_trust_iap=env.get("REVIEW_TRUST_IAP", "") == "1",
             review_iap_audience=env.get("REVIEW_IAP_AUDIENCE") or None,
             review_names=_name_map(env, "REVIEW_NAMES"),
+            review_base_url=env.get("REVIEW_BASE_URL") or None,
         )
 
 

@@ -112,12 +112,12 @@ locals {
       timeout      = 60
     }
     evidence = {
-      description  = "Evidence bundle per verdict; block-listing callback for Tier 1."
+      description  = "Evidence bundle per Tier-1 verdict; the marketplace policy's callback (signed URL to the report)."
       trigger      = "pubsub"
       topics       = ["verdict-recorded"]
       publishes    = []
       bucket_roles = { candidates = local.reader, work = local.reader, evidence = local.writer }
-      secrets      = { WEBHOOK_SECRETS = "webhook-secrets" } # signs the block-listing callback (common/callbacks.py)
+      secrets      = { WEBHOOK_SECRETS = "webhook-secrets" } # signs callbacks (common/callbacks.py)
       access       = "private"
       ingress      = "ALLOW_INTERNAL_ONLY"
       memory       = "1Gi"
@@ -142,16 +142,17 @@ locals {
       timeout      = 60
     }
     review = {
-      description  = "Review page: ranked queue per brand, decisions recorded on verdicts."
+      description  = "Review page: queue, decisions, enforcement cases and notices; review callbacks."
       trigger      = "http"
       topics       = []
       publishes    = []
-      bucket_roles = { candidates = local.reader, work = local.reader, evidence = local.reader }
-      secrets      = { REVIEW_TOKENS = "review-tokens" }
-      access       = "iam" # only var.review_invokers
-      ingress      = "ALLOW_ALL"
-      memory       = "512Mi"
-      timeout      = 60
+      bucket_roles = { candidates = local.reader, work = local.reader, evidence = local.writer } # notices join the bundle
+      # REVIEW_TOKENS signs reviewers in; WEBHOOK_SECRETS signs block_listing / release after a decision
+      secrets = { REVIEW_TOKENS = "review-tokens", WEBHOOK_SECRETS = "webhook-secrets" }
+      access  = "iam" # only var.review_invokers
+      ingress = "ALLOW_ALL"
+      memory  = "512Mi"
+      timeout = 60
     }
   }
 
@@ -185,7 +186,9 @@ locals {
 
   # Settings only some functions need.
   function_environment = {
-    embed = { MODEL_ENDPOINT_URL = module.model_endpoint.url }
+    embed    = { MODEL_ENDPOINT_URL = module.model_endpoint.url }
+    evidence = { REVIEW_BASE_URL = var.review_base_url }
+    review   = { REVIEW_BASE_URL = var.review_base_url, REVIEW_NAMES = var.review_names_json }
   }
 
   # Secret ids (prefixed at creation) and what they hold.

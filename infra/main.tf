@@ -142,6 +142,9 @@ module "iam" {
     }
   }
 
+  # evidence and review put signed links to the evidence report into marketplace callbacks
+  url_signers = ["evidence", "review"]
+
   # The push identity's token-creator grant names the Pub/Sub service agent: it must exist first.
   depends_on = [google_project_service.this, google_project_service_identity.pubsub]
 }

@@ -212,6 +212,28 @@ variable "review_invokers" {
   }
 }
 
+variable "review_names_json" {
+  description = "REVIEW_NAMES: JSON object reviewer id (token-<digest> or e-mail) -> the person's name, recorded on enforcement cases."
+  type        = string
+  default     = "{}"
+
+  validation {
+    condition     = can(jsondecode(var.review_names_json))
+    error_message = "review_names_json must be a JSON object such as {\"token-1a2b3c4d5e\": \"Jane Doe\"}."
+  }
+}
+
+variable "review_base_url" {
+  description = "The review page's public address (callbacks link an item there when no signed URL exists); empty: none."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.review_base_url == "" || can(regex("^https://", var.review_base_url))
+    error_message = "review_base_url must be empty or an https:// URL."
+  }
+}
+
 variable "alert_emails" {
   description = "Addresses notified when messages are dead-lettered (empty: incidents appear in the console only)."
   type        = list(string)

@@ -125,6 +125,9 @@ class FileBlobStore:
         path, _ = self._paths(bucket, name)
         return str(path) if path.exists() else None
 
+    def signed_url(self, bucket: str, name: str, expires_s: int) -> str | None:
+        return None  # nothing serves these files publicly: links go to the review page
+
 
 def _now_generation() -> int:
     # GCS generations are microsecond timestamps; mimic that so they stay increasing across processes.

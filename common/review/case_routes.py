@@ -31,7 +31,7 @@ MANUAL_STATES = ("submitted", "removed", "reinstated", "rejected")
 
 def reviewer_display_name(settings: Any, reviewer: str) -> str:
     """The person behind a reviewer id (``REVIEW_NAMES``); the id itself when no name is configured."""
-    return str(getattr(settings, "review_names", {}).get(reviewer) or reviewer)
+    return str(settings.review_names.get(reviewer) or reviewer)
 
 
 def case_context(docs: Any, brand: str, scan_id: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from common import paths
 from common import signals as signal_registry
+from common.callbacks import notify_review
 from common.enforcement.cases import open_case
 from common.evidence.bundle import evidence_doc_path, verify_recorded
 from common.evidence.sources import find_reference
@@ -222,6 +223,8 @@ def decide(ctx: ReviewContext, brand: str, scan_id: str) -> Any:
         listing = (ctx.deps().docs.get(f"brands/{brand}/scans/{scan_id}") or {}).get("listing") or {}
         open_case(ctx.deps().docs, brand, scan_id, by=name, now=review["decided_at"],
                   marketplace=listing.get("marketplace"), listing_id=it.verdict.listing_id)  # fmt: skip
+    if review["decision"] in ("confirmed", "rejected"):  # block_listing / release, as the policy says
+        notify_review(ctx.deps(), brand, scan_id)
     if request.is_json:
         return jsonify({**review, "decided_at": review["decided_at"].isoformat()})
     return redirect(url_for("queue", decided=scan_id), code=303)

@@ -85,7 +85,8 @@ def marketplace(chain):
     server = LoopbackServer().start()
     server.routes["/block"] = lambda _r: (200, {"Content-Type": "application/json"}, b"{}")
     chain.deps.docs.set(
-        f"marketplaces/{MARKETPLACE}", {"brands": [BRAND], "callback_url": server.url("/block")}
+        f"marketplaces/{MARKETPLACE}",
+        {"brands": [BRAND], "callback_url": server.url("/block"), "policy": "auto_block_tier1"},
     )
     yield server
     chain.deps.docs.delete(f"marketplaces/{MARKETPLACE}")

@@ -50,10 +50,15 @@ NOT_DEPLOYED = {
 KNOWN_READERS = {
     # doctor (CLI only) checks the endpoint the embed function would call
     "MODEL_ENDPOINT_URL": {"common/embedding/client.py": "embed", "common/doctor.py": "embed"},
-    "WEBHOOK_SECRETS": {"common/webhook.py": "ingest_webhook", "common/callbacks.py": "evidence"},
+    "WEBHOOK_SECRETS": {"common/webhook.py": "ingest_webhook", "common/callbacks.py": ("evidence", "review")},
     "REVIEW_TOKENS": {"common/review/auth.py": "review", "common/review/app.py": "review"},
+    "REVIEW_NAMES": {"common/review/case_routes.py": "review"},
+    "REVIEW_BASE_URL": {"common/callbacks.py": ("evidence", "review")},
 }
-FUNCTION_SPECIFIC = {env: set(readers.values()) for env, readers in KNOWN_READERS.items()}
+FUNCTION_SPECIFIC = {
+    env: {fn for fns in readers.values() for fn in ((fns,) if isinstance(fns, str) else fns)}
+    for env, readers in KNOWN_READERS.items()
+}
 SECRET_SETTINGS = {"WEBHOOK_SECRETS", "REVIEW_TOKENS"}
 
 
@@ -367,9 +372,13 @@ def test_grants_use_object_roles_on_known_buckets_only() -> None:
         assert set(fn["bucket_roles"].values()) <= {"${local.reader}", "${local.writer}"}, name
     assert LOCALS["reader"] == "roles/storage.objectViewer"
     assert LOCALS["writer"] == "roles/storage.objectUser"
-    # Only the steps that write blobs may write (webhook listing images, working copies, evidence bundles).
+    # Only the steps that write blobs may write (webhook listing images, working copies, evidence bundles; the
+    # review page adds a confirmed item's takedown notice to its evidence bundle, nothing else).
     writers = {n for n, fn in FUNCTIONS.items() if "${local.writer}" in fn["bucket_roles"].values()}
-    assert writers == {"ingest_webhook", "preprocess", "evidence"}
+    assert writers == {"ingest_webhook", "preprocess", "evidence", "review"}
+    assert [p for p, r in FUNCTIONS["review"]["bucket_roles"].items() if r == "${local.writer}"] == [
+        "evidence"
+    ]
 
 
 def test_buckets_are_private_uniform_and_evidence_is_versioned() -> None:

@@ -44,7 +44,10 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     kits = {brand: tiny_kit(tmp_path / f"kit-{brand}", brand) for brand in ("acme", "globex")}
     for kit in kits.values():
         register_brand(deps, kit)
-    deps.docs.set(f"marketplaces/{MARKET_A}", {"brands": ["acme"], "callback_url": server.url("/block")})
+    deps.docs.set(
+        f"marketplaces/{MARKET_A}",
+        {"brands": ["acme"], "callback_url": server.url("/block"), "policy": "auto_block_tier1"},
+    )
     yield deps, bus, server, kits
     server.stop()
     get_settings.cache_clear()

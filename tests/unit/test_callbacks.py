@@ -38,8 +38,9 @@ LISTING = Listing(listing_id="mkt-42", image="https://cdn.example/x.jpg", market
 VERIFIED = MarketplaceProvenance(marketplace=MARKETPLACE, verified=True, source="webhook signature")
 
 
-def _register(url: str, brands: tuple[str, ...] = ("acme",)) -> None:
-    lf.deps().docs.set(f"marketplaces/{MARKETPLACE}", {"brands": list(brands), "callback_url": url})
+def _register(url: str, brands: tuple[str, ...] = ("acme",), policy: str | None = "auto_block_tier1") -> None:
+    doc = {"brands": list(brands), "callback_url": url} | ({"policy": policy} if policy else {})
+    lf.deps().docs.set(f"marketplaces/{MARKETPLACE}", doc)
 
 
 def test_tier1_sends_one_signed_block_action(server):
@@ -63,21 +64,33 @@ def test_nothing_is_sent_below_tier1_or_without_registration(server):
     assert (
         notify_block_listing(lf.deps(), _verdict(), LISTING, VERIFIED).status == "refused"
     )  # no registration
-    lf.deps().docs.set(f"marketplaces/{MARKETPLACE}", {"brands": ["acme"]})  # registered, no callback_url
+    lf.deps().docs.set(
+        f"marketplaces/{MARKETPLACE}", {"brands": ["acme"], "policy": "auto_block_tier1"}
+    )  # no URL
     skipped = notify_block_listing(lf.deps(), _verdict(), LISTING, VERIFIED)
     assert skipped.status == "skipped" and "no callback_url" in skipped.detail
     assert server.received == []
 
 
-def test_failing_endpoint_is_recorded_and_retried_next_time(server):
+def test_failing_endpoint_is_retried_with_backoff_recorded_and_retried_next_time(server, monkeypatch):
+    slept: list[float] = []
+    monkeypatch.setattr("common.callbacks._sleep", slept.append)
     server.routes["/hooks/block"] = lambda _r: (503, {}, b"busy")
     _register(server.url("/hooks/block"))
     assert notify_block_listing(lf.deps(), _verdict(), LISTING, VERIFIED).status == "failed"
+    assert slept == [1.0, 4.0] and len(server.received) == 3  # three attempts, backing off
+    assert len({r.headers["Idempotency-Key"] for r in server.received}) == 1  # one action, however often sent
     record = lf.deps().docs.get("brands/acme/callbacks/wscan0001")
-    assert record["status"] == "failed" and record["detail"] == "HTTP 503" and record["attempts"] == 1
+    assert record["status"] == "failed" and record["detail"] == "HTTP 503" and record["attempts"] == 3
+    assert [d["detail"] for d in record["deliveries"]] == ["HTTP 503"] * 3
     server.routes["/hooks/block"] = lambda _r: (200, {}, b"")
     assert notify_block_listing(lf.deps(), _verdict(), LISTING, VERIFIED).status == "sent"
-    assert lf.deps().docs.get("brands/acme/callbacks/wscan0001")["attempts"] == 2
+    assert lf.deps().docs.get("brands/acme/callbacks/wscan0001")["attempts"] == 4
+    # a 4xx is the marketplace's answer, not a hiccup: not retried
+    server.routes["/hooks/block"] = lambda _r: (400, {}, b"no")
+    slept.clear()
+    lf.deps().docs.delete("brands/acme/callbacks/wscan0001")
+    assert notify_block_listing(lf.deps(), _verdict(), LISTING, VERIFIED).status == "failed" and slept == []
 
 
 def test_callback_url_pointing_at_metadata_is_refused(server):

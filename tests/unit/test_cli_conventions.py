@@ -150,7 +150,10 @@ def test_marketplace_add_json(registered: Path, capsys):
         "marketplace": "shop",
         "brands": ["acme"],
         "callback_url": "https://shop.example/cb",
+        "policy": "block_after_review",  # the safe default: block only after a reviewer confirms
     }
+    assert cli.main([*argv, "--policy", "flag", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["policy"] == "flag"
 
 
 def test_evaluate_json(registered: Path, capsys):

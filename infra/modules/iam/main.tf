@@ -150,3 +150,13 @@ resource "google_project_iam_member" "function_firestore" {
     expression  = "resource.name == \"${var.firestore_database}\""
   }
 }
+
+# V4 signed URLs of evidence reports in callbacks (common/adapters/gcp.py GcsBlobStore.signed_url): a function's
+# runtime credentials hold no private key, so it signs through IAM signBlob as itself; this grant is on its own
+# service account only (it can mint tokens for nobody else).
+resource "google_service_account_iam_member" "url_signer" {
+  for_each           = toset(var.url_signers)
+  service_account_id = google_service_account.function[each.value].name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = "serviceAccount:${google_service_account.function[each.value].email}"
+}

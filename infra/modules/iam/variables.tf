@@ -73,3 +73,9 @@ variable "functions" {
     error_message = "bucket_roles may only use objectViewer, objectCreator or objectUser (never admin roles)."
   }
 }
+
+variable "url_signers" {
+  description = "Functions that sign V4 URLs of their own bucket objects (Token Creator on their own account)."
+  type        = list(string)
+  default     = []
+}

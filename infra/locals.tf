@@ -51,6 +51,18 @@ locals {
       memory       = "512Mi"
       timeout      = 60
     }
+    verdict_api = {
+      description  = "Verdict API: a marketplace asks for a listing's verdict and case state (HMAC-signed GET)."
+      trigger      = "http"
+      topics       = []
+      publishes    = []
+      bucket_roles = {}
+      secrets      = { WEBHOOK_SECRETS = "webhook-secrets" } # verifies the marketplace's signature
+      access       = "public"                                # authenticated in code by HMAC signature and timestamp
+      ingress      = "ALLOW_ALL"
+      memory       = "512Mi"
+      timeout      = 30
+    }
     preprocess = {
       description  = "Safe decode, working copy, dominant colours, product box."
       trigger      = "pubsub"

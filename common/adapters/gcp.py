@@ -132,24 +132,28 @@ class GcsBlobStore:
     def signed_url(self, bucket: str, name: str, expires_s: int) -> str | None:
         """A V4 signed GET URL. A function's runtime credentials hold no private key, so the signature is made
         by IAM signBlob for the function's own service account (Terraform grants it Token Creator on itself);
-        credentials with a key (a JSON key file, the emulator's anonymous client) sign locally."""
+        credentials with a key (a JSON key file) sign locally. None when nothing can sign (the emulator's
+        anonymous client): the caller then links to the review page; a link must never cost the callback."""
         import datetime as _dt
 
-        blob = self.client.bucket(bucket).blob(name)
-        kwargs: dict[str, Any] = {}
-        credentials = getattr(self.client, "_credentials", None)
-        if credentials is not None and not hasattr(credentials, "sign_bytes"):
-            from google.auth.transport.requests import Request
+        from google.auth.credentials import AnonymousCredentials
 
-            credentials.refresh(Request())
-            kwargs = {
-                "service_account_email": credentials.service_account_email,
-                "access_token": credentials.token,
-            }
         try:
-            return str(blob.generate_signed_url(version="v4", expiration=_dt.timedelta(seconds=expires_s),
-                                                method="GET", **kwargs))  # fmt: skip
-        except (AttributeError, TypeError, ValueError):  # anonymous credentials (emulator): cannot sign
+            blob = self.client.bucket(bucket).blob(name)
+            credentials = getattr(self.client, "_credentials", None)
+            if credentials is None or isinstance(credentials, AnonymousCredentials):
+                return None
+            kwargs: dict[str, Any] = {}
+            if not hasattr(credentials, "sign_bytes"):
+                from google.auth.transport.requests import Request
+
+                credentials.refresh(Request())
+                kwargs = {"service_account_email": credentials.service_account_email,
+                          "access_token": credentials.token}  # fmt: skip
+            expiration = _dt.timedelta(seconds=expires_s)
+            return str(blob.generate_signed_url(version="v4", expiration=expiration, method="GET", **kwargs))
+        except Exception:
+            log.warning("could not sign a URL for gs://%s/%s", bucket, name, exc_info=True)
             return None
 
     def ensure_buckets(self, names: Sequence[str]) -> None:

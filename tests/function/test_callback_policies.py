@@ -99,3 +99,14 @@ def test_a_rejection_with_nothing_sent_releases_nothing(server) -> None:  # noqa
     _decide("reject")
     outcome = notify_review(lf.deps(), "acme", "wscan0001")
     assert outcome.status == "skipped" and "nothing to release" in outcome.detail and server.received == []
+
+
+def test_a_store_that_cannot_sign_gives_no_link_instead_of_failing(monkeypatch) -> None:
+    """Regression (found on the emulator stack): anonymous credentials cannot sign; signed_url raised and the
+    evidence step lost its callback. Now it answers None and the callback links to the review page."""
+    from common.adapters.gcp import GcsBlobStore
+    from common.settings import Settings
+
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", "http://127.0.0.1:9")
+    store = GcsBlobStore(Settings(backend="gcp", project="p"))
+    assert store.signed_url("evidence", "acme/wscan0001/report.pdf", 60) is None

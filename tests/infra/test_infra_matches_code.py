@@ -32,7 +32,7 @@ from common import topics
 FUNCTIONS = locals_of("locals.tf")["functions"]
 LOCALS = locals_of("locals.tf")
 STORAGE_FINALIZED = "google.cloud.storage.object.v1.finalized"
-HTTP_FUNCTIONS = {"ingest_webhook": "public", "review": "iam"}  # webhook: HMAC in code; review: IAM only
+HTTP_FUNCTIONS = {"ingest_webhook": "public", "verdict_api": "public", "review": "iam"}  # HMAC in code; IAM
 INGEST_FUNCTIONS = ("ingest_gcs", "ingest_webhook")
 
 # Settings read by common/settings.py that are deliberately not set on the deployed functions, with why.
@@ -50,7 +50,11 @@ NOT_DEPLOYED = {
 KNOWN_READERS = {
     # doctor (CLI only) checks the endpoint the embed function would call
     "MODEL_ENDPOINT_URL": {"common/embedding/client.py": "embed", "common/doctor.py": "embed"},
-    "WEBHOOK_SECRETS": {"common/webhook.py": "ingest_webhook", "common/callbacks.py": ("evidence", "review")},
+    "WEBHOOK_SECRETS": {
+        "common/webhook.py": "ingest_webhook",
+        "common/callbacks.py": ("evidence", "review"),
+        "common/verdict_api.py": "verdict_api",
+    },
     "REVIEW_TOKENS": {"common/review/auth.py": "review", "common/review/app.py": "review"},
     "REVIEW_NAMES": {"common/review/case_routes.py": "review"},
     "REVIEW_BASE_URL": {"common/callbacks.py": ("evidence", "review")},

@@ -22,7 +22,7 @@ from tests.support.webhooks import secrets_env
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "function" / "data"
-SIGNATURES = {"ingest_webhook": "http"}
+SIGNATURES = {"ingest_webhook": "http", "verdict_api": "http"}
 
 
 def reset_caches() -> None:

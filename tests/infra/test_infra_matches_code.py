@@ -55,7 +55,11 @@ KNOWN_READERS = {
         "common/callbacks.py": ("evidence", "review"),
         "common/verdict_api.py": "verdict_api",
     },
-    "REVIEW_TOKENS": {"common/review/auth.py": "review", "common/review/app.py": "review"},
+    "REVIEW_TOKENS": {
+        "common/review/auth.py": "review",
+        "common/review/app.py": "review",
+        "common/review/session.py": "review",
+    },
     "REVIEW_NAMES": {"common/review/case_routes.py": "review"},
     "REVIEW_BASE_URL": {"common/callbacks.py": ("evidence", "review")},
 }

@@ -11,9 +11,10 @@ import pytest
 from common.callbacks import notify_review, notify_verdict, record_path
 from common.review.queue import record_decision
 from common.signing import SIGNATURE_HEADER, verify_signature
-from tests.function.test_callbacks import LISTING, VERIFIED, _register, _verdict, server  # noqa: F401
 from tests.support import local_functions as lf
+from tests.support.local_functions import local_backend  # noqa: F401  (fixture)
 from tests.support.webhooks import SECRETS
+from tests.unit.test_callbacks import LISTING, VERIFIED, _register, _verdict, server  # noqa: F401
 
 
 def _store(verdict) -> None:  # type: ignore[no-untyped-def]

@@ -55,6 +55,20 @@ def callback_path(brand_id: str, scan_id: str, action: str | None = None) -> str
     return f"brands/{brand_id}/callbacks/{scan_id}" + (f":{action}" if action else "")
 
 
+def cases(brand_id: str) -> str:
+    return f"brands/{brand_id}/cases"
+
+
+def case_path(brand_id: str, scan_id: str) -> str:
+    """An enforcement case (common/enforcement/cases.py)."""
+    return f"{cases(brand_id)}/{scan_id}"
+
+
+def case_events(brand_id: str, scan_id: str) -> str:
+    """The case's append-only audit trail: documents ``{seq:06d}``, only ever created."""
+    return f"{case_path(brand_id, scan_id)}/events"
+
+
 def listing_key_path(brand_id: str, key_digest: str) -> str:
     """Webhook/CLI idempotency: listing id + content digest -> scan id."""
     return f"brands/{brand_id}/listings/{key_digest}"

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
+from common import paths
 from common.authz import principal_for_marketplace
 from common.bootstrap import Deps
 from common.enforcement.cases import get_case
@@ -83,7 +84,7 @@ def handle_verdict_request(
 
 def _lookup(deps: Deps, marketplace: str, brand: str, listing_id: str) -> WebhookResponse:
     rows = deps.docs.query(
-        f"brands/{brand}/scans",
+        paths.scans(brand),
         filters=[Filter("listing.listing_id", "==", listing_id)],
         limit=SCANS_READ_LIMIT,
     )
@@ -106,7 +107,7 @@ def _lookup(deps: Deps, marketplace: str, brand: str, listing_id: str) -> Webhoo
         "review": None,
         "case": None,
     }
-    doc = deps.docs.get(f"brands/{brand}/verdicts/{scan_id}")
+    doc = deps.docs.get(paths.verdict_path(brand, scan_id))
     if doc is not None:
         verdict = verdict_from_doc(doc)
         body["verdict"] = {

@@ -18,6 +18,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
+from common import paths
 from common.errors import BadInput
 from common.ports import DocumentStore, NotFound, Transaction
 
@@ -34,12 +35,8 @@ NOTE_MAX_CHARS = 2000
 NAME_MAX_CHARS = 200
 
 
-def case_path(brand: str, scan_id: str) -> str:
-    return f"brands/{brand}/cases/{scan_id}"
-
-
-def events_collection(brand: str, scan_id: str) -> str:
-    return f"{case_path(brand, scan_id)}/events"
+case_path = paths.case_path
+events_collection = paths.case_events
 
 
 def _iso(value: Any) -> str:
@@ -172,7 +169,7 @@ def list_cases(docs: DocumentStore, brands: list[str], state: str | None = None)
         raise BadInput(f"state must be one of {', '.join(STATES)}")
     rows = []
     for brand in brands:
-        rows += [doc for _p, doc in docs.list(f"brands/{brand}/cases") if state in (None, doc.get("state"))]
+        rows += [doc for _p, doc in docs.list(paths.cases(brand)) if state in (None, doc.get("state"))]
     return sorted(rows, key=lambda c: _iso(c.get("updated_at")), reverse=True)
 
 

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from common import paths
 from common.enforcement import forms
 from common.enforcement.cases import TRANSITIONS, get_case, move_case, open_case
 from common.enforcement.claims import claims_for
@@ -48,9 +49,9 @@ def build_notice(
         )
     if test_buy_order_id is not None and not ORDER_ID.match(test_buy_order_id):
         raise BadInput("test-buy order ids are 1-100 letters, digits and . _ : / -")
-    brand_doc = deps.docs.get(f"brands/{brand}") or {}
+    brand_doc = deps.docs.get(paths.brand(brand)) or {}
     register = RightsRegister.from_brand_doc(brand_doc)
-    scan = deps.docs.get(f"brands/{brand}/scans/{scan_id}") or {}
+    scan = deps.docs.get(paths.scan_path(brand, scan_id)) or {}
     listing = dict(scan.get("listing") or {"listing_id": item.verdict.listing_id})
     listing = {
         k: listing.get(k) for k in ("listing_id", "marketplace", "url", "seller_id", "store_url", "title")

@@ -43,3 +43,4 @@ class Brand:
     version: str
     kit_dir: str | None = None
     references: list[dict[str, Any]] = field(default_factory=list)
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)  # brand.json "models" (authenticate)

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from common import boundedjson, paths
+from common.authenticate.contract import MODEL_PATTERN, ModelSpec
 from common.bootstrap import Deps
 from common.brand_model import Brand, ReferenceImage
 from common.errors import BadImage, BadInput, UnknownBrand
@@ -76,6 +77,16 @@ class BrandKit(BaseModel):
         default_factory=list, max_length=MAX_REGISTRATIONS
     )
     design_registrations: list[DesignRegistration] = Field(default_factory=list, max_length=MAX_REGISTRATIONS)
+    # Per product model: genuine SPI and close-up regions for `counterfeit authenticate` (common/authenticate).
+    models: dict[str, ModelSpec] = Field(default_factory=dict, max_length=1000)
+
+    @field_validator("models")
+    @classmethod
+    def _models(cls, value: dict[str, ModelSpec]) -> dict[str, ModelSpec]:
+        for name in value:
+            if not re.fullmatch(MODEL_PATTERN, name):
+                raise ValueError(f"model names must match {MODEL_PATTERN}, got {name[:120]!r}")
+        return value
 
     @field_validator("trademarks")
     @classmethod
@@ -322,6 +333,15 @@ def register_brand(deps: Deps, kit_dir: Path) -> RegisterResult:
         del data
     if problems:
         raise BadInput("invalid brand kit:\n  " + "\n  ".join(problems))
+    from common.authenticate.kit import register_closeups
+
+    register_closeups(  # validates every close-up before storing; read like every other kit file
+        deps,
+        brand_id,
+        Path(kit_dir),
+        kit.models,
+        lambda p: read_kit_file(kit_dir, p, deps.settings.max_image_bytes),
+    )
 
     for ref_id, kind, path, sha in to_extract:  # pass 2: decode again, extract, store, let go
         data = read_kit_file(kit_dir, path, deps.settings.max_image_bytes)
@@ -394,6 +414,7 @@ def get_brand(deps: Deps, brand_id: str) -> Brand:
         version=str(doc.get("version")),
         kit_dir=doc.get("kit_dir"),
         references=refs,
+        models=dict(doc.get("models") or {}),
     )
     deps.cache[("brand", brand_id)] = brand
     return brand

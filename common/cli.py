@@ -39,6 +39,7 @@ PLUGIN_MODULES = (
     "common.doctor",
     "common.hashlists_cli",
     "common.enforcement.cases_cli",
+    "common.authenticate.cli",
 )
 SCAN_EXIT_CODES = (EXIT_OK, EXIT_USAGE, EXIT_SOME_FAILED, EXIT_ALL_FAILED)
 

@@ -1,0 +1,180 @@
+"""Stitches per inch from a rectified close-up: find the seam, read the profile along it, measure its period.
+
+Why this way: after rectification by the card (``card.rectify``) one pixel is a known fraction of a millimetre,
+so the stitch period in pixels is a physical length. The seam is the line along which local contrast adds up
+coherently (a Radon-style projection of high-pass energy over angles: thread dashes and needle holes repeat
+along one line, leather grain does not). Along it the intensity profile is periodic; its spectral peak gives
+the period to a frequency bin, and the unwrapped phase of the band-passed profile (a linear ramp whose slope is
+the stitch frequency) refines it well below a bin and independently of thread/background polarity. The
+residual of that phase fit gives the measurement's own uncertainty; the card's corner residual adds the
+scale's.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from common.authenticate.card import CARD_H_MM, CARD_W_MM, Rectified
+
+INCH_MM = 25.4
+SPI_RANGE = (
+    3.0,
+    50.0,
+)  # seed 003 Table (I) spans 3-90; buttonholes (85-90) are not seams a photo can resolve
+DETREND_MM = 10.0  # slower than the slowest stitch period (SPI 3 = 8.5 mm): lighting, not stitches
+MIN_PERIODS = 5  # fewer stitches in view than this: the period is not measurable to 0.5 SPI
+MIN_PEAK_RATIO = 6.0  # spectral peak vs median power in the stitch band: below it there is no periodic seam
+COARSE_PX_PER_MM = 2.0
+BAND_MM = 0.4  # half-width of the band averaged across the seam (a thread is ~0.5-1 mm wide)
+PHASE_BAND = 0.2  # +-20 % of the peak: wide enough for stitch jitter, narrow enough to exclude a weave
+COVERAGE_SIGMAS = 2.0  # reported uncertainty: +- 2 sigma (~95 %)
+
+
+@dataclass(frozen=True)
+class SpiMeasurement:
+    spi: float
+    uncertainty: float  # +- COVERAGE_SIGMAS sigma, in SPI
+    period_mm: float
+    angle_deg: float  # seam direction on the card plane
+    length_mm: float  # length of seam measured
+    stitches: float  # periods in the measured length
+    peak_ratio: float
+
+    def to_dict(self) -> dict[str, float]:
+        return {k: round(float(v), 4) for k, v in self.__dict__.items()}
+
+
+class SeamNotFound(Exception):
+    """Why no stitch period could be measured (returned to the user as the reason)."""
+
+
+def _fill_invalid(gray: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndarray:
+    v = valid.astype(np.float32)
+    num = cv2.GaussianBlur(gray * v, (0, 0), sigma)
+    den = cv2.GaussianBlur(v, (0, 0), sigma)
+    smooth = num / np.maximum(den, 1e-6)
+    return np.where(valid, gray, smooth).astype(np.float32)
+
+
+def _rotate(img: np.ndarray, angle_deg: float, interp: int = cv2.INTER_LINEAR) -> np.ndarray:
+    """Rotate about the centre (same size) so that a line at ``angle_deg`` becomes horizontal."""
+    h, w = img.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle_deg, 1.0)
+    return cv2.warpAffine(img, m, (w, h), flags=interp, borderValue=0)
+
+
+def _projection_score(energy: np.ndarray, valid: np.ndarray, angle: float) -> tuple[float, int]:
+    e = _rotate(energy, angle)
+    v = _rotate(valid.astype(np.float32), angle, cv2.INTER_NEAREST)
+    counts = v.sum(axis=1)
+    rows = np.where(counts > 0.25 * v.shape[1] * 0.25, e.sum(axis=1) / np.maximum(counts, 1), 0.0)
+    if not np.any(rows):
+        return 0.0, 0
+    best = int(np.argmax(rows))
+    return float(rows[best] - np.median(rows[rows > 0])), best
+
+
+def find_seam_angle(gray: np.ndarray, valid: np.ndarray, px_per_mm: float) -> float:
+    """Direction (degrees, 0 = along +x) of the strongest line of local contrast on the rectified plane."""
+    f = COARSE_PX_PER_MM / px_per_mm
+    small = cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+    small_valid = cv2.resize(valid.astype(np.uint8), None, fx=f, fy=f, interpolation=cv2.INTER_NEAREST) > 0
+    small_valid = cv2.erode(small_valid.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    filled = _fill_invalid(small, small_valid, 3 * COARSE_PX_PER_MM)
+    energy = np.abs(filled - cv2.GaussianBlur(filled, (0, 0), 2.0 * COARSE_PX_PER_MM)) * small_valid
+    scores = {a: _projection_score(energy, small_valid, a)[0] for a in np.arange(0.0, 180.0, 2.0)}
+    best = max(scores, key=lambda a: scores[a])
+    fine = {a: _projection_score(energy, small_valid, a)[0] for a in np.arange(best - 2.0, best + 2.01, 0.25)}
+    return float(max(fine, key=lambda a: fine[a]))
+
+
+def seam_profile(rect: Rectified, angle_deg: float) -> tuple[np.ndarray, float]:
+    """(profile along the seam at full resolution, samples per mm) over the longest valid stretch."""
+    gray = rect.image if rect.image.ndim == 2 else cv2.cvtColor(rect.image, cv2.COLOR_RGB2GRAY)
+    s = rect.px_per_mm
+    filled = _fill_invalid(gray, rect.valid, 2 * s)
+    hp = filled - cv2.GaussianBlur(filled, (0, 0), 2.0 * s)
+    rot = _rotate(filled, angle_deg)
+    rot_hp = np.abs(_rotate(hp, angle_deg))
+    rot_valid = _rotate(rect.valid.astype(np.float32), angle_deg, cv2.INTER_NEAREST) > 0.5
+    counts = rot_valid.sum(axis=1)
+    energy = np.where(counts > 0, (rot_hp * rot_valid).sum(axis=1) / np.maximum(counts, 1), 0)
+    weights = counts / max(1, counts.max())
+    row = int(np.argmax(energy * np.sqrt(weights)))
+    half = max(1, int(round(BAND_MM * s)))
+    lo, hi = max(0, row - half), min(rot.shape[0], row + half + 1)
+    band_valid = rot_valid[lo:hi].all(axis=0)
+    runs = np.flatnonzero(np.diff(np.concatenate([[0], band_valid.astype(np.int8), [0]])))
+    if len(runs) < 2:
+        raise SeamNotFound("no seam in the part of the photo outside the card")
+    starts, ends = runs[0::2], runs[1::2]
+    k = int(np.argmax(ends - starts))
+    profile = rot[lo:hi, starts[k] : ends[k]].mean(axis=0)
+    return profile.astype(np.float64), s
+
+
+def _phase_refine(profile: np.ndarray, s: float, f0: float) -> tuple[float, float]:
+    """(frequency cycles/mm, its standard error) from the unwrapped phase of the profile band-passed at f0."""
+    n = len(profile)
+    spec = np.fft.rfft(profile)
+    freqs = np.fft.rfftfreq(n, d=1.0 / s)
+    spec[np.abs(freqs - f0) > PHASE_BAND * f0] = 0
+    analytic = np.fft.ifft(np.concatenate([spec, np.zeros(n - len(spec), complex)]) * 2)
+    phase = np.unwrap(np.angle(analytic))
+    x = np.arange(n) / s
+    trim = max(1, int(round(s / f0)))  # one period at each end: band-pass edge effects
+    xs, ps = x[trim:-trim], phase[trim:-trim]
+    slope, icept = np.polyfit(xs, ps, 1)
+    resid = ps - (slope * xs + icept)
+    periods = max(1.0, (xs[-1] - xs[0]) * f0)
+    # Residuals are correlated over about a period: the effective sample count is the number of periods.
+    se = float(np.std(resid) * math.sqrt(12.0 / periods) / max(xs[-1] - xs[0], 1e-9))
+    return float(slope / (2 * math.pi)), se / (2 * math.pi)
+
+
+def measure_spi(rect: Rectified, card_rms_mm: float = 0.0) -> SpiMeasurement:
+    """Stitches per inch of the seam in ``rect``; SeamNotFound when no periodic seam can be measured."""
+    gray = rect.image if rect.image.ndim == 2 else cv2.cvtColor(rect.image, cv2.COLOR_RGB2GRAY)
+    angle = find_seam_angle(gray, rect.valid, rect.px_per_mm)
+    profile, s = seam_profile(rect, angle)
+    length = len(profile) / s
+    f_lo, f_hi = SPI_RANGE[0] / INCH_MM, SPI_RANGE[1] / INCH_MM
+    if length * f_hi < MIN_PERIODS:  # not even the finest seam would show enough stitches
+        raise SeamNotFound(f"only {length:.0f} mm of seam in view: show a longer stretch of it")
+    detrended = profile - cv2.GaussianBlur(profile.reshape(1, -1), (0, 0), DETREND_MM * s).ravel()
+    windowed = (detrended - detrended.mean()) * np.hanning(len(detrended))
+    pad = 1 << int(math.ceil(math.log2(len(windowed) * 16)))
+    power = np.abs(np.fft.rfft(windowed, pad)) ** 2
+    freqs = np.fft.rfftfreq(pad, d=1.0 / s)
+    band = (freqs >= f_lo) & (freqs <= f_hi)
+    if not np.any(band):
+        raise SeamNotFound("the seam profile is too short to measure")
+    idx = np.flatnonzero(band)
+    peak = int(idx[np.argmax(power[idx])])
+    ratio = float(power[peak] / max(np.median(power[idx]), 1e-12))
+    if ratio < MIN_PEAK_RATIO:
+        raise SeamNotFound(
+            "no regular stitch pattern found along the seam (is the seam in focus and in view?)"
+        )
+    f0 = float(freqs[peak])
+    if length * f0 < MIN_PERIODS:
+        raise SeamNotFound(f"only {length * f0:.1f} stitches in view: show at least {MIN_PERIODS}")
+    f, f_se = _phase_refine(detrended, s, f0)
+    if not (0.8 * f0 <= f <= 1.2 * f0):  # the phase fit wandered off the peak (broken seam): keep the peak
+        f, f_se = f0, 1.0 / (length * 4)
+    spi = f * INCH_MM
+    scale_rel = card_rms_mm / math.hypot(CARD_W_MM, CARD_H_MM)
+    sigma = math.hypot(f_se * INCH_MM, spi * scale_rel)
+    return SpiMeasurement(
+        spi=spi,
+        uncertainty=max(COVERAGE_SIGMAS * sigma, 0.01),
+        period_mm=1.0 / f,
+        angle_deg=angle % 180.0,
+        length_mm=length,
+        stitches=length * f,
+        peak_ratio=ratio,
+    )

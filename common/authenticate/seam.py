@@ -27,8 +27,11 @@ SPI_RANGE = (
 )  # seed 003 Table (I) spans 3-90; buttonholes (85-90) are not seams a photo can resolve
 DETREND_MM = 10.0  # slower than the slowest stitch period (SPI 3 = 8.5 mm): lighting, not stitches
 MIN_PERIODS = 5  # fewer stitches in view than this: the period is not measurable to 0.5 SPI
-MIN_PEAK_RATIO = 6.0  # spectral peak vs median power in the stitch band: below it there is no periodic seam
+LOG_BINS = 2000
+WHITEN_OCTAVES = 0.4
+FALSE_ALARM = 1e-3  # chance that a seam-less texture shows a spectral peak as strong as the threshold
 COARSE_PX_PER_MM = 2.0
+BESIDE_MM = 4.0  # the material this far beside the seam: its own periodicity is not the stitches'
 BAND_MM = 0.4  # half-width of the band averaged across the seam (a thread is ~0.5-1 mm wide)
 PHASE_BAND = 0.2  # +-20 % of the peak: wide enough for stitch jitter, narrow enough to exclude a weave
 COVERAGE_SIGMAS = 2.0  # reported uncertainty: +- 2 sigma (~95 %)
@@ -92,8 +95,9 @@ def find_seam_angle(gray: np.ndarray, valid: np.ndarray, px_per_mm: float) -> fl
     return float(max(fine, key=lambda a: fine[a]))
 
 
-def seam_profile(rect: Rectified, angle_deg: float) -> tuple[np.ndarray, float]:
-    """(profile along the seam at full resolution, samples per mm) over the longest valid stretch."""
+def seam_profile(rect: Rectified, angle_deg: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """(profile along the seam, profile of the material beside it, samples per mm) over the longest valid
+    stretch. The material beside the seam tells a woven canvas's own period from the stitches'."""
     gray = rect.image if rect.image.ndim == 2 else cv2.cvtColor(rect.image, cv2.COLOR_RGB2GRAY)
     s = rect.px_per_mm
     filled = _fill_invalid(gray, rect.valid, 2 * s)
@@ -114,7 +118,14 @@ def seam_profile(rect: Rectified, angle_deg: float) -> tuple[np.ndarray, float]:
     starts, ends = runs[0::2], runs[1::2]
     k = int(np.argmax(ends - starts))
     profile = rot[lo:hi, starts[k] : ends[k]].mean(axis=0)
-    return profile.astype(np.float64), s
+    beside = []
+    for side in (-1, 1):
+        r0 = row + side * int(round(BESIDE_MM * s))
+        b_lo, b_hi = max(0, r0 - half), min(rot.shape[0], r0 + half + 1)
+        if b_hi - b_lo > 0 and rot_valid[b_lo:b_hi, starts[k] : ends[k]].mean() > 0.9:
+            beside.append(rot[b_lo:b_hi, starts[k] : ends[k]].mean(axis=0))
+    off = np.mean(beside, axis=0) if beside else np.zeros_like(profile)
+    return profile.astype(np.float64), off.astype(np.float64), s
 
 
 def _phase_refine(profile: np.ndarray, s: float, f0: float) -> tuple[float, float]:
@@ -136,27 +147,60 @@ def _phase_refine(profile: np.ndarray, s: float, f0: float) -> tuple[float, floa
     return float(slope / (2 * math.pi)), se / (2 * math.pi)
 
 
+def _spectrum(profile: np.ndarray, s: float) -> tuple[np.ndarray, np.ndarray]:
+    detrended = profile - cv2.GaussianBlur(profile.reshape(1, -1), (0, 0), DETREND_MM * s).ravel()
+    windowed = (detrended - detrended.mean()) * np.hanning(len(detrended))
+    pad = 1 << int(math.ceil(math.log2(len(windowed) * 16)))
+    return np.fft.rfftfreq(pad, d=1.0 / s), np.abs(np.fft.rfft(windowed, pad)) ** 2
+
+
+def _whitened_peak(freqs: np.ndarray, power: np.ndarray, beside: np.ndarray, f_lo: float, f_hi: float
+                   ) -> tuple[int, float]:  # fmt: skip
+    """(index of the strongest peak, its power over the local median). Leather and canvas have far more power
+    at long wavelengths than short ones, so a peak is judged against its neighbourhood (+-WHITEN_OCTAVES on a
+    log-frequency axis), not against the whole band."""
+    grid = np.geomspace(f_lo, f_hi, LOG_BINS)
+    logp = np.interp(grid, freqs, power)
+    half = int(LOG_BINS * WHITEN_OCTAVES * math.log(2) / math.log(f_hi / f_lo))
+    padded = np.pad(logp, half, mode="reflect")
+    local = np.median(np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1), axis=1)
+    # A peak the material beside the seam shares (a weave) is the material's, not the stitches'.
+    level = np.maximum(local, np.interp(grid, freqs, beside))
+    white = logp / np.maximum(level, 1e-18)
+    j = int(np.argmax(white))
+    lo, hi = (
+        np.searchsorted(freqs, grid[max(0, j - 2)]),
+        np.searchsorted(freqs, grid[min(LOG_BINS - 1, j + 2)]),
+    )
+    peak = int(lo + np.argmax(power[lo : hi + 1]))
+    return peak, float(white[j])
+
+
+def peak_threshold(length_mm: float) -> float:
+    """Peak/median power a periodic seam must beat. Without one, each of the ~(band width x length)
+    independent frequency bins holds an exponential power whose median is m; P(bin > x m) = 2^-x, so the
+    strongest of N bins exceeds x m with chance ~N 2^-x: x = log2(N / FALSE_ALARM)."""
+    bins = max(1.0, (SPI_RANGE[1] - SPI_RANGE[0]) / INCH_MM * length_mm)
+    return math.log2(bins / FALSE_ALARM)
+
+
 def measure_spi(rect: Rectified, card_rms_mm: float = 0.0) -> SpiMeasurement:
     """Stitches per inch of the seam in ``rect``; SeamNotFound when no periodic seam can be measured."""
     gray = rect.image if rect.image.ndim == 2 else cv2.cvtColor(rect.image, cv2.COLOR_RGB2GRAY)
     angle = find_seam_angle(gray, rect.valid, rect.px_per_mm)
-    profile, s = seam_profile(rect, angle)
+    profile, beside, s = seam_profile(rect, angle)
     length = len(profile) / s
     f_lo, f_hi = SPI_RANGE[0] / INCH_MM, SPI_RANGE[1] / INCH_MM
     if length * f_hi < MIN_PERIODS:  # not even the finest seam would show enough stitches
         raise SeamNotFound(f"only {length:.0f} mm of seam in view: show a longer stretch of it")
     detrended = profile - cv2.GaussianBlur(profile.reshape(1, -1), (0, 0), DETREND_MM * s).ravel()
-    windowed = (detrended - detrended.mean()) * np.hanning(len(detrended))
-    pad = 1 << int(math.ceil(math.log2(len(windowed) * 16)))
-    power = np.abs(np.fft.rfft(windowed, pad)) ** 2
-    freqs = np.fft.rfftfreq(pad, d=1.0 / s)
+    freqs, power = _spectrum(profile, s)
+    _, power_beside = _spectrum(beside, s)
     band = (freqs >= f_lo) & (freqs <= f_hi)
     if not np.any(band):
         raise SeamNotFound("the seam profile is too short to measure")
-    idx = np.flatnonzero(band)
-    peak = int(idx[np.argmax(power[idx])])
-    ratio = float(power[peak] / max(np.median(power[idx]), 1e-12))
-    if ratio < MIN_PEAK_RATIO:
+    peak, ratio = _whitened_peak(freqs, power, power_beside, f_lo, f_hi)
+    if ratio < peak_threshold(length):
         raise SeamNotFound(
             "no regular stitch pattern found along the seam (is the seam in focus and in view?)"
         )

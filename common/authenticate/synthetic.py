@@ -101,13 +101,6 @@ def photo_texture(gray: np.ndarray, span_mm: float = 70.0) -> np.ndarray:
     return np.repeat(np.clip(full, 0, 1)[..., None], 3, axis=2)
 
 
-def _line(layer: np.ndarray, p: np.ndarray, q: np.ndarray, width_px: float, value: float | tuple) -> None:
-    shift = 4
-    a = tuple(int(round(v * (1 << shift))) for v in p)
-    b = tuple(int(round(v * (1 << shift))) for v in q)
-    cv2.line(layer, a, b, value, max(1, int(round(width_px))), cv2.LINE_AA, shift)
-
-
 def draw_seam(
     world: np.ndarray,
     spi: float,
@@ -118,40 +111,41 @@ def draw_seam(
     thread_mm: float = 0.8,
     jitter: float = 0.02,
 ) -> None:
-    """A lock-stitch seam across the world at exactly ``spi`` stitches per inch (in place)."""
+    """A lock-stitch seam across the world at exactly ``spi`` stitches per inch (in place).
+
+    Drawn analytically (every pixel from its distance along and across the seam, soft edges) rather than with
+    rasterised lines: the staircase of a rasterised slanted line beats with the stitch period into a false
+    periodicity that a real camera never sees."""
     rng = _rng(seed)
     s = WORLD_PX_PER_MM
+    h, w = world.shape[:2]
     period = INCH_MM / spi * s
-    u = np.array([math.cos(math.radians(angle_deg)), math.sin(math.radians(angle_deg))])
-    origin = np.array([WORLD_W_MM / 2 * s, y_mm * s])
-    half_len = WORLD_W_MM * s
-    groove_line = np.zeros(world.shape[:2], np.float32)
-    _line(groove_line, origin - half_len * u, origin + half_len * u, 1.8 * s, 1.0)
-    groove = cv2.GaussianBlur(groove_line, (0, 0), 0.4 * s)
-    world *= (1.0 - 0.22 * groove)[..., None]
-    holes = np.zeros(world.shape[:2], np.float32)
-    dash_lines = np.zeros(world.shape[:2], np.float32)
-    start = -half_len + rng.uniform(0, period)
-    dash = max(0.3 * s, min(0.75 * period, period - 0.25 * s))
-    for k in range(int(2 * half_len / period) + 1):
-        centre = origin + (start + k * period + rng.normal(0, jitter * period)) * u
-        _line(dash_lines, centre - dash / 2 * u, centre + dash / 2 * u, thread_mm * s, 1.0)
-        for end in (-1, 1):
-            c = centre + end * period / 2 * u
-            cv2.circle(
-                holes,
-                (int(round(c[0] * 16)), int(round(c[1] * 16))),
-                int(0.25 * s * 16),
-                1.0,
-                -1,
-                cv2.LINE_AA,
-                4,
-            )
-    dashes = cv2.GaussianBlur(dash_lines, (0, 0), 0.12 * s)
-    world *= (1.0 - 0.5 * cv2.GaussianBlur(holes, (0, 0), 0.1 * s))[..., None]
-    shade = 0.85 + 0.15 * dashes  # rounded thread: brighter along its crest
-    colour = np.array(thread, np.float32)[None, None] * shade[..., None]
-    world[:] = world * (1 - dashes[..., None]) + colour * dashes[..., None]
+    ux, uy = math.cos(math.radians(angle_deg)), math.sin(math.radians(angle_deg))
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    dx, dy = xx - WORLD_W_MM / 2 * s, yy - y_mm * s
+    across_all = -dx * uy + dy * ux
+    near = np.abs(across_all) < 4.0 * s  # only the seam's band is drawn (everything else is unchanged)
+    along = dx[near] * ux + dy[near] * uy
+    across = across_all[near]
+    start = float(rng.uniform(0, period))
+    k = np.round((along - start) / period).astype(np.int64)
+    k_min = int(k.min())
+    offsets = rng.normal(0, jitter * period, int(k.max()) - k_min + 1).astype(np.float32)
+    t = np.abs(along - (start + k * period + offsets[k - k_min]))
+    edge = 0.06 * s
+
+    def inside(distance: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(np.clip(-distance / edge, -30, 30)))
+
+    dash_len = max(0.3 * s, min(0.75 * period, period - 0.3 * s))
+    half_w = thread_mm * s / 2
+    dashes = (inside(dash_len / 2 - t) * inside(half_w - np.abs(across)))[:, None]
+    holes = np.exp(-((t - period / 2) ** 2 + across**2) / (0.22 * s) ** 2)
+    groove = np.exp(-((across / (0.9 * s)) ** 2))
+    crest = np.clip(1.0 - (across / half_w) ** 2, 0, 1)
+    colour = np.array(thread, np.float32)[None] * (0.8 + 0.2 * crest)[:, None]
+    band = world[near] * (1.0 - 0.22 * groove - 0.45 * holes)[:, None]
+    world[near] = band * (1 - dashes) + colour * dashes
 
 
 def draw_stamp(

@@ -24,8 +24,9 @@ locals {
 
   # One entry per directory in functions/. trigger: storage (Eventarc finalize on the candidates bucket),
   # http (called directly), pubsub (push subscriptions from `topics`, dead-lettering into "<topic>-dlq").
-  # ingress: Pub/Sub pushes and Eventarc deliveries count as internal traffic; only the webhook and the
-  # review page take requests from outside Google (the review page still requires IAM).
+  # ingress: Pub/Sub pushes and Eventarc deliveries count as internal traffic; only the webhook, the
+  # authenticate function and the review page take requests from outside Google (the review page still
+  # requires IAM; the other two check an HMAC signature in code).
   functions = {
     ingest_gcs = {
       description  = "Starts a scan for every image finalized in the candidates bucket."
@@ -152,6 +153,18 @@ locals {
       ingress      = "ALLOW_INTERNAL_ONLY"
       memory       = "512Mi"
       timeout      = 60
+    }
+    authenticate = {
+      description  = "Close-up authentication of a physical item: SPI, texture, stamp vs genuine close-ups."
+      trigger      = "http"
+      topics       = []
+      publishes    = []
+      bucket_roles = {}                                      # reads the kit's close-up features from Firestore only
+      secrets      = { WEBHOOK_SECRETS = "webhook-secrets" } # signed like the webhook (common/authenticate/http.py)
+      access       = "public"                                # authenticated in code by HMAC signature, as the webhook
+      ingress      = "ALLOW_ALL"
+      memory       = "2Gi" # full-resolution close-ups rectified in memory
+      timeout      = 120
     }
     review = {
       description  = "Review page: queue, decisions, enforcement cases and notices; review callbacks."

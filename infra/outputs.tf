@@ -13,6 +13,11 @@ output "webhook_url" {
   value       = module.functions["ingest_webhook"].url
 }
 
+output "authenticate_url" {
+  description = "Close-up authentication (POST, HMAC-SHA256 signed like the webhook)."
+  value       = module.functions["authenticate"].url
+}
+
 output "review_url" {
   description = "Review page (IAM-protected: call with an identity token or through `gcloud run services proxy`)."
   value       = module.functions["review"].url

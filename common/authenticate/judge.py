@@ -7,8 +7,8 @@ authentic when the candidate is within the genuine spread (<= the largest leave-
 it lies beyond it by more than the spread's own width (max + (max - min)), inconclusive in between or with fewer
 than ``MIN_GENUINE`` close-ups (no spread to judge against).
 
-SPI: seed 003's routed filter (``common.vision.spi.route``) gives the target zone around the genuine SPI; the
-measured SPI +- its uncertainty is authentic when the whole interval is inside the zone, suspect when it is
+SPI: seed 003's routed filter (``common.vision.spi.route``, routing on the measured value minus its uncertainty)
+gives the target zone around the genuine SPI; the measured SPI +- its uncertainty is authentic when the whole interval is inside the zone, suspect when it is
 wholly outside, inconclusive when it straddles a boundary.
 """
 
@@ -79,7 +79,8 @@ def judge_distance(what: str, unit: str, candidate: float, loo: list[float]) -> 
 
 
 def judge_spi(spi: float, uncertainty: float, authentic_spi: float, tolerance: float | None) -> Finding:
-    filt = route(authentic_spi, spi)
+    # Seed 003 routes on "either value <= 15": a measurement within its uncertainty of 15 counts as <= 15.
+    filt = route(authentic_spi, spi - uncertainty)
     lo, hi = filt.lower * authentic_spi, filt.upper * authentic_spi
     source = f"seed 003 {filt.name} filter"
     if tolerance is not None:  # the brand's own specification narrows the zone

@@ -78,9 +78,14 @@ def closeup_features(
 
 
 def register_closeups(
-    deps: Any, brand_id: str, kit_dir: Path, models: dict[str, Any]
+    deps: Any,
+    brand_id: str,
+    kit_dir: Path,
+    models: dict[str, Any],
+    read: Callable[[Path], bytes] | None = None,
 ) -> dict[str, list[str]]:
-    """Measure new or changed close-ups, drop removed ones; BadInput lists every problem (nothing stored)."""
+    """Measure new or changed close-ups, drop removed ones; BadInput lists every problem (nothing stored).
+    ``read``: how a kit file is read (``brands.read_kit_file``: inside the kit, size-bounded)."""
     files, problems = closeup_files(kit_dir, models)
     collection = contract.closeups_collection(brand_id)
     existing = {path.rsplit("/", 1)[1]: doc for path, doc in deps.docs.list(collection)}

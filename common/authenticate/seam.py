@@ -27,7 +27,9 @@ SPI_RANGE = (
 )  # seed 003 Table (I) spans 3-90; buttonholes (85-90) are not seams a photo can resolve
 DETREND_MM = 10.0  # slower than the slowest stitch period (SPI 3 = 8.5 mm): lighting, not stitches
 MIN_PERIODS = 5  # fewer stitches in view than this: the period is not measurable to 0.5 SPI
-LOG_BINS = 2000
+LOG_BINS = 3000
+HARMONICS = 3
+SNAP_BINS = 3  # log-grid bins searched around an expected harmonic
 WHITEN_OCTAVES = 0.4
 FALSE_ALARM = 1e-3  # chance that a seam-less texture shows a spectral peak as strong as the threshold
 COARSE_PX_PER_MM = 2.0
@@ -154,26 +156,46 @@ def _spectrum(profile: np.ndarray, s: float) -> tuple[np.ndarray, np.ndarray]:
     return np.fft.rfftfreq(pad, d=1.0 / s), np.abs(np.fft.rfft(windowed, pad)) ** 2
 
 
-def _whitened_peak(freqs: np.ndarray, power: np.ndarray, beside: np.ndarray, f_lo: float, f_hi: float
-                   ) -> tuple[int, float]:  # fmt: skip
-    """(index of the strongest peak, its power over the local median). Leather and canvas have far more power
-    at long wavelengths than short ones, so a peak is judged against its neighbourhood (+-WHITEN_OCTAVES on a
-    log-frequency axis), not against the whole band."""
-    grid = np.geomspace(f_lo, f_hi, LOG_BINS)
+def _whitened(freqs: np.ndarray, power: np.ndarray, beside: np.ndarray, f_lo: float, f_top: float
+              ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """(log-frequency grid, power over its local level). Leather and canvas have far more power at long
+    wavelengths than short ones, so a peak is judged against its neighbourhood (+-WHITEN_OCTAVES on a
+    log-frequency axis), not against the whole band; and against the material beside the seam."""
+    grid = np.geomspace(f_lo, f_top, LOG_BINS)
     logp = np.interp(grid, freqs, power)
-    half = int(LOG_BINS * WHITEN_OCTAVES * math.log(2) / math.log(f_hi / f_lo))
+    half = int(LOG_BINS * WHITEN_OCTAVES * math.log(2) / math.log(f_top / f_lo))
     padded = np.pad(logp, half, mode="reflect")
     local = np.median(np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1), axis=1)
     # A peak the material beside the seam shares (a weave) is the material's, not the stitches'.
     level = np.maximum(local, np.interp(grid, freqs, beside))
-    white = logp / np.maximum(level, 1e-18)
-    j = int(np.argmax(white))
-    lo, hi = (
-        np.searchsorted(freqs, grid[max(0, j - 2)]),
-        np.searchsorted(freqs, grid[min(LOG_BINS - 1, j + 2)]),
-    )
-    peak = int(lo + np.argmax(power[lo : hi + 1]))
-    return peak, float(white[j])
+    return grid, logp / np.maximum(level, 1e-18)
+
+
+def _fundamental(grid: np.ndarray, white: np.ndarray, f_hi: float, threshold: float) -> tuple[float, float]:
+    """(stitch frequency, whitened power of its strongest peak). Dark thread with visible needle holes puts two
+    bright bumps in each period, so the strongest peak may be the 2nd (or 3rd) harmonic: a sub-multiple of it
+    that is itself a significant peak and collects more harmonic power (sum over HARMONICS multiples) wins."""
+    in_band = grid <= f_hi
+    j = int(np.argmax(np.where(in_band, white, 0)))
+    f_peak, strongest = float(grid[j]), float(white[j])
+
+    def local_max(f: float) -> tuple[float, float]:
+        k = int(np.searchsorted(grid, f))
+        lo, hi = max(0, k - SNAP_BINS), min(len(grid), k + SNAP_BINS + 1)
+        i = lo + int(np.argmax(white[lo:hi]))
+        return float(grid[i]), float(white[i])
+
+    def harmonic_sum(f: float) -> float:
+        return sum(local_max(h * f)[1] for h in range(1, HARMONICS + 1) if h * f <= grid[-1])
+
+    best, best_score = f_peak, harmonic_sum(f_peak)
+    for k in (2, 3):
+        if f_peak / k < grid[0]:
+            break
+        f_sub, w_sub = local_max(f_peak / k)
+        if w_sub >= threshold and harmonic_sum(f_sub) > best_score:
+            best, best_score = f_sub, harmonic_sum(f_sub)
+    return best, strongest
 
 
 def peak_threshold(length_mm: float) -> float:
@@ -199,12 +221,16 @@ def measure_spi(rect: Rectified, card_rms_mm: float = 0.0) -> SpiMeasurement:
     band = (freqs >= f_lo) & (freqs <= f_hi)
     if not np.any(band):
         raise SeamNotFound("the seam profile is too short to measure")
-    peak, ratio = _whitened_peak(freqs, power, power_beside, f_lo, f_hi)
-    if ratio < peak_threshold(length):
+    f_top = min(HARMONICS * f_hi, 0.45 * s)  # harmonics up to just below the rectified image's Nyquist
+    grid, white = _whitened(freqs, power, power_beside, f_lo, f_top)
+    threshold = peak_threshold(length)
+    f_grid, ratio = _fundamental(grid, white, f_hi, threshold)
+    if ratio < threshold:
         raise SeamNotFound(
             "no regular stitch pattern found along the seam (is the seam in focus and in view?)"
         )
-    f0 = float(freqs[peak])
+    near = (freqs > f_grid * 0.995) & (freqs < f_grid * 1.005)  # snap to the linear spectrum's own maximum
+    f0 = float(freqs[near][np.argmax(power[near])]) if np.any(near) else f_grid
     if length * f0 < MIN_PERIODS:
         raise SeamNotFound(f"only {length * f0:.1f} stitches in view: show at least {MIN_PERIODS}")
     f, f_se = _phase_refine(detrended, s, f0)

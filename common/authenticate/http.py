@@ -5,7 +5,7 @@ Wire format: body ``{"brand", "model", "photos": [{"region": "seam", "image": "d
 (``common.webhook``: HMAC-SHA256 over ``f"{t}.{body}"``, 300 s tolerance, a signature is accepted once). The
 sender may authenticate items only for the brands it is registered for (``marketplaces/{id}.brands``).
 Answers: 200 the report (``pdf_base64`` when asked); 400 not JSON; 401 signature; 403 brand not allowed;
-413 body too large; 422 field errors, unknown brand or model, refused image.
+413 body over 30 MiB; 400 also for JSON deeper than 4 or over 1,000 tokens; 422 field errors, unknown brand or model, refused image.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import logging
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from common import boundedjson
 from common.authenticate.contract import REGION_PATTERN
 from common.authenticate.service import MAX_PHOTOS, Photo, authenticate
 from common.authz import principal_for_marketplace, scoped_deps
@@ -35,8 +35,12 @@ from common.webhook import (
 )
 
 log = logging.getLogger(__name__)
-# Cloud Run's request limit is 32 MiB; a few phone close-ups as base64 fit well inside it.
-MAX_BODY_BYTES = 32 * 1024 * 1024
+# Cloud Run refuses requests over 32 MiB; under it, with room for headers: about six phone close-ups as base64.
+MAX_BODY_BYTES = 30 * 1024 * 1024
+# The body is {brand, model, pdf, photos: [{region, image}] x MAX_PHOTOS}: 3 deep, ~120 tokens. Checked on the
+# raw bytes before json builds anything (common.boundedjson), as for the webhook.
+MAX_JSON_DEPTH = 4
+MAX_JSON_TOKENS = 1000
 FETCH_TIMEOUT_S = 10.0
 _DATA_URI = re.compile(r"^data:image/[A-Za-z0-9.+-]+;base64,", re.ASCII)
 
@@ -96,7 +100,9 @@ def handle_authenticate(deps: Any, headers: Mapping[str, str], body: bytes) -> t
 
 def _authenticate(deps: Any, marketplace: str, body: bytes) -> tuple[int, dict[str, Any]]:
     try:
-        raw = json.loads(body)
+        raw = boundedjson.loads(body, max_depth=MAX_JSON_DEPTH, max_tokens=MAX_JSON_TOKENS)
+    except boundedjson.JSONTooComplex as exc:
+        return _answer(400, {"error": f"body is not an authentication request: {exc}"})
     except (ValueError, UnicodeDecodeError, RecursionError):
         return _answer(400, {"error": "body is not valid JSON"})
     if not isinstance(raw, dict):

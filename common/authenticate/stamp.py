@@ -19,6 +19,8 @@ import numpy as np
 from common.authenticate.card import Rectified
 
 MAX_FEATURES = 1500
+# Fine pyramid (8 levels of 1.1): a stamp 5-20 % off in size must still match, so that the residual can show it.
+ORB_SCALE_STEP, ORB_LEVELS = 1.1, 8
 RATIO = 0.85  # Lowe's ratio test, a little looser: RANSAC removes what it lets through
 RANSAC_MM = 0.6
 MIN_INLIERS = 12  # fewer consistent matches than this: the stamp was not found in this photo
@@ -49,7 +51,7 @@ def features(rect: Rectified) -> StampFeatures:
     g8 = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8)).apply(g8)
     mask = cv2.erode(rect.valid.astype(np.uint8) * 255, np.ones((25, 25), np.uint8))
     orb = cv2.ORB_create(  # type: ignore[attr-defined]  # stubs lag the headless build
-        nfeatures=MAX_FEATURES, scaleFactor=1.2, nlevels=4, edgeThreshold=15, patchSize=31
+        nfeatures=MAX_FEATURES, scaleFactor=ORB_SCALE_STEP, nlevels=ORB_LEVELS, edgeThreshold=15, patchSize=31
     )
     kps, desc = orb.detectAndCompute(g8, mask)
     if desc is None or len(kps) == 0:

@@ -85,3 +85,5 @@ def test_signature_replay_tenant_and_input_errors(client) -> None:
                             headers=s[1])  # fmt: skip
     assert bad_image.status_code == 422 and bad_image.get_json()["field"] == "photos.0.image"
     assert client.post("/", data=(s := signed(b"[1]"))[0], headers=s[1]).status_code == 400
+    bomb = client.post("/", data=(s := signed(b"[" * 50 + b"]" * 50))[0], headers=s[1])
+    assert bomb.status_code == 400 and "nested deeper" in bomb.get_json()["error"]

@@ -54,7 +54,7 @@ def _baseline(profile: np.ndarray, s: float) -> float:
     return float(freqs[idx[np.argmax(power[idx])]] * seam.INCH_MM)
 
 
-def run(n: int, seed: int) -> list[dict]:
+def run(n: int, seed: int, save_dir: Path | None = None) -> list[dict]:
     rng = random.Random(seed)
     materials = ["leather", "canvas"]
     try:
@@ -93,6 +93,8 @@ def run(n: int, seed: int) -> list[dict]:
                 row["base"] = _baseline(profile, s)
             except seam.SeamNotFound as exc:
                 row["failed"] = str(exc)
+        if save_dir is not None and ("failed" in row or abs(row.get("est", row["spi"]) - row["spi"]) > 0.5):
+            (save_dir / f"miss-{i:03d}-spi{spi:.2f}-{material}-{thread}.jpg").write_bytes(photo)
         row["ms"] = (time.perf_counter() - start) * 1000
         rows.append(row)
         print(f"\r{i + 1}/{n}", end="", file=sys.stderr, flush=True)
@@ -121,8 +123,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--seed", type=int, default=19)
+    parser.add_argument(
+        "--save-misses", type=Path, help="write each photo measured wrong (or not at all) here"
+    )
     args = parser.parse_args()
-    rows = run(args.n, args.seed)
+    if args.save_misses:
+        args.save_misses.mkdir(parents=True, exist_ok=True)
+    rows = run(args.n, args.seed, args.save_misses)
     print("| photos | n | retake | \\|err\\| <= 0.5 SPI (of accepted) | median \\|err\\| | p95 \\|err\\| | "
           "+-unc covers truth | baseline <= 0.5 |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|")

@@ -29,10 +29,15 @@ DETREND_MM = 10.0  # slower than the slowest stitch period (SPI 3 = 8.5 mm): lig
 MIN_PERIODS = 5  # fewer stitches in view than this: the period is not measurable to 0.5 SPI
 LOG_BINS = 3000
 HARMONICS = 3
+ANGLE_CANDIDATES = 4  # strongest contrast lines tried; the most periodic profile among them is the seam
 SNAP_BINS = 3  # log-grid bins searched around an expected harmonic
 WHITEN_OCTAVES = 0.4
 FALSE_ALARM = 1e-3  # chance that a seam-less texture shows a spectral peak as strong as the threshold
 COARSE_PX_PER_MM = 2.0
+EDGE_MARGIN_MM = (
+    6.0  # 3 sigma of the 2 mm high-pass: its ringing at the photo's and card's edges has died out
+)
+MIN_ROW_MM = 30.0  # a candidate seam line must cross at least this much clean material
 BESIDE_MM = 4.0  # the material this far beside the seam: its own periodicity is not the stitches'
 BAND_MM = 0.4  # half-width of the band averaged across the seam (a thread is ~0.5-1 mm wide)
 PHASE_BAND = 0.2  # +-20 % of the peak: wide enough for stitch jitter, narrow enough to exclude a weave
@@ -72,29 +77,59 @@ def _rotate(img: np.ndarray, angle_deg: float, interp: int = cv2.INTER_LINEAR) -
     return cv2.warpAffine(img, m, (w, h), flags=interp, borderValue=0)
 
 
+def _away_from_edges(valid: np.ndarray, px_per_mm: float) -> np.ndarray:
+    """``valid`` shrunk by EDGE_MARGIN_MM: the high-pass filter rings along the photo's and the card's edges,
+    and those edges are straight lines too."""
+    k = int(2 * EDGE_MARGIN_MM * px_per_mm) | 1
+    return cv2.erode(valid.astype(np.uint8), np.ones((k, k), np.uint8)) > 0
+
+
 def _projection_score(energy: np.ndarray, valid: np.ndarray, angle: float) -> tuple[float, int]:
     e = _rotate(energy, angle)
     v = _rotate(valid.astype(np.float32), angle, cv2.INTER_NEAREST)
     counts = v.sum(axis=1)
-    rows = np.where(counts > 0.25 * v.shape[1] * 0.25, e.sum(axis=1) / np.maximum(counts, 1), 0.0)
+    long_enough = counts >= MIN_ROW_MM * COARSE_PX_PER_MM
+    rows = np.where(long_enough, e.sum(axis=1) / np.maximum(counts, 1), 0.0)
     if not np.any(rows):
         return 0.0, 0
     best = int(np.argmax(rows))
-    return float(rows[best] - np.median(rows[rows > 0])), best
+    used = rows[long_enough]
+    median = float(np.median(used))
+    # In units of the rows' own robust spread: rows along the pixel grid (0 and 90 degrees) are not smoothed by
+    # the rotation and vary more, so a raw max-minus-median would favour the grid over a faint slanted seam.
+    spread = 1.4826 * float(np.median(np.abs(used - median))) + 1e-12
+    return float(rows[best] - median) / spread, best
 
 
 def find_seam_angle(gray: np.ndarray, valid: np.ndarray, px_per_mm: float) -> float:
     """Direction (degrees, 0 = along +x) of the strongest line of local contrast on the rectified plane."""
+    return seam_angle_candidates(gray, valid, px_per_mm, 1)[0]
+
+
+def seam_angle_candidates(gray: np.ndarray, valid: np.ndarray, px_per_mm: float, k: int) -> list[float]:
+    """The ``k`` strongest lines of local contrast (directions at least 6 degrees apart), strongest first:
+    a brick's mortar or a crease can out-contrast a faint seam, so the caller keeps the most periodic one."""
     f = COARSE_PX_PER_MM / px_per_mm
     small = cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
     small_valid = cv2.resize(valid.astype(np.uint8), None, fx=f, fy=f, interpolation=cv2.INTER_NEAREST) > 0
-    small_valid = cv2.erode(small_valid.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     filled = _fill_invalid(small, small_valid, 3 * COARSE_PX_PER_MM)
-    energy = np.abs(filled - cv2.GaussianBlur(filled, (0, 0), 2.0 * COARSE_PX_PER_MM)) * small_valid
+    small_valid = _away_from_edges(small_valid, COARSE_PX_PER_MM)
+    energy = np.abs(filled - cv2.GaussianBlur(filled, (0, 0), 2.0 * COARSE_PX_PER_MM))
+    energy = cv2.GaussianBlur(energy, (0, 0), 1.0) * small_valid  # isotropic: every angle equally smoothed
     scores = {a: _projection_score(energy, small_valid, a)[0] for a in np.arange(0.0, 180.0, 2.0)}
-    best = max(scores, key=lambda a: scores[a])
-    fine = {a: _projection_score(energy, small_valid, a)[0] for a in np.arange(best - 2.0, best + 2.01, 0.25)}
-    return float(max(fine, key=lambda a: fine[a]))
+    picked: list[float] = []
+    for a in sorted(scores, key=lambda a: -scores[a]):
+        if all(min(abs(a - b), 180 - abs(a - b)) >= 6.0 for b in picked):
+            picked.append(float(a))
+        if len(picked) == k:
+            break
+    refined = []
+    for best in picked:
+        fine = {
+            a: _projection_score(energy, small_valid, a)[0] for a in np.arange(best - 2.0, best + 2.01, 0.25)
+        }
+        refined.append(float(max(fine, key=lambda a: fine[a])))
+    return refined
 
 
 def seam_profile(rect: Rectified, angle_deg: float) -> tuple[np.ndarray, np.ndarray, float]:
@@ -107,8 +142,11 @@ def seam_profile(rect: Rectified, angle_deg: float) -> tuple[np.ndarray, np.ndar
     rot = _rotate(filled, angle_deg)
     rot_hp = np.abs(_rotate(hp, angle_deg))
     rot_valid = _rotate(rect.valid.astype(np.float32), angle_deg, cv2.INTER_NEAREST) > 0.5
-    counts = rot_valid.sum(axis=1)
-    energy = np.where(counts > 0, (rot_hp * rot_valid).sum(axis=1) / np.maximum(counts, 1), 0)
+    rot_inner = (
+        _rotate(_away_from_edges(rect.valid, s).astype(np.float32), angle_deg, cv2.INTER_NEAREST) > 0.5
+    )
+    counts = rot_inner.sum(axis=1)
+    energy = np.where(counts >= MIN_ROW_MM * s, (rot_hp * rot_inner).sum(axis=1) / np.maximum(counts, 1), 0)
     weights = counts / max(1, counts.max())
     row = int(np.argmax(energy * np.sqrt(weights)))
     half = max(1, int(round(BAND_MM * s)))
@@ -209,26 +247,33 @@ def peak_threshold(length_mm: float) -> float:
 def measure_spi(rect: Rectified, card_rms_mm: float = 0.0) -> SpiMeasurement:
     """Stitches per inch of the seam in ``rect``; SeamNotFound when no periodic seam can be measured."""
     gray = rect.image if rect.image.ndim == 2 else cv2.cvtColor(rect.image, cv2.COLOR_RGB2GRAY)
-    angle = find_seam_angle(gray, rect.valid, rect.px_per_mm)
-    profile, beside, s = seam_profile(rect, angle)
-    length = len(profile) / s
-    f_lo, f_hi = SPI_RANGE[0] / INCH_MM, SPI_RANGE[1] / INCH_MM
-    if length * f_hi < MIN_PERIODS:  # not even the finest seam would show enough stitches
-        raise SeamNotFound(f"only {length:.0f} mm of seam in view: show a longer stretch of it")
+    best: tuple[float, float, float, np.ndarray, np.ndarray, float, float, float] | None = None
+    reason = "no regular stitch pattern found along the seam (is the seam in focus and in view?)"
+    for angle in seam_angle_candidates(gray, rect.valid, rect.px_per_mm, ANGLE_CANDIDATES):
+        try:
+            profile, beside, s = seam_profile(rect, angle)
+        except SeamNotFound as exc:
+            reason = str(exc)
+            continue
+        length = len(profile) / s
+        f_lo, f_hi = SPI_RANGE[0] / INCH_MM, SPI_RANGE[1] / INCH_MM
+        if length * f_hi < MIN_PERIODS:  # not even the finest seam would show enough stitches
+            reason = f"only {length:.0f} mm of seam in view: show a longer stretch of it"
+            continue
+        freqs, power = _spectrum(profile, s)
+        _, power_beside = _spectrum(beside, s)
+        f_top = min(HARMONICS * f_hi, 0.45 * s)  # harmonics up to just below the rectified image's Nyquist
+        grid, white = _whitened(freqs, power, power_beside, f_lo, f_top)
+        threshold = peak_threshold(length)
+        f_grid, ratio = _fundamental(grid, white, f_hi, threshold)
+        score = ratio / threshold
+        if score >= 1.0 and (best is None or score > best[0]):
+            best = (score, angle, f_grid, profile, power, ratio, s, length)
+    if best is None:
+        raise SeamNotFound(reason)
+    _, angle, f_grid, profile, power, ratio, s, length = best
+    freqs = np.fft.rfftfreq(2 * (len(power) - 1), d=1.0 / s)
     detrended = profile - cv2.GaussianBlur(profile.reshape(1, -1), (0, 0), DETREND_MM * s).ravel()
-    freqs, power = _spectrum(profile, s)
-    _, power_beside = _spectrum(beside, s)
-    band = (freqs >= f_lo) & (freqs <= f_hi)
-    if not np.any(band):
-        raise SeamNotFound("the seam profile is too short to measure")
-    f_top = min(HARMONICS * f_hi, 0.45 * s)  # harmonics up to just below the rectified image's Nyquist
-    grid, white = _whitened(freqs, power, power_beside, f_lo, f_top)
-    threshold = peak_threshold(length)
-    f_grid, ratio = _fundamental(grid, white, f_hi, threshold)
-    if ratio < threshold:
-        raise SeamNotFound(
-            "no regular stitch pattern found along the seam (is the seam in focus and in view?)"
-        )
     near = (freqs > f_grid * 0.995) & (freqs < f_grid * 1.005)  # snap to the linear spectrum's own maximum
     f0 = float(freqs[near][np.argmax(power[near])]) if np.any(near) else f_grid
     if length * f0 < MIN_PERIODS:

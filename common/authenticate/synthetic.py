@@ -21,9 +21,9 @@ from PIL import Image
 
 from common.authenticate import card
 
-WORLD_W_MM, WORLD_H_MM = 260.0, 200.0  # larger than the view: no frame edge in a photo
+WORLD_W_MM, WORLD_H_MM = 280.0, 280.0  # larger than the view: no frame edge in a photo
 WORLD_PX_PER_MM = 10.0
-CARD_AT_MM = ((WORLD_W_MM - card.CARD_W_MM) / 2, 32.0)  # card's top-left in the world: the upper band
+CARD_AT_MM = ((WORLD_W_MM - card.CARD_W_MM) / 2, 72.0)  # card's top-left in the world: the upper band
 IMAGE_W, IMAGE_H = 1600, 1200
 CAMERA_MM = 300.0
 FOCAL_PX = 2250.0  # ~7.5 px/mm straight on: the photo covers ~213 x 160 mm
@@ -107,7 +107,7 @@ def draw_seam(
     seed: int | np.random.Generator,
     thread: tuple[float, float, float] = (0.92, 0.88, 0.75),
     angle_deg: float = 0.0,
-    y_mm: float = 135.0,
+    y_mm: float = 160.0,  # 34 mm below the card, 20 mm below the view centre: in every view
     thread_mm: float = 0.8,
     jitter: float = 0.02,
 ) -> None:
@@ -153,7 +153,7 @@ def draw_stamp(
     text: str = "ACME",
     height_mm: float = 9.0,
     spacing: float = 1.0,
-    centre_mm: tuple[float, float] = (130.0, 135.0),
+    centre_mm: tuple[float, float] = (140.0, 165.0),
     depth: float = 0.35,
 ) -> None:
     """A heat stamp: pressed (darker) letters ``height_mm`` high, letter advance scaled by ``spacing``."""

@@ -73,6 +73,7 @@ def test_authenticate_end_to_end_through_the_cli(home, tmp_path, capsys) -> None
     assert cli.main(["brand", "add", str(kit)]) == 0
     capsys.readouterr()
     assert cli.main(["brand", "add", str(kit)]) == 0  # idempotent: close-ups unchanged are not re-measured
+    assert "0 added, 0 updated, 0 removed" in capsys.readouterr().out
     seam = tmp_path / "seam_1.jpg"
     seam.write_bytes(syn.seam_photo(12.2, seed=3, cam=syn.Camera(tilt_deg=10)))
     genuine_stamp = tmp_path / "genuine.jpg"

@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/bench_authenticate.py             # 200 photos (~10 min on 2 busy cores)
     .venv/bin/python scripts/bench_authenticate.py --n 60      # quicker
+    .venv/bin/python scripts/bench_authenticate.py --seed003   # seed 003's 20-trial table from rendered photos
 
 Each photo draws its conditions at random (seeded): SPI 3.5-40, thread colour, material (procedural leather or
 canvas, or a real texture photo from scikit-image when installed), camera tilt 0-38 degrees in any direction and
@@ -117,6 +118,29 @@ def _summary(label: str, rows: list[dict]) -> str:
     p95 = f"{np.percentile(errs, 95):.3f}" if errs else "-"
     return (f"| {label} | {len(rows)} | {len(rows) - len(accepted)} | {share} | {med} | {p95} | "
             f"{100 * covered / max(1, len(measured)):.0f} % | {100 * base_ok / max(1, len(accepted)):.1f} % |")  # fmt: skip
+
+
+def seed003_table() -> None:
+    """Seed 003's 20 trials from photos: each trial's genuine SPI measured on one rendered close-up (cream
+    thread), the other item's on another (dark thread, other angle and camera), judged as `authenticate` does
+    (the same conditions as tests/unit/test_authenticate_spi.py)."""
+    from common.authenticate import judge
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.unit.test_authenticate_spi import measured
+    from tests.unit.test_vision_spi import TRIALS
+
+    print("| item | A | A measured | X | X measured ± | filter | verdict | seed says |")
+    print("|---|---|---|---|---|---|---|---|")
+    right = 0
+    for item, _name, a, x, fake in TRIALS:
+        ga, cx = measured(a, "genuine"), measured(x, "candidate")
+        finding = judge.judge_spi(cx.spi, cx.uncertainty, ga.spi, None)
+        expected = "suspect" if fake else "authentic"
+        right += finding.status == expected
+        print(f"| {item} | {a:g} | {ga.spi:.2f} | {x:g} | {cx.spi:.2f} ± {cx.uncertainty:.2f} | "
+              f"{finding.genuine['filter']} | {finding.status} | {'fake' if fake else 'authentic'} |")  # fmt: skip
+    print(f"\n{right}/20 as the seed's routed filters decide")
 
 
 def main() -> None:

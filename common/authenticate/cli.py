@@ -51,10 +51,10 @@ def register_cli(subparsers: Any) -> None:
 def _region_of(path: Path) -> str:
     import re
 
-    from common.authenticate.contract import REGION_PATTERN
+    from common.authenticate.contract import NAMED_REGIONS
 
-    region = re.split(r"[_.\s]", path.name.lower(), maxsplit=1)[0]
-    if not re.fullmatch(REGION_PATTERN, region) or region == path.name.lower():
+    region = re.split(r"[-_.\s]", path.name.lower(), maxsplit=1)[0]
+    if region not in NAMED_REGIONS:
         raise BadInput(f"{path}: say which region it shows: --region seam={path}")
     return region
 

@@ -20,6 +20,10 @@ REGION_CHECKS: dict[str, Check] = {"seam": "spi", "stitching": "spi", "stamp": "
                                    "heat_stamp": "stamp"}  # fmt: skip
 
 
+# Region names a photo's file name may start with (seam_1.jpg); others are named with --region REGION=PATH.
+NAMED_REGIONS = frozenset(REGION_CHECKS) | {"lining", "material", "hardware", "interior", "exterior", "handle"}
+
+
 def region_check(region: str) -> Check:
     base = region.split("-")[0]
     return REGION_CHECKS.get(base, "texture")

@@ -150,7 +150,11 @@ def main() -> None:
     parser.add_argument(
         "--save-misses", type=Path, help="write each photo measured wrong (or not at all) here"
     )
+    parser.add_argument("--seed003", action="store_true", help="print seed 003's 20-trial table from photos")
     args = parser.parse_args()
+    if args.seed003:
+        seed003_table()
+        return
     if args.save_misses:
         args.save_misses.mkdir(parents=True, exist_ok=True)
     rows = run(args.n, args.seed, args.save_misses)

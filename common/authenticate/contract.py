@@ -21,7 +21,14 @@ REGION_CHECKS: dict[str, Check] = {"seam": "spi", "stitching": "spi", "stamp": "
 
 
 # Region names a photo's file name may start with (seam_1.jpg); others are named with --region REGION=PATH.
-NAMED_REGIONS = frozenset(REGION_CHECKS) | {"lining", "material", "hardware", "interior", "exterior", "handle"}
+NAMED_REGIONS = frozenset(REGION_CHECKS) | {
+    "lining",
+    "material",
+    "hardware",
+    "interior",
+    "exterior",
+    "handle",
+}
 
 
 def region_check(region: str) -> Check:

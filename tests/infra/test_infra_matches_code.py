@@ -32,7 +32,8 @@ from common import topics
 FUNCTIONS = locals_of("locals.tf")["functions"]
 LOCALS = locals_of("locals.tf")
 STORAGE_FINALIZED = "google.cloud.storage.object.v1.finalized"
-HTTP_FUNCTIONS = {"ingest_webhook": "public", "verdict_api": "public", "review": "iam"}  # HMAC in code; IAM
+# HMAC in code (webhook, verdict API, authenticate); IAM (review)
+HTTP_FUNCTIONS = {"ingest_webhook": "public", "verdict_api": "public", "authenticate": "public", "review": "iam"}  # HMAC in code; IAM
 INGEST_FUNCTIONS = ("ingest_gcs", "ingest_webhook")
 
 # Settings read by common/settings.py that are deliberately not set on the deployed functions, with why.
@@ -54,6 +55,7 @@ KNOWN_READERS = {
         "common/webhook.py": "ingest_webhook",
         "common/callbacks.py": ("evidence", "review"),
         "common/verdict_api.py": "verdict_api",
+        "common/authenticate/http.py": "authenticate",
     },
     "REVIEW_TOKENS": {
         "common/review/auth.py": "review",

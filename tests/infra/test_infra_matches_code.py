@@ -33,7 +33,12 @@ FUNCTIONS = locals_of("locals.tf")["functions"]
 LOCALS = locals_of("locals.tf")
 STORAGE_FINALIZED = "google.cloud.storage.object.v1.finalized"
 # HMAC in code (webhook, verdict API, authenticate); IAM (review)
-HTTP_FUNCTIONS = {"ingest_webhook": "public", "verdict_api": "public", "authenticate": "public", "review": "iam"}  # HMAC in code; IAM
+HTTP_FUNCTIONS = {
+    "ingest_webhook": "public",
+    "verdict_api": "public",
+    "authenticate": "public",
+    "review": "iam",
+}
 INGEST_FUNCTIONS = ("ingest_gcs", "ingest_webhook")
 
 # Settings read by common/settings.py that are deliberately not set on the deployed functions, with why.

@@ -167,7 +167,7 @@ def _chromium() -> tuple[str, str]:
             "sudo apt-get install -y chromium"
         )
     if importlib.util.find_spec("playwright") is None:  # drives chromium (common.evidence.screenshot)
-        return f"{binary}, but playwright is not installed", "pip install 'counterfeit[screenshot]'"
+        return f"{binary}, but playwright is not installed", "pip install playwright"
     return f"{binary} through playwright {_version('playwright')}", ""
 
 

@@ -112,7 +112,7 @@ def take_screenshot(
     try:
         from common.evidence.page_guard import PageBudget, PageGuard
     except ImportError as exc:
-        raise ScreenshotFailed("playwright is not installed (pip install 'counterfeit[screenshot]')") from exc
+        raise ScreenshotFailed("playwright is not installed (pip install playwright)") from exc
     guard = PageGuard(budget or PageBudget(), allow_private)
     with refusing_port() as proxy_port, ThreadPoolExecutor(1) as pool:
         # A loop of its own in a thread of its own: callers may already run an event loop.

@@ -246,7 +246,12 @@ def closest_entry(
         queries["whole frame"] = frame
     if region:
         queries["product region"] = region
-    found = [(m, how) for how, value in queries.items() for m in lists.index.nearest("pdq", value)]
+    # a big list answers only within the match threshold (exact, through the multi-index: ms at 10M rows);
+    # a small one also names its closest non-matching entry in the signal's detail
+    within = hashing.PDQ_MATCH if len(lists) >= hashing.MIH_MIN_ROWS else None
+    found = [
+        (m, how) for how, value in queries.items() for m in lists.index.nearest("pdq", value, within=within)
+    ]
     if not found:
         return None
     # ties go to the whole-frame hash: it is the one the list's owner computed

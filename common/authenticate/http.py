@@ -17,7 +17,7 @@ import logging
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from common import boundedjson
 from common.authenticate.contract import REGION_PATTERN
@@ -33,6 +33,9 @@ from common.webhook import (
     SignatureError,
     verify_signature,
 )
+
+if TYPE_CHECKING:
+    from common.bootstrap import Deps
 
 log = logging.getLogger(__name__)
 # Cloud Run refuses requests over 32 MiB; under it, with room for headers: about six phone close-ups as base64.
@@ -73,7 +76,7 @@ def _image(value: object, max_bytes: int, allow_private: bool) -> bytes:
     raise FetchRefused("image: must be a data:image/...;base64 URI or an https URL")
 
 
-def handle_authenticate(deps: Any, headers: Mapping[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
+def handle_authenticate(deps: Deps, headers: Mapping[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
     if len(body) > MAX_BODY_BYTES:
         return _answer(413, {"error": f"body larger than {MAX_BODY_BYTES} bytes"})
     marketplace = _header(headers, MARKETPLACE_HEADER)
@@ -98,7 +101,7 @@ def handle_authenticate(deps: Any, headers: Mapping[str, str], body: bytes) -> t
         raise
 
 
-def _authenticate(deps: Any, marketplace: str, body: bytes) -> tuple[int, dict[str, Any]]:
+def _authenticate(deps: Deps, marketplace: str, body: bytes) -> tuple[int, dict[str, Any]]:
     try:
         raw = boundedjson.loads(body, max_depth=MAX_JSON_DEPTH, max_tokens=MAX_JSON_TOKENS)
     except boundedjson.JSONTooComplex as exc:

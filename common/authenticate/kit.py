@@ -12,10 +12,13 @@ import hashlib
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from common.authenticate import contract
 from common.errors import BadInput
+
+if TYPE_CHECKING:
+    from common.bootstrap import Deps
 
 CLOSEUP_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 MAX_CLOSEUPS = 200  # per region folder
@@ -78,7 +81,7 @@ def closeup_features(
 
 
 def register_closeups(
-    deps: Any,
+    deps: Deps,
     brand_id: str,
     kit_dir: Path,
     models: dict[str, Any],
@@ -122,7 +125,7 @@ def register_closeups(
     return {"added_or_updated": sorted(docs), "unchanged": unchanged, "removed": removed}
 
 
-def genuine_closeups(deps: Any, brand_id: str, model: str) -> dict[str, list[dict[str, Any]]]:
+def genuine_closeups(deps: Deps, brand_id: str, model: str) -> dict[str, list[dict[str, Any]]]:
     """region -> that model's close-up documents."""
     out: dict[str, list[dict[str, Any]]] = {}
     for _, doc in deps.docs.list(contract.closeups_collection(brand_id)):

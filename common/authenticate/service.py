@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from common.authenticate import contract, judge, kit, quality, seam, stamp, texture
 from common.authenticate.judge import Finding
 from common.errors import BadInput
+
+if TYPE_CHECKING:
+    from common.bootstrap import Deps
 
 MAX_PHOTOS = 12
 DISCLAIMER = ("An aid for a human authenticator, who decides: the checks measure stitch density, texture and "
@@ -67,7 +70,7 @@ def _distance_finding(cap: quality.Capture, check: str, genuine: list[dict[str, 
     )
 
 
-def authenticate(deps: Any, brand_id: str, model: str, photos: list[Photo]) -> dict[str, Any]:
+def authenticate(deps: Deps, brand_id: str, model: str, photos: list[Photo]) -> dict[str, Any]:
     """The report (JSON-ready dict). BadInput for an unknown model, no photos or too many."""
     from common.brands import get_brand
 

@@ -14,9 +14,12 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from common.enforcement.cases import STATES
+
+if TYPE_CHECKING:
+    from common.bootstrap import Deps
 
 
 def _default(value: Any) -> str:
@@ -87,7 +90,7 @@ def _deps(brand_id: str) -> Any:
     return scoped_for_cli_brand(build_deps(get_settings()), brand_id)  # checked before any lookup
 
 
-def _case(deps: Any, brand: str, scan_id: str) -> dict[str, Any]:
+def _case(deps: Deps, brand: str, scan_id: str) -> dict[str, Any]:
     import re
 
     from common.enforcement.cases import get_case

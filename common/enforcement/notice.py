@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from common import paths
 from common.enforcement import forms
@@ -23,6 +23,9 @@ from common.evidence.bundle import BundleResult, build_bundle_result
 from common.evidence.manifest import BundleFile
 from common.review.queue import get_item
 from common.rights import RightsRegister
+
+if TYPE_CHECKING:
+    from common.bootstrap import Deps
 
 NOTICE_FORMAT = "counterfeit-notice/1"
 ORDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$")
@@ -36,7 +39,7 @@ class NoticeResult:
 
 
 def build_notice(
-    deps: Any, brand: str, scan_id: str, *, by: str, test_buy_order_id: str | None = None
+    deps: Deps, brand: str, scan_id: str, *, by: str, test_buy_order_id: str | None = None
 ) -> dict:
     """The notice as data (no files written). BadInput when the item is not confirmed in review."""
     item = get_item(deps.docs, brand, scan_id)
@@ -106,7 +109,7 @@ def notice_files(notice: dict[str, Any]) -> tuple[BundleFile, ...]:
 
 
 def generate_notice(
-    deps: Any, brand: str, scan_id: str, *, by: str, test_buy_order_id: str | None = None,
+    deps: Deps, brand: str, scan_id: str, *, by: str, test_buy_order_id: str | None = None,
     screenshot: bool = True,
 ) -> NoticeResult:  # fmt: skip
     """Build the takedown package into the evidence bundle and move the item's case to ``notice_generated``."""

@@ -10,12 +10,15 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from common import paths
 from common.brands import read_kit_file
 from common.errors import BadInput
 from common.messages import Verdict
+
+if TYPE_CHECKING:
+    from common.bootstrap import Deps
 
 KIND_FOLDERS = {"reference": "references", "logo": "logos"}
 
@@ -53,7 +56,7 @@ def best_reference_id(verdict: Verdict) -> str | None:
 
 
 def find_reference(
-    deps: Any, brand_doc: dict[str, Any], verdict: Verdict, notes: list[str]
+    deps: Deps, brand_doc: dict[str, Any], verdict: Verdict, notes: list[str]
 ) -> ReferenceImage | None:
     """The reference image bytes, or None with the reason appended to ``notes``."""
     raw = best_reference_id(verdict)

@@ -69,6 +69,20 @@ def case_events(brand_id: str, scan_id: str) -> str:
     return f"{case_path(brand_id, scan_id)}/events"
 
 
+def queue(brand_id: str) -> str:
+    """The review queue: one row per listing (common/review/queue_docs.py), the latest verdict and its history."""
+    return f"brands/{brand_id}/queue"
+
+
+def queue_path(brand_id: str, listing_id: str) -> str:
+    return f"{queue(brand_id)}/{listing_id}"
+
+
+def closeups(brand_id: str) -> str:
+    """Features of the kit's genuine close-ups (common/authenticate/kit.py); never the photos themselves."""
+    return f"brands/{brand_id}/closeups"
+
+
 def listing_key_path(brand_id: str, key_digest: str) -> str:
     """Webhook/CLI idempotency: listing id + content digest -> scan id."""
     return f"brands/{brand_id}/listings/{key_digest}"

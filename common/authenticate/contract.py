@@ -50,7 +50,3 @@ class ModelSpec(BaseModel):
             if not re.fullmatch(REGION_PATTERN, region):
                 raise ValueError(f"required region {region[:50]!r} must match {REGION_PATTERN}")
         return value
-
-
-def closeups_collection(brand_id: str) -> str:
-    return f"brands/{brand_id}/closeups"

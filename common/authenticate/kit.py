@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from common import paths
 from common.authenticate import contract
 from common.errors import BadInput
 
@@ -90,7 +91,7 @@ def register_closeups(
     """Measure new or changed close-ups, drop removed ones; BadInput lists every problem (nothing stored).
     ``read``: how a kit file is read (``brands.read_kit_file``: inside the kit, size-bounded)."""
     files, problems = closeup_files(kit_dir, models)
-    collection = contract.closeups_collection(brand_id)
+    collection = paths.closeups(brand_id)
     existing = {path.rsplit("/", 1)[1]: doc for path, doc in deps.docs.list(collection)}
     docs: dict[str, dict[str, Any]] = {}
     unchanged: list[str] = []
@@ -128,7 +129,7 @@ def register_closeups(
 def genuine_closeups(deps: Deps, brand_id: str, model: str) -> dict[str, list[dict[str, Any]]]:
     """region -> that model's close-up documents."""
     out: dict[str, list[dict[str, Any]]] = {}
-    for _, doc in deps.docs.list(contract.closeups_collection(brand_id)):
+    for _, doc in deps.docs.list(paths.closeups(brand_id)):
         if doc.get("model") == model:
             out.setdefault(str(doc.get("region")), []).append(doc)
     return out

@@ -68,7 +68,7 @@ def record_decision(
         verdict = verdict_from_doc(doc)
         qpath = queue_path(brand, verdict.listing_id)
         row = txn.get(qpath)
-        scan = txn.get(f"brands/{brand}/scans/{scan_id}") if row is None else None
+        scan = txn.get(paths.scan_path(brand, scan_id)) if row is None else None
         history = list(doc.get("review_history") or [])
         if isinstance(doc.get("review"), dict):
             history.append(doc["review"])

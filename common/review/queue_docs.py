@@ -16,16 +16,12 @@ from datetime import datetime
 from typing import Any, Literal
 
 from common.messages import Verdict
+from common.paths import queue_path, verdict_path
 
-QUEUE_COLLECTION = "queue"
 HISTORY_MAX = 50  # earlier scans kept on a listing's row; older ones stay readable as verdict documents
 State = Literal["pending", "not_sure", "decided"]
 STATES: tuple[State, ...] = ("pending", "not_sure", "decided")
 LISTING_FIELDS = ("title", "marketplace", "seller_id", "store_url", "price", "currency", "url")
-
-
-def queue_path(brand_id: str, listing_id: str) -> str:
-    return f"brands/{brand_id}/{QUEUE_COLLECTION}/{listing_id}"
 
 
 def state_of(review: dict[str, Any] | None) -> State:
@@ -116,7 +112,7 @@ def record_verdict(docs: Any, verdict: Verdict, listing: dict[str, Any]) -> bool
     path = queue_path(verdict.brand_id, verdict.listing_id)
 
     def apply(txn: Any) -> bool:
-        verdict_doc = txn.get(f"brands/{verdict.brand_id}/verdicts/{verdict.scan_id}") or {}
+        verdict_doc = txn.get(verdict_path(verdict.brand_id, verdict.scan_id)) or {}
         row = with_verdict(txn.get(path), verdict, listing, verdict_doc.get("review"))
         if row is not None:
             txn.set(path, row)

@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from common import paths
 from common.messages import ID_PATTERN
 from common.ports import Cursor, DocumentStore, Filter, Order
-from common.review.queue_docs import QUEUE_COLLECTION, STATES, State
+from common.review.queue_docs import STATES, State
 
 QUEUE_TIERS = (1, 2)
 PAGE_SIZE = 50
@@ -131,7 +132,7 @@ def _brand_rows(
             continue
         after = Cursor((pos[1],), pos[2]) if pos is not None and tier == pos[0] else None
         found = docs.query(
-            f"brands/{brand}/{QUEUE_COLLECTION}",
+            paths.queue(brand),
             filters.store_filters(tier),
             NEWEST,
             limit=want - len(rows),
@@ -178,9 +179,7 @@ def count_states(docs: DocumentStore, brands: list[str], filters: QueueFilters) 
         for tier in filters.tiers:
             base = filters.store_filters(tier, with_state=False)
             for state in STATES:
-                counts[state] += docs.count(
-                    f"brands/{brand}/{QUEUE_COLLECTION}", [*base, Filter("state", "==", state)]
-                )
+                counts[state] += docs.count(paths.queue(brand), [*base, Filter("state", "==", state)])
     return counts
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from common import paths
 from common.ports import DocumentStore, Order, cursor_after
 from common.review.queue import verdict_from_doc
 from common.review.queue_docs import record_verdict
@@ -18,10 +19,10 @@ def rebuild_queue(docs: DocumentStore, brand: str) -> tuple[int, int]:
     read = changed = 0
     cursor = None
     while True:
-        rows = docs.query(f"brands/{brand}/verdicts", order_by=order, limit=BATCH, start_after=cursor)
+        rows = docs.query(paths.verdicts(brand), order_by=order, limit=BATCH, start_after=cursor)
         for _path, doc in rows:
             verdict = verdict_from_doc(doc)
-            scan: dict[str, Any] = docs.get(f"brands/{brand}/scans/{verdict.scan_id}") or {}
+            scan: dict[str, Any] = docs.get(paths.scan_path(brand, verdict.scan_id)) or {}
             changed += record_verdict(docs, verdict, scan.get("listing") or {})
             read += 1
         if len(rows) < BATCH:

@@ -220,7 +220,7 @@ def decide(ctx: ReviewContext, brand: str, scan_id: str) -> Any:
         abort(400, description=str(exc))
     if review["decision"] == "confirmed":  # every confirmed item becomes an enforcement case
         it = ctx.load(brand, scan_id)
-        listing = (ctx.deps().docs.get(f"brands/{brand}/scans/{scan_id}") or {}).get("listing") or {}
+        listing = (ctx.deps().docs.get(paths.scan_path(brand, scan_id)) or {}).get("listing") or {}
         open_case(ctx.deps().docs, brand, scan_id, by=name, now=review["decided_at"],
                   marketplace=listing.get("marketplace"), listing_id=it.verdict.listing_id)  # fmt: skip
     if review["decision"] in ("confirmed", "rejected"):  # block_listing / release, as the policy says

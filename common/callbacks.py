@@ -111,25 +111,6 @@ def action_body(
     }
 
 
-def block_listing_body(verdict: Verdict, listing: Listing, sent_at: str) -> dict[str, Any]:
-    """The block-listing body without deps (kept for callers that build it by hand)."""
-    return {
-        "action": ACTION,
-        "listing_id": listing.listing_id,
-        "marketplace": listing.marketplace,
-        "brand_id": verdict.brand_id,
-        "scan_id": verdict.scan_id,
-        "tier": verdict.tier,
-        "score": round(verdict.score, 4),
-        "reasons": list(verdict.reasons),
-        "best_reference": verdict.best_reference,
-        "evidence_url": None,
-        "evidence_url_expires_at": None,
-        "review": None,
-        "sent_at": sent_at,
-    }
-
-
 def record_path(brand: str, scan_id: str, action: str) -> str:
     return paths.callback_path(brand, scan_id, None if action == ACTION else action)
 

@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 # Limits on untrusted images. 40 MB covers any real product photo; 50 MP is ~4x a flagship phone photo and keeps
 # a decoded RGB copy under 150 MB, which a 512 MB function can hold.
@@ -94,15 +94,26 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
-def _name_map(env: Mapping[str, str], name: str) -> dict[str, str]:
-    """``{"token-1a2b3c4d5e": "Jane Doe", "jo@acme.example": "Jo Bloggs"}`` (ids, never tokens)."""
+_ABSENT = object()  # unset or empty: distinct from a JSON ``null``, which is malformed like any non-object
+
+
+def _json_setting(env: Mapping[str, str], name: str, malformed: str) -> Any:
+    """The variable's JSON value, or _ABSENT when unset or empty; ``malformed`` is the whole error message (it
+    never quotes the value, which may be a secret)."""
     raw = env.get(name)
     if not raw:
-        return {}
+        return _ABSENT
     try:
-        parsed = json.loads(raw)
+        return json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise SettingsError(f"{name} must be a JSON object of names") from exc
+        raise SettingsError(malformed) from exc
+
+
+def _name_map(env: Mapping[str, str], name: str) -> dict[str, str]:
+    """``{"token-1a2b3c4d5e": "Jane Doe", "jo@acme.example": "Jo Bloggs"}`` (ids, never tokens)."""
+    parsed = _json_setting(env, name, f"{name} must be a JSON object of names")
+    if parsed is _ABSENT:
+        return {}
     if not isinstance(parsed, dict) or not all(
         isinstance(k, str) and isinstance(v, str) and 0 < len(v.strip()) <= 200 for k, v in parsed.items()
     ):
@@ -112,13 +123,9 @@ def _name_map(env: Mapping[str, str], name: str) -> dict[str, str]:
 
 def _secret_map(env: Mapping[str, str], name: str) -> dict[str, tuple[str, ...]]:
     """``{"key": ["secret-new", "secret-old"]}`` as JSON; two values at once make rotation possible."""
-    raw = env.get(name)
-    if not raw:
+    parsed = _json_setting(env, name, f"{name} must be a JSON object of lists (value not shown)")
+    if parsed is _ABSENT:
         return {}
-    try:
-        parsed = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise SettingsError(f"{name} must be a JSON object of lists (value not shown)") from exc
     if not isinstance(parsed, dict) or not all(
         isinstance(k, str) and isinstance(v, list) and all(isinstance(s, str) and s for s in v)
         for k, v in parsed.items()

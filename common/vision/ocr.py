@@ -16,7 +16,6 @@ process, lazily, because loading the ONNX sessions costs ~1 s and the CLI must n
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib.resources
 import importlib.util
 import threading
@@ -27,6 +26,8 @@ from typing import Any
 import cv2
 import numpy as np
 from PIL import Image
+
+from common.embedding.manifest import sha256_file
 
 DEFAULT_OCR_VERSION = "PP-OCRv6"
 DET_LIMIT_SIDE = 960  # longest side the text detector sees
@@ -113,20 +114,12 @@ def expected_sha256(version: str, task: str) -> str:
         ) from exc
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def verify_ocr_models(models: OcrModels) -> None:
     """Raise :class:`OcrUnavailable` unless every file exists and has the registry's SHA-256."""
     for task, path in models.files().items():
         if not path.is_file():
             raise OcrUnavailable(f"OCR {models.version} {task} model {path} is missing; fix: {REINSTALL_FIX}")
-        actual = _sha256(path)
+        actual = sha256_file(path)
         want = expected_sha256(models.version, task)
         if actual != want:
             raise OcrUnavailable(

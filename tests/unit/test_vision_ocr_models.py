@@ -61,7 +61,7 @@ def test_damaged_model_names_the_fix_and_is_not_retried_per_image(tmp_path, monk
         engine.read(Image.new("RGB", (64, 32), "white"))
     import common.vision.ocr as ocr_module
 
-    monkeypatch.setattr(ocr_module, "_sha256", lambda path: pytest.fail("re-hashed after a failed load"))
+    monkeypatch.setattr(ocr_module, "sha256_file", lambda path: pytest.fail("re-hashed after a failed load"))
     with pytest.raises(OcrUnavailable):
         engine.read(Image.new("RGB", (64, 32), "white"))
 

@@ -235,9 +235,10 @@ def cmd_marketplace_add(args: argparse.Namespace) -> int:
     from common.authz import MARKETPLACES_COLLECTION, require_brand
     from common.brands import get_brand
     from common.errors import BadInput
+    from common.messages import MARKETPLACE_PATTERN
 
     deps, _, principal = cli_runtime()
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", args.marketplace_id):
+    if not re.fullmatch(MARKETPLACE_PATTERN, args.marketplace_id):
         raise BadInput(f"invalid marketplace id {args.marketplace_id[:80]!r}")
     for brand in args.brand:
         require_brand(principal, brand)  # before the lookup, as in scan

@@ -142,7 +142,7 @@ def _barcode() -> tuple[str, str]:
     codes = decode_codes(qr_image("counterfeit-doctor"))
     if not any(c.kind == "QR" and c.value == "counterfeit-doctor" for c in codes):
         return "OpenCV did not decode a generated QR code", PIP_FIX["cv2"]
-    return "decoded a generated QR code (OpenCV QR + 1-D barcode detectors)", ""
+    return "decoded a generated QR code (zxing-cpp)", ""
 
 
 def _cloud_vision(settings: Settings) -> tuple[str, str]:

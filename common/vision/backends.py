@@ -27,7 +27,7 @@ MAX_CACHED_INDEXES = 16  # brands whose logo index stays in memory per process
 
 
 class LocalVisionBackend:
-    """Everything offline: SIFT logo matching, RapidOCR, OpenCV QR/barcode decoding."""
+    """Everything offline: SIFT logo matching, RapidOCR, zxing-cpp QR/barcode decoding."""
 
     name = "local"
 

@@ -1,4 +1,4 @@
-"""QR and 1-D barcodes: decode with OpenCV (headless build) and compare with the brand's registered codes."""
+"""QR codes and barcodes: decode with zxing-cpp and compare with the brand's registered codes."""
 
 from __future__ import annotations
 
@@ -8,87 +8,91 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+import zxingcpp
 from PIL import Image
 
 from common.messages import Signal
 
-# COMPONENTS.md: "EAN-13 filling the frame needs padding or corners" -> 1-D decoding on a white-padded copy
-# (QR decoding does not need it and the padding occasionally hurt it).
-PAD_FRACTION = 0.1
+# zxing-cpp (PyPI `zxing-cpp`, the C++ ZXing port) reads what the brand kits register: retail 1-D codes, Code 128
+# and the 2-D symbols product URLs are printed as. Limiting the formats halves the time on a photo without codes.
+FORMATS = zxingcpp.BarcodeFormats(
+    [
+        zxingcpp.BarcodeFormat.EAN13,
+        zxingcpp.BarcodeFormat.EAN8,
+        zxingcpp.BarcodeFormat.UPCA,
+        zxingcpp.BarcodeFormat.UPCE,
+        zxingcpp.BarcodeFormat.Code128,
+        zxingcpp.BarcodeFormat.QRCode,
+        zxingcpp.BarcodeFormat.DataMatrix,
+    ]
+)
 MAX_SIDE = 1600  # QR modules stay >= ~3 px on marketplace photos at this size; larger only costs time
-# OpenCV's 1-D detector misses razor-sharp synthetic bars and some scales (measured on generated EAN-13 symbols:
-# 3 of 48 renderings read in one pass, 21 of 48 with these passes), so it gets a few views; the first view that
-# decodes wins. (scale factor, Gaussian blur kernel or 0)
-ONE_D_PASSES = ((1.0, 0), (1.0, 3), (1.0, 5), (0.5, 0), (0.5, 3))
-# QR: the ArUco-based detector finds codes reliably but sometimes fails to decode a finely resampled one
-# (module ~6.2 px); a slight blur or the classic detector then reads it. (detector, blur kernel or 0)
-QR_PASSES = ((cv2.QRCodeDetectorAruco, 0), (cv2.QRCodeDetectorAruco, 3), (cv2.QRCodeDetector, 0))
+# The kind names of the verdict contract (they were OpenCV's names before zxing-cpp; kept so stored verdicts and
+# the review page read the same).
+KIND_NAMES = {
+    "EAN-13": "EAN_13",
+    "EAN-8": "EAN_8",
+    "UPC-A": "UPC_A",
+    "UPC-E": "UPC_E",
+    "Code 128": "CODE128",
+    "QR Code": "QR",
+    "Data Matrix": "DATA_MATRIX",
+}
+# Views tried in order until one reads a code. Measured on generated EAN-13 labels on plain boxes
+# (synthetic.boxed_label, 60 photos: bars at 2-3.3 px per module, perspective, rotation, blur, JPEG): the plain
+# local-average binarizer reads 43, + a fixed threshold 60 (OpenCV's detector with five passes: 51). A fixed
+# threshold recovers bars that blur and JPEG leave grey; the unsharp view recovers thin bars at ~2 px/module.
+# docs/vision.md has the table (scripts/bench_vision.py prints it).
+PASSES = ("local", "fixed", "unsharp")
 
 
 @dataclass(frozen=True)
 class DecodedCode:
-    kind: str  # "QR" or the 1-D symbology OpenCV reports ("EAN_13", "CODE128", ...)
+    kind: str  # "QR", "EAN_13", "EAN_8", "UPC_A", "UPC_E", "CODE128" or "DATA_MATRIX"
     value: str
     box: tuple[int, int, int, int]  # x, y, w, h in the input image's pixels
 
 
-def _to_bgr(image: Image.Image) -> tuple[np.ndarray, float]:
-    rgb = np.asarray(image.convert("RGB"))
-    scale = min(1.0, MAX_SIDE / max(rgb.shape[:2]))
+def _to_grey(image: Image.Image) -> tuple[np.ndarray, float]:
+    grey = np.asarray(image.convert("L"))
+    scale = min(1.0, MAX_SIDE / max(grey.shape[:2]))
     if scale < 1.0:
-        rgb = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    return np.ascontiguousarray(rgb[:, :, ::-1]), scale
+        grey = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(grey), scale
 
 
-def _box(points: np.ndarray, offset: float, scale: float) -> tuple[int, int, int, int]:
-    pts = (np.asarray(points, dtype=np.float64).reshape(-1, 2) - offset) / scale
+def _view(grey: np.ndarray, name: str) -> tuple[np.ndarray, zxingcpp.Binarizer]:
+    if name == "fixed":
+        return grey, zxingcpp.Binarizer.FixedThreshold
+    if name == "unsharp":
+        soft = cv2.GaussianBlur(grey, (0, 0), 1.5)
+        return cv2.addWeighted(grey, 1.8, soft, -0.8, 0), zxingcpp.Binarizer.LocalAverage
+    return grey, zxingcpp.Binarizer.LocalAverage
+
+
+def _box(position: zxingcpp.Position, scale: float) -> tuple[int, int, int, int]:
+    corners = (position.top_left, position.top_right, position.bottom_right, position.bottom_left)
+    pts = np.array([[p.x, p.y] for p in corners], dtype=np.float64) / scale
     x0, y0 = np.floor(pts.min(axis=0)).astype(int)
     x1, y1 = np.ceil(pts.max(axis=0)).astype(int)
     return int(max(0, x0)), int(max(0, y0)), int(max(1, x1 - x0)), int(max(1, y1 - y0))
 
 
-def _decode_qr(bgr: np.ndarray, scale: float, found: dict[tuple[str, str], DecodedCode]) -> None:
-    for detector, blur in QR_PASSES:
-        view = cv2.GaussianBlur(bgr, (blur, blur), 0) if blur else bgr
-        ok, values, points, _ = detector().detectAndDecodeMulti(view)
-        if ok and points is not None and any(values):
-            for value, pts in zip(values, points, strict=False):
-                if value:
-                    found.setdefault(("QR", value), DecodedCode("QR", value, _box(pts, 0, scale)))
-            return
-        if points is None and detector is cv2.QRCodeDetectorAruco and not blur:
-            # Nothing that looks like a QR code at all: the later passes only rescue codes that were located
-            # but not decoded, so they would cost ~35 ms for nothing on the usual photo without a QR code.
-            return
-
-
-def _decode_1d(bgr: np.ndarray, scale: float, found: dict[tuple[str, str], DecodedCode]) -> None:
-    pad = int(PAD_FRACTION * max(bgr.shape[:2]))
-    padded = cv2.copyMakeBorder(bgr, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(255, 255, 255))
-    detector = cv2.barcode.BarcodeDetector()
-    for factor, blur in ONE_D_PASSES:
-        view = (
-            padded
-            if factor == 1.0
-            else cv2.resize(padded, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
-        )
-        if blur:
-            view = cv2.GaussianBlur(view, (blur, blur), 0)
-        ok, values, kinds, points = detector.detectAndDecodeWithType(view)
-        if ok and points is not None and any(values):
-            for value, kind, pts in zip(values, kinds, points, strict=False):
-                if value:
-                    box = _box(np.asarray(pts) / factor, pad, scale)
-                    found.setdefault((kind, value), DecodedCode(kind, value, box))
-            return
-
-
 def decode_codes(image: Image.Image) -> list[DecodedCode]:
-    """Every QR code and 1-D barcode OpenCV can read, de-duplicated by (kind, value)."""
-    bgr, scale = _to_bgr(image)
+    """Every QR code and barcode zxing-cpp can read in the first view that reads any, de-duplicated by
+    (kind, value)."""
+    grey, scale = _to_grey(image)
     found: dict[tuple[str, str], DecodedCode] = {}
-    _decode_qr(bgr, scale, found)
-    _decode_1d(bgr, scale, found)
+    for name in PASSES:
+        view, binarizer = _view(grey, name)
+        for result in zxingcpp.read_barcodes(view, formats=FORMATS, binarizer=binarizer):
+            if result.valid and result.text:
+                kind = KIND_NAMES.get(str(result.format), str(result.format))
+                found.setdefault(
+                    (kind, result.text), DecodedCode(kind, result.text, _box(result.position, scale))
+                )
+        if found:
+            break
     return list(found.values())
 
 

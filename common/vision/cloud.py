@@ -1,7 +1,7 @@
 """Optional Cloud Vision backend (COUNTERFEIT_VISION_BACKEND=cloud), for candidate images only.
 
 One `annotate_image` request per candidate with LOGO_DETECTION, TEXT_DETECTION, OBJECT_LOCALIZATION and
-WEB_DETECTION. Cloud Vision has no barcode feature, so codes are still decoded locally with OpenCV. Google's
+WEB_DETECTION. Cloud Vision has no barcode feature, so codes are still decoded locally with zxing-cpp. Google's
 logo detector knows famous marks by name, not the brand's own files, so a logo annotation counts only when its
 description matches one of the brand's trademarks (brand-text matching). The client is built lazily (no
 connection at import) and can be injected, which is how tests drive the parser with stored real response

@@ -8,6 +8,7 @@ real texture, not noise.
 from __future__ import annotations
 
 import functools
+import io
 
 import cv2
 import numpy as np
@@ -199,3 +200,46 @@ def text_image(
     draw.rectangle((x - 16, y - 16, x + box[2] - box[0] + 16, y + box[3] - box[1] + 24), fill=(250, 250, 250))
     draw.text((x - box[0], y - box[1]), text, fill=(10, 10, 10), font=f)
     return img
+
+
+def boxed_label(code: str, seed: int, size: tuple[int, int] = (800, 600)) -> Image.Image:
+    """A plain cardboard box photographed at an angle, with a white product label carrying the EAN-13 on its
+    front face (issue 14: "a genuine EAN-13 on a label of a plain box"): the symbol is ~150-260 px wide, seen in
+    perspective, slightly rotated, softened and JPEG-compressed, with the human-readable digits under it."""
+    rng = np.random.default_rng(seed)
+    img = background(int(rng.integers(0, len(BACKGROUND_NAMES))), size)
+    w, h = size
+    # Front face: a quadrilateral leaning by up to ~15 % (perspective), with a darker side face beside it.
+    x0, y0 = rng.uniform(0.12, 0.25) * w, rng.uniform(0.15, 0.3) * h
+    fw, fh = rng.uniform(0.5, 0.6) * w, rng.uniform(0.5, 0.62) * h
+    lean = rng.uniform(-0.15, 0.15) * fh
+    front = np.array([[x0, y0 + lean], [x0 + fw, y0], [x0 + fw, y0 + fh], [x0, y0 + fh + lean * 0.4]])
+    depth = rng.uniform(0.12, 0.2) * w
+    side = np.array([front[1], front[1] + [depth, -0.08 * h], front[2] + [depth, -0.05 * h], front[2]])
+    cardboard = np.array([196, 160, 112]) * rng.uniform(0.8, 1.1)
+    draw = ImageDraw.Draw(img)
+    draw.polygon([tuple(p) for p in side], fill=tuple(int(c * 0.72) for c in cardboard))
+    draw.polygon([tuple(p) for p in front], fill=tuple(int(min(255, c)) for c in cardboard))
+    # The label: symbol + digits on white, placed in the lower part of the front face.
+    symbol = ean13_image(code, module=3, height=110)
+    label = Image.new("RGB", (symbol.width + 40, symbol.height + 70), "white")
+    label.paste(symbol, (20, 15))
+    ImageDraw.Draw(label).text((40, symbol.height + 22), code, fill=(20, 20, 20), font=font(28))
+    # The label's width on the photo: 230-380 px puts the bars at ~2-3.3 px per module (95 modules), what a
+    # phone photo of a box's label gives; below ~1.5 px per module no decoder can resolve the bars.
+    lw = min(0.9, rng.uniform(230, 380) / fw)  # share of the face's width
+    u0, v0 = rng.uniform(0.03, max(0.04, 0.97 - lw)), rng.uniform(0.4, 0.55)
+    lh = lw * label.height / label.width * fw / fh
+
+    def on_face(u: float, v: float) -> np.ndarray:  # bilinear position on the front face
+        top = front[0] + (front[1] - front[0]) * u
+        bottom = front[3] + (front[2] - front[3]) * u
+        return top + (bottom - top) * v
+
+    quad = np.array([on_face(u0, v0), on_face(u0 + lw, v0), on_face(u0 + lw, v0 + lh), on_face(u0, v0 + lh)])
+    img = warp_into(img, label, quad)
+    img = img.rotate(float(rng.uniform(-6, 6)), resample=Image.Resampling.BILINEAR, fillcolor=(90, 90, 90))
+    arr = cv2.GaussianBlur(np.asarray(img), (0, 0), float(rng.uniform(0.5, 1.1)))
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, "JPEG", quality=int(rng.integers(70, 90)))
+    return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")

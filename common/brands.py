@@ -23,6 +23,7 @@ from common import boundedjson, paths
 from common.authenticate.contract import MODEL_PATTERN, ModelSpec
 from common.bootstrap import Deps
 from common.brand_model import Brand, ReferenceImage
+from common.discovery.optin import DiscoveryKit
 from common.errors import BadImage, BadInput, UnknownBrand
 from common.messages import BRAND_PATTERN
 from common.rights import (
@@ -79,6 +80,8 @@ class BrandKit(BaseModel):
     design_registrations: list[DesignRegistration] = Field(default_factory=list, max_length=MAX_REGISTRATIONS)
     # Per product model: genuine SPI and close-up regions for `counterfeit authenticate` (common/authenticate).
     models: dict[str, ModelSpec] = Field(default_factory=dict, max_length=1000)
+    # Web discovery (common/discovery): every source off unless enabled here, with who approved it and when.
+    discovery: DiscoveryKit = Field(default_factory=DiscoveryKit)
 
     @field_validator("models")
     @classmethod
@@ -256,6 +259,7 @@ _NESTED_MODELS: dict[str, type[BaseModel]] = {
     "trademark_registrations": TrademarkRegistration,
     "copyright_registrations": CopyrightRegistration,
     "design_registrations": DesignRegistration,
+    "discovery": DiscoveryKit,
 }
 
 
@@ -379,7 +383,9 @@ def register_brand(deps: Deps, kit_dir: Path) -> RegisterResult:
         digest.update(f"{ref_id}={sha};".encode())
     digest.update(json.dumps(versions, sort_keys=True).encode())
     version = digest.hexdigest()[:16]
+    _stage_for_discovery(deps, kit, kit_dir, prepared)
     brand_doc = kit.model_dump() | {
+        "discovery_recorded_at": _discovery_recorded_at(deps, brand_id, kit),
         "version": version,
         "kit_dir": str(Path(kit_dir).resolve()),
         "updated_at": deps.clock(),
@@ -387,6 +393,30 @@ def register_brand(deps: Deps, kit_dir: Path) -> RegisterResult:
     deps.docs.set(paths.brand(brand_id), brand_doc)
     deps.cache.pop(("brand", brand_id), None)
     return RegisterResult(brand_id, version, added, updated, removed, unchanged)
+
+
+def _stage_for_discovery(
+    deps: Deps, kit: BrandKit, kit_dir: Path, prepared: list[tuple[str, str, Path, str]]
+) -> None:
+    """Stage the reference photos for Web Detection while the brand opts in; remove them when it does not."""
+    from common.discovery.staging import stage_references
+
+    photos = []
+    if kit.discovery.web_detection.enabled:
+        for _ref_id, kind, path, sha in prepared:
+            if kind == "reference":
+                photos.append((sha, read_kit_file(kit_dir, path, deps.settings.max_image_bytes)))
+    stage_references(deps, kit.brand, kit.discovery, photos)
+
+
+def _discovery_recorded_at(deps: Deps, brand_id: str, kit: BrandKit) -> Any:
+    """When this registry first recorded the kit's current opt-in (kept while it is unchanged): the kit says
+    who approved and on which day, this says when we began acting on it."""
+    if not kit.discovery.enabled():
+        return None
+    old = deps.docs.get(paths.brand(brand_id)) or {}
+    same = old.get("discovery") == kit.discovery.model_dump()
+    return old.get("discovery_recorded_at") if same and old.get("discovery_recorded_at") else deps.clock()
 
 
 def get_brand(deps: Deps, brand_id: str) -> Brand:

@@ -40,6 +40,7 @@ PLUGIN_MODULES = (
     "common.hashlists_cli",
     "common.enforcement.cases_cli",
     "common.authenticate.cli",
+    "common.discovery.cli",
 )
 SCAN_EXIT_CODES = (EXIT_OK, EXIT_USAGE, EXIT_SOME_FAILED, EXIT_ALL_FAILED)
 
@@ -110,7 +111,7 @@ def register_core(sub: Any) -> None:
     show.add_argument(
         "--json",
         action="store_true",
-        help='one JSON object per brand and line: {"brand", "display_name", "version", "updated_at"}',
+        help='one JSON object per brand and line: {"brand", "display_name", "version", "updated_at", "discovery"}',
     )
     show.set_defaults(func=cmd_brand_list)
 
@@ -138,9 +139,14 @@ def register_core(sub: Any) -> None:
         "asks it to hold the listing for review), auto_block_tier1 (opt-in: block on a Tier-1 verdict)",
     )
     madd.add_argument(
+        "--host",
+        action="append",
+        help="a web host of the marketplace (repeat): discovered pages there are labelled as this marketplace",
+    )
+    madd.add_argument(
         "--json",
         action="store_true",
-        help='print one JSON object: {"marketplace", "brands", "callback_url", "policy"}',
+        help='print one JSON object: {"marketplace", "brands", "callback_url", "policy", "hosts"}',
     )
     madd.set_defaults(func=cmd_marketplace_add)
 
@@ -213,8 +219,11 @@ def cmd_brand_add(args: argparse.Namespace) -> int:
 
 def cmd_brand_list(args: argparse.Namespace) -> int:
     deps, _, _ = cli_runtime()
+    from common.discovery.optin import describe, discovery_of
+
     for path, doc in deps.docs.list("brands"):
         brand_id = path.split("/")[-1]
+        discovery = discovery_of(doc)  # the opt-in is shown wherever the brand is (seed 004's promise)
         if args.json:
             print_json(
                 {
@@ -222,10 +231,14 @@ def cmd_brand_list(args: argparse.Namespace) -> int:
                     "display_name": doc.get("display_name"),
                     "version": doc.get("version"),
                     "updated_at": doc.get("updated_at"),
+                    "discovery": discovery.model_dump(include={"web_detection", "image_search"})
+                    | {"recorded_at": doc.get("discovery_recorded_at")},
                 }
             )
         else:
-            print(f"{brand_id}\t{doc.get('display_name')}\tversion {doc.get('version')}")
+            print(
+                f"{brand_id}\t{doc.get('display_name')}\tversion {doc.get('version')}\t{describe(discovery)}"
+            )
     return EXIT_OK
 
 
@@ -254,6 +267,8 @@ def cmd_marketplace_add(args: argparse.Namespace) -> int:
         doc["callback_url"] = args.callback_url
     if args.policy is not None:
         doc["policy"] = args.policy
+    if args.host:
+        doc["hosts"] = sorted(set(doc.get("hosts") or []) | {_web_host(h) for h in args.host})
     deps.docs.set(path, doc)
     if args.json:
         print_json(
@@ -262,11 +277,22 @@ def cmd_marketplace_add(args: argparse.Namespace) -> int:
                 "brands": doc["brands"],
                 "callback_url": doc.get("callback_url"),
                 "policy": doc.get("policy") or "block_after_review",
+                "hosts": doc.get("hosts") or [],
             }
         )
     else:
         print(f"marketplace {args.marketplace_id} may submit for: {', '.join(doc['brands'])}")
     return EXIT_OK
+
+
+def _web_host(raw: str) -> str:
+    """A ``--host`` value as stored: lower case, no ``www.``; BadInput unless it is a plain DNS name."""
+    from common.errors import BadInput
+
+    host = raw.strip().lower().rstrip(".").removeprefix("www.")
+    if not re.fullmatch(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}", host):
+        raise BadInput(f"--host must be a host name such as shop.example.com, not {raw[:80]!r}")
+    return host
 
 
 def cmd_scan(args: argparse.Namespace) -> int:

@@ -96,6 +96,29 @@ def hashlist_chunks(brand_id: str) -> str:
     return f"brands/{brand_id}/hashlist_chunks"
 
 
+def discovered(brand_id: str) -> str:
+    """Images discovery found on the web, one document per image URL (common/discovery/sweep.py)."""
+    return f"brands/{brand_id}/discovered"
+
+
+def discovered_path(brand_id: str, url_digest: str) -> str:
+    return f"{discovered(brand_id)}/{url_digest}"
+
+
+def discovered_content_path(brand_id: str, sha256: str) -> str:
+    """The first scan of an image's bytes, whatever URL they were found at (content dedup)."""
+    return f"brands/{brand_id}/discovered_content/{sha256}"
+
+
+def discovery_runs(brand_id: str) -> str:
+    """One document per discovery sweep: requests, cost, counts, errors (the coverage report reads them)."""
+    return f"brands/{brand_id}/discovery_runs"
+
+
+def discovery_run_path(brand_id: str, run_id: str) -> str:
+    return f"{discovery_runs(brand_id)}/{run_id}"
+
+
 def marketplace(marketplace_id: str) -> str:
     return f"marketplaces/{marketplace_id}"
 
@@ -124,6 +147,12 @@ def listing_upload(brand_id: str, scan_id: str) -> str:
 def logo_features(brand_id: str, version: str, sha256: str) -> str:
     """References bucket: SIFT features of one kit logo."""
     return f"{brand_id}/features/logo-v{version}/{sha256}.npz"
+
+
+def discovery_reference(brand_id: str, sha256: str) -> str:
+    """References bucket: a reference photo staged for Web Detection, only while the brand opts in (the cloud
+    sweep has no kit folder to read it from)."""
+    return f"{brand_id}/discovery/{sha256}"
 
 
 def copy_features(brand_id: str, sha256: str) -> str:

@@ -48,6 +48,11 @@ class Settings:
     review_names: Mapping[str, str] = field(default_factory=dict)
     # the review page's public address: callbacks link to an item there when no signed URL exists (local store)
     review_base_url: str | None = None
+    # Discovery (docs/discovery.md): API endpoints (None: the public APIs; tests and proxies set them) and the
+    # Brave Search key (Secret Manager in the cloud). Whether a brand's sweep may call them is its brand.json.
+    discovery_vision_endpoint: str | None = None
+    discovery_brave_endpoint: str | None = None
+    brave_api_key: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -78,6 +83,9 @@ class Settings:
             review_iap_audience=env.get("REVIEW_IAP_AUDIENCE") or None,
             review_names=_name_map(env, "REVIEW_NAMES"),
             review_base_url=env.get("REVIEW_BASE_URL") or None,
+            discovery_vision_endpoint=env.get("DISCOVERY_VISION_ENDPOINT") or None,
+            discovery_brave_endpoint=env.get("DISCOVERY_BRAVE_ENDPOINT") or None,
+            brave_api_key=env.get("BRAVE_SEARCH_API_KEY") or None,
         )
 
 

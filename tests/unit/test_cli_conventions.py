@@ -141,6 +141,9 @@ def test_brand_add_and_list_json(home: Path, capsys):
     listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert {b["brand"]: b["display_name"] for b in listed} == {"acme": "ACME", "globex": "GLOBEX"}
     assert all(b["version"] for b in listed)
+    assert all(
+        b["discovery"]["web_detection"]["enabled"] is False for b in listed
+    )  # off unless the kit opts in
 
 
 def test_marketplace_add_json(registered: Path, capsys):
@@ -151,9 +154,13 @@ def test_marketplace_add_json(registered: Path, capsys):
         "brands": ["acme"],
         "callback_url": "https://shop.example/cb",
         "policy": "block_after_review",  # the safe default: block only after a reviewer confirms
+        "hosts": [],
     }
     assert cli.main([*argv, "--policy", "flag", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["policy"] == "flag"
+    assert cli.main([*argv, "--host", "www.Shop.example", "--host", "m.shop.example", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["hosts"] == ["m.shop.example", "shop.example"]
+    assert cli.main([*argv, "--host", "http://shop.example/x"]) == 2  # a host, not a URL
 
 
 def test_evaluate_json(registered: Path, capsys):

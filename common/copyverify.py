@@ -103,7 +103,20 @@ def verify_pair(
         cv2.isContourConvex(outline.astype(np.float32)) and area >= MIN_PROJECTED_AREA * c_size[0] * c_size[1]
     )
     inliers = int(mask.sum()) if plausible else 0
-    return {"inliers": inliers, "good": len(good), "plausible": bool(plausible)}
+    result: dict[str, Any] = {"inliers": inliers, "good": len(good), "plausible": bool(plausible)}
+    if plausible:  # where the brand photo sits in the candidate (feature pixels; copy_signal rescales)
+        result["outline"] = [[float(x), float(y)] for x, y in outline.reshape(-1, 2)]
+    return result
+
+
+def _outline_box(outline: list[list[float]], feature_size: tuple[int, int], image: Image.Image) -> list[int]:
+    """The projected outline's bounding box in ``image`` pixels (the working copy every region is drawn on),
+    clipped to the image: a copy cropped by the seller projects partly outside it."""
+    scale = image.width / feature_size[0]
+    xs = [min(max(p[0] * scale, 0.0), image.width) for p in outline]
+    ys = [min(max(p[1] * scale, 0.0), image.height) for p in outline]
+    x0, y0 = round(min(xs)), round(min(ys))
+    return [x0, y0, max(1, round(max(xs)) - x0), max(1, round(max(ys)) - y0)]
 
 
 def copy_signal(deps: Deps, brand: Brand, image: Image.Image, embedding: Signal | None) -> Signal:
@@ -123,8 +136,10 @@ def copy_signal(deps: Deps, brand: Brand, image: Image.Image, embedding: Signal 
         "inliers": inliers,
         "min_inliers": MIN_INLIERS,
         "checked": min(len(refs), MAX_REFERENCES_CHECKED),
-        **{k: v for k, v in result.items() if k != "inliers"},
+        **{k: v for k, v in result.items() if k not in ("inliers", "outline")},
     }
+    if result.get("outline"):
+        detail["box"] = _outline_box(result["outline"], cand[2], image)
     if inliers >= MIN_INLIERS:
         score = 0.5 + 0.5 * min(1.0, (inliers - MIN_INLIERS) / (FULL_SCORE_INLIERS - MIN_INLIERS))
         return Signal(

@@ -20,12 +20,13 @@ from PIL import Image
 
 from common import paths
 from common.errors import FetchRefused
-from common.evidence.compare import MarkedBox, side_by_side
+from common.evidence.compare import side_by_side
 from common.evidence.manifest import MANIFEST_NAME, BundleFile, build_manifest, sha256_hex
 from common.evidence.pdf import ReportContext, render_report
+from common.evidence.regions import matched_regions
 from common.evidence.screenshot import Screenshot, ScreenshotFailed, take_screenshot
 from common.evidence.sources import ReferenceImage, find_reference
-from common.messages import Box, Verdict
+from common.messages import Verdict
 from common.paths import evidence_doc_path
 from common.ports import NotFound
 
@@ -81,34 +82,6 @@ def _sniffed(data: bytes) -> str | None:
         return None
 
 
-def _as_box(raw: Any) -> Box | None:
-    """``{x, y, w, h}`` or ``[x, y, w, h]`` (both appear in channel details) as a Box, else None."""
-    try:
-        if isinstance(raw, dict):
-            return Box.model_validate({k: round(float(raw[k])) for k in ("x", "y", "w", "h")})
-        if isinstance(raw, list | tuple) and len(raw) == 4:
-            x, y, w, h = (round(float(v)) for v in raw)
-            return Box(x=x, y=y, w=w, h=h)
-    except (ValueError, TypeError, KeyError):
-        return None
-    return None
-
-
-def _boxes(verdict: Verdict) -> list[MarkedBox]:
-    """Matched regions from fired signals: ``detail.boxes`` and the ``box`` of each ``detail.hits`` entry."""
-    marked: list[MarkedBox] = []
-    for name, sig in sorted(verdict.signals.items()):
-        if sig.status != "fired":
-            continue
-        raws = list(sig.detail.get("boxes") or [])
-        raws += [hit.get("box") for hit in sig.detail.get("hits") or [] if isinstance(hit, dict)]
-        for raw in raws:
-            box = _as_box(raw)
-            if box is not None:
-                marked.append(MarkedBox(label=name, box=box))
-    return marked
-
-
 def _ext(fmt: str | None, fallback_name: str) -> tuple[str, str]:
     if fmt in _FORMAT_EXT:
         return _FORMAT_EXT[fmt]
@@ -156,7 +129,7 @@ def collect_files(
             notes.append("the candidate image as received is no longer in the candidates bucket")
     else:
         notes.append("the scan record has no source image reference")
-    boxes = _boxes(verdict)
+    boxes = matched_regions(verdict)
 
     ref: ReferenceImage | None = find_reference(deps, brand_doc, verdict, notes)
     ref_img = None

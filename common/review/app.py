@@ -4,8 +4,9 @@ Assembled here from small modules: ``context`` (stores scoped to the reviewer, r
 ``session`` (sign-in, CSRF, security headers), ``routes`` (queue, item, images, PDF, decisions),
 ``case_routes`` (enforcement cases), ``templates``.
 
-Why server-rendered HTML and no JavaScript: a legal reviewer needs a queue, two pictures and three buttons;
-plain forms work in every browser, behind IAP, and under a strict Content-Security-Policy.
+Why server-rendered HTML: a legal reviewer needs a queue, two pictures and three buttons; plain forms work in
+every browser, behind IAP, and under a strict Content-Security-Policy. The one script (``static/review.js``,
+same-origin only) adds keyboard shortcuts to links and buttons that work without it.
 """
 
 from __future__ import annotations
@@ -14,15 +15,19 @@ import argparse
 import contextlib
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
 from common.review.auth import fetch_iap_certs
+from common.review.bulk_routes import register_bulk_routes
 from common.review.case_routes import register_case_routes
 from common.review.context import ReviewContext
 from common.review.routes import register_routes
 from common.review.session import register_session
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"  # review.js; served behind the same sign-in
 
 
 def create_review_app(
@@ -36,11 +41,12 @@ def create_review_app(
     the settings ``review_trust_iap`` / ``review_iap_audience`` (off / unset when the settings do not exist).
     With an audience, the signed IAP assertion is verified (keys from ``iap_certs``, cached an hour); without
     one, the e-mail header alone is trusted, which is safe only when IAP is the function's only ingress."""
-    app = Flask("counterfeit_review")
+    app = Flask("counterfeit_review", static_folder=str(STATIC_DIR), static_url_path="/static")
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     ctx = ReviewContext(app, deps_factory, trust_iap, iap_audience, iap_certs)
     register_session(ctx)
     register_routes(ctx)
+    register_bulk_routes(ctx)
     register_case_routes(app, ctx.deps, ctx.load)
     return app
 

@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-from common.messages import ID_PATTERN
+from common.messages import BRAND_PATTERN, ID_PATTERN
 from common.review.queue_list import PAGE_MAX, PAGE_SIZE, QUEUE_TIERS, QueueFilters, QueueRow
 
 SHOW_VALUES = ("pending", "not_sure", "decided", "all")
@@ -108,6 +108,15 @@ def query_string(values: Mapping[str, str], **extra: str) -> str:
 
 def safe_id(raw: str | None) -> str | None:
     return raw if raw and re.fullmatch(ID_PATTERN, raw) else None
+
+
+def item_ref(raw: str | None) -> tuple[str, str] | None:
+    """``brand/scan_id`` (the "previous item" and bulk-form values) as a pair, None when malformed. The brand
+    is only shape-checked here: every route that reads it checks the reviewer may see it."""
+    brand, sep, scan_id = (raw or "").partition("/")
+    if not sep or not re.fullmatch(BRAND_PATTERN, brand) or safe_id(scan_id) is None:
+        return None
+    return brand, scan_id
 
 
 def export_record(row: QueueRow) -> dict[str, Any]:

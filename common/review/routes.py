@@ -16,15 +16,14 @@ from werkzeug.exceptions import HTTPException
 
 from common import paths
 from common import signals as signal_registry
-from common.callbacks import notify_review
-from common.enforcement.cases import open_case
 from common.evidence.bundle import evidence_doc_path, verify_recorded
 from common.evidence.sources import find_reference
 from common.ports import NotFound
 from common.review import csrf, queue_views, templates
-from common.review.case_routes import case_context, reviewer_display_name
+from common.review.case_routes import case_context
 from common.review.context import ReviewContext
-from common.review.queue import record_decision
+from common.review.decisions import decide_item
+from common.review.item_view import following, region_overlay
 from common.review.queue_list import PAGE_MAX, QueueFilters, count_states, list_queue
 
 IMAGE_MAGIC = (
@@ -103,6 +102,7 @@ def queue(ctx: ReviewContext) -> Response:
         f=values,
         qs=queue_views.query_string(values),
         flash=f"Decision recorded for {decided}." if decided else None,
+        page="queue",
     )
 
 
@@ -133,12 +133,25 @@ def export(ctx: ReviewContext, fmt: str) -> Response:
 
 
 def item(ctx: ReviewContext, brand: str, scan_id: str) -> Response:
+    """One item, its decision controls at the top, and its neighbours in the filtered view it was opened
+    from (the query string carries the queue's filters: "next" is the next row of that view)."""
     it = ctx.load(brand, scan_id)
     scan = ctx.deps().docs.get(paths.scan_path(brand, scan_id)) or {}
     brand_doc = ctx.deps().docs.get(paths.brand(brand)) or {}
     reference = find_reference(ctx.deps(), brand_doc, it.verdict, [])
+    values = queue_views.filter_values(request.args)
+    decided = queue_views.safe_id(request.args.get("decided"))
     return ctx.render(
         templates.ITEM,
+        page="item",
+        qs=queue_views.query_string(values),
+        qs_next=queue_views.query_string(values, prev=f"{brand}/{scan_id}"),
+        next_item=following(
+            ctx.deps().docs, ctx.view_brands(), ctx.view_filters(), brand, it.verdict.listing_id
+        ),
+        prev_scan=queue_views.item_ref(request.args.get("prev")),
+        overlay=region_overlay(ctx.deps(), it.verdict),
+        flash=f"Decision recorded for {decided}." if decided else None,
         has_bundle=ctx.deps().docs.get(evidence_doc_path(brand, scan_id)) is not None,
         title=it.verdict.listing_id,
         it=it,
@@ -202,29 +215,26 @@ def report_pdf(ctx: ReviewContext, brand: str, scan_id: str) -> Response:
 
 def decide(ctx: ReviewContext, brand: str, scan_id: str) -> Any:
     ctx.load(brand, scan_id)
+    ctx.view_brands(), ctx.view_filters()  # the "next item" view is checked before anything is recorded
     payload = request.get_json(silent=True) if request.is_json else request.form
     payload = payload or {}
     action, note = str(payload.get("decision") or ""), str(payload.get("note") or "")
-    name = reviewer_display_name(ctx.deps().settings, g.principal.subject)
     try:
-        review = record_decision(
-            ctx.deps().docs,
-            brand,
-            scan_id,
-            action=action,
-            note=note,
-            reviewer=g.principal.subject,
-            now=ctx.deps().clock(),
-        )
+        review = decide_item(ctx.deps(), g.principal.subject, brand, scan_id, action, note)
     except ValueError as exc:
         abort(400, description=str(exc))
-    if review["decision"] == "confirmed":  # every confirmed item becomes an enforcement case
-        it = ctx.load(brand, scan_id)
-        listing = (ctx.deps().docs.get(paths.scan_path(brand, scan_id)) or {}).get("listing") or {}
-        open_case(ctx.deps().docs, brand, scan_id, by=name, now=review["decided_at"],
-                  marketplace=listing.get("marketplace"), listing_id=it.verdict.listing_id)  # fmt: skip
-    if review["decision"] in ("confirmed", "rejected"):  # block_listing / release, as the policy says
-        notify_review(ctx.deps(), brand, scan_id)
     if request.is_json:
         return jsonify({**review, "decided_at": review["decided_at"].isoformat()})
-    return redirect(url_for("queue", decided=scan_id), code=303)
+    return redirect(after_decision(ctx, brand, scan_id), code=303)
+
+
+def after_decision(ctx: ReviewContext, brand: str, scan_id: str) -> str:
+    """Where a reviewer lands after deciding: the next item of the same filtered view (the form's query string
+    carries the view), with the decided one as "previous"; the queue when the view has nothing after it."""
+    values = queue_views.filter_values(request.args)
+    it = ctx.load(brand, scan_id)
+    nxt = following(ctx.deps().docs, ctx.view_brands(), ctx.view_filters(), brand, it.verdict.listing_id)
+    if nxt is None:
+        return f"{url_for('queue')}?{queue_views.query_string(values, decided=scan_id)}"
+    query = queue_views.query_string(values, decided=scan_id, prev=f"{brand}/{scan_id}")
+    return f"{url_for('item', brand=nxt.brand_id, scan_id=nxt.scan_id)}?{query}"

@@ -70,7 +70,9 @@ def test_confirm_an_item_in_a_real_browser(served: tuple[str, Deps], tmp_path: P
             page.fill("textarea[name=note]", "fake tag, same photo")
             page.click("#confirm")
 
-            expect(page.locator("#flash")).to_contain_text("s-t1-new")
+            expect(page.locator("#flash")).to_contain_text("s-t1-new")  # on the next item of the view
+            assert page.get_attribute("#decision-panel", "data-scan") == "s-t1-old"
+            page.click("#back-to-queue")
             expect(rows).to_have_count(3)
             assert page.locator('tr.item[data-scan="s-t1-new"]').count() == 0
         finally:

@@ -92,3 +92,59 @@ def seed_review_data(deps: Any, tmp: Path) -> dict[str, Verdict]:
         record_verdict(deps.docs, v, deps.docs.get(f"brands/{brand}/scans/{scan_id}")["listing"])
         out[scan_id] = v
     return out
+
+
+def backlog_title(i: int) -> str:
+    """Odd items are replicas (the keyboard test confirms them), even ones genuine (rejected)."""
+    return f"{'Replica' if i % 2 else 'Genuine'} runner no. {i}"
+
+
+def seed_backlog(deps: Any, tmp: Path, brand: str, n: int, *, start: datetime = T0) -> list[str]:
+    """``n`` pending items for ``brand`` (scan ids ``{brand}-NNN``, newest last), each with a listing image in
+    the candidates bucket, a kit reference, seller / price / marketplace, and on Tier 1 a logo hit box (the
+    region the item page draws). Returns the scan ids in queue order (Tier 1 newest first, then Tier 2)."""
+    kit = tmp / f"kit-{brand}"
+    (kit / "references").mkdir(parents=True, exist_ok=True)
+    ref = jpeg_bytes(pattern_image(3, (240, 180)))
+    (kit / "references" / "front.jpg").write_bytes(ref)
+    deps.docs.set(
+        f"brands/{brand}", {"display_name": brand.upper(), "trademarks": [brand.upper()], "kit_dir": str(kit)}
+    )
+    deps.docs.set(
+        f"brands/{brand}/references/reference:front.jpg",
+        {"kind": "reference", "filename": "front.jpg", "sha256": hashlib.sha256(ref).hexdigest()},
+    )
+    made: list[Verdict] = []
+    for i in range(n):
+        scan_id = f"{brand}-{i:03d}"
+        tier = 1 if i % 3 else 2
+        name = f"{brand}/{scan_id}.jpg"
+        deps.blobs.write(
+            deps.settings.candidates_bucket, name, jpeg_bytes(pattern_image(20 + i, (320, 240))), "image/jpeg"
+        )
+        listing = {
+            "listing_id": f"listing-{scan_id}",
+            "image": name,
+            "title": backlog_title(i),
+            "seller_id": f"seller-{i % 4}",
+            "marketplace": ("shopmart", "bazaar")[i % 2],
+            "price": 10.0 + i,
+            "currency": "EUR",
+        }
+        deps.docs.set(
+            f"brands/{brand}/scans/{scan_id}",
+            {
+                "listing": listing,
+                "source": {"bucket": deps.settings.candidates_bucket, "name": name, "generation": 1},
+                "status": "done",
+            },  # fmt: skip
+        )
+        v = verdict(brand, scan_id, tier, 0.9 if tier == 1 else 0.7, start + timedelta(minutes=i))
+        if tier == 1:
+            logo = v.signals["logo"].model_copy(update={"detail": {"hits": [{"box": [40, 30, 120, 80]}]}})
+            v = v.model_copy(update={"signals": {**v.signals, "logo": logo}})
+        deps.docs.set(f"brands/{brand}/verdicts/{scan_id}", v.model_dump(mode="python"))
+        record_verdict(deps.docs, v, listing)
+        made.append(v)
+    made.sort(key=lambda v: (v.tier, -v.created_at.timestamp()))
+    return [v.scan_id for v in made]

@@ -173,7 +173,24 @@ def register_core(sub: Any) -> None:
         help='one JSON object per item and line: a verdict record, or {"listing_id", "error"}',
     )
     scan.add_argument("--evidence-dir", type=Path, help="write Tier-1 evidence bundles here")
+    scan.add_argument(
+        "--workers",
+        type=positive_int,
+        metavar="N",
+        help="worker processes, each loading the models once (default: the available cores for batches of "
+        "8+ items, else 1 = in this process); records keep the input order",
+    )
     scan.set_defaults(func=cmd_scan)
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def cli_runtime() -> tuple[Any, Any, Any]:
@@ -299,9 +316,11 @@ def cmd_scan(args: argparse.Namespace) -> int:
     from common.authz import scoped_for_cli_brand
     from common.brands import get_brand
     from common.scan import listings_from_jsonl, listings_from_paths, local_runtime, scan_listings
+    from common.scan_pool import WorkerConfig, scan_parallel, workers_for
     from common.scan_summary import ChannelTally
 
-    deps, bus = local_runtime(get_settings())
+    settings = get_settings()
+    deps, bus = local_runtime(settings)
     deps = scoped_for_cli_brand(deps, args.brand)  # before the lookup: unknown and forbidden look the same
     get_brand(deps, args.brand)
     if args.listings is not None:
@@ -324,11 +343,15 @@ def cmd_scan(args: argparse.Namespace) -> int:
             table = None if args.json else Table(progress.write)
             if table is not None:
                 table.header()
-            records = tally.track(
-                scan_listings(
+            workers = workers_for(args.workers, len(items))
+            if workers > 1:
+                config = WorkerConfig(settings, args.brand, evidence_dir=args.evidence_dir, base_dir=base_dir)
+                scanned = scan_parallel(config, progress, workers)
+            else:
+                scanned = scan_listings(
                     deps, bus, args.brand, progress, evidence_dir=args.evidence_dir, base_dir=base_dir
                 )
-            )
+            records = tally.track(scanned)
             for record in records:
                 total += 1
                 failed += "error" in record

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from common.ports import BlobStore, DocumentStore, ModelClient, Publisher, VectorIndexes
+from common.ports import BlobStore, DocumentStore, ModelClient, PrintIndex, Publisher, VectorIndexes
 from common.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ class Deps:
     _model: ModelClient | None = None
     _vision: VisionBackend | None = None
     _vectors: VectorIndexes | None = None  # None: the local index (adapters that have a better one set it)
+    _prints: PrintIndex | None = None  # None: the local print index (common.clusters.print_index)
 
     @property
     def model(self) -> ModelClient:
@@ -60,6 +61,16 @@ class Deps:
             self._vectors = LocalVectorIndexes(self.cache)
         return self._vectors
 
+    @property
+    def prints(self) -> PrintIndex:
+        """The print-index port: nearest listing fingerprints of a brand (clusters; numpy locally, Firestore
+        ``find_nearest`` on GCP)."""
+        if self._prints is None:
+            from common.clusters.print_index import LocalPrintIndex
+
+            self._prints = LocalPrintIndex(self.docs, self.cache)
+        return self._prints
+
 
 def build_vision_backend(settings: Settings) -> VisionBackend:
     """Local by default; Cloud Vision only when COUNTERFEIT_VISION_BACKEND=cloud."""
@@ -75,6 +86,7 @@ def build_vision_backend(settings: Settings) -> VisionBackend:
 def build_deps(settings: Settings, publisher: Publisher | None = None) -> Deps:
     if settings.backend == "gcp":
         from common.adapters import gcp
+        from common.clusters.print_index import FirestorePrintIndex
         from common.embedding.index import FirestoreVectorIndexes
 
         docs = gcp.FirestoreDocumentStore(settings)
@@ -84,6 +96,7 @@ def build_deps(settings: Settings, publisher: Publisher | None = None) -> Deps:
             docs=docs,
             publisher=publisher or gcp.PubSubPublisher(settings),
             _vectors=FirestoreVectorIndexes(lambda: docs.client),
+            _prints=FirestorePrintIndex(lambda: docs.client),
         )
     from common.adapters import local
 

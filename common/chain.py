@@ -59,6 +59,7 @@ STEPS: dict[str, StepSpec] = {
         ChannelCompleted, pipeline.fuse_step, pipeline.mark_verdict_announced, runs_after_verdict=True
     ),
     "evidence": StepSpec(VerdictRecorded, pipeline.evidence_step, runs_after_verdict=True),
+    "cluster": StepSpec(VerdictRecorded, pipeline.cluster_step, runs_after_verdict=True),
 }
 assert set(STEPS) == set(topics.SUBSCRIPTIONS), "every subscribed function needs a step"
 

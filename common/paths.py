@@ -78,6 +78,42 @@ def queue_path(brand_id: str, listing_id: str) -> str:
     return f"{queue(brand_id)}/{listing_id}"
 
 
+def clusters(brand_id: str) -> str:
+    """Listing clusters (common/clusters): union-find nodes, a root holds the cluster's members' summary."""
+    return f"brands/{brand_id}/clusters"
+
+
+def cluster_path(brand_id: str, cluster_id: str) -> str:
+    return f"{clusters(brand_id)}/{cluster_id}"
+
+
+def cluster_members(brand_id: str) -> str:
+    """One document per clustered listing: the cluster node it joined, its seller, marketplace, tier, links."""
+    return f"brands/{brand_id}/cluster_members"
+
+
+def cluster_member_path(brand_id: str, listing_id: str) -> str:
+    return f"{cluster_members(brand_id)}/{listing_id}"
+
+
+def cluster_keys(brand_id: str) -> str:
+    """Exact keys shared by listings (seller id, store URL) -> a cluster node that holds them."""
+    return f"brands/{brand_id}/cluster_keys"
+
+
+def cluster_key_path(brand_id: str, key_id: str) -> str:
+    return f"{cluster_keys(brand_id)}/{key_id}"
+
+
+def cluster_prints(brand_id: str) -> str:
+    """Image fingerprints of clustered listings (PDQ bits and embedding as vector fields: nearest search)."""
+    return f"brands/{brand_id}/cluster_prints"
+
+
+def cluster_print_path(brand_id: str, listing_id: str) -> str:
+    return f"{cluster_prints(brand_id)}/{listing_id}"
+
+
 def closeups(brand_id: str) -> str:
     """Features of the kit's genuine close-ups (common/authenticate/kit.py); never the photos themselves."""
     return f"brands/{brand_id}/closeups"

@@ -250,3 +250,12 @@ def evidence_step(deps: Deps, msg: VerdictRecorded) -> Outputs:
     outcome = notify_verdict(deps, verdict, listing, MarketplaceProvenance.of_scan(scan))
     deps.docs.update(scan_path(msg.brand_id, msg.scan_id), {"callback": outcome.record()})
     return []
+
+
+def cluster_step(deps: Deps, msg: VerdictRecorded) -> Outputs:
+    """Join the listing to the clusters it shares an image, a seller or a store with (``common.clusters``):
+    incremental, so only the clusters this verdict links to are read and written."""
+    from common.clusters.membership import cluster_scan
+
+    cluster_scan(deps, msg.brand_id, msg.scan_id)
+    return []

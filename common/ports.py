@@ -212,6 +212,29 @@ class VectorIndexes(Protocol):
     def index_for(self, brand: Brand, model: str) -> VectorIndex: ...
 
 
+class PrintIndex(Protocol):
+    """Nearest listing fingerprints of one brand (``common.clusters``): which stored listings lie within a
+    cosine of a query vector in one vector field (``pdq_vector``: PDQ bits as a unit +-1 vector, so cosine is
+    ``1 - 2 * hamming / 256``; ``embedding``: the image model's vector). The prints are documents under
+    ``paths.cluster_prints`` written through the DocumentStore; adapters in ``common.clusters.print_index``
+    (numpy over the documents locally; Firestore ``find_nearest`` on GCP), chosen in ``common.bootstrap``."""
+
+    name: str
+
+    def near(
+        self,
+        brand_id: str,
+        field: str,
+        vector: Sequence[float],
+        min_cosine: float,
+        limit: int,
+        model: str | None = None,
+    ) -> builtins.list[tuple[str, float]]:
+        """(listing id, cosine) of stored prints with ``cosine >= min_cosine`` (same ``model`` for
+        ``embedding``), closest first, at most ``limit``."""
+        ...
+
+
 def iter_chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]

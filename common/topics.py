@@ -9,7 +9,7 @@ SCAN_REQUESTED = "scan-requested"  # ingest_gcs / ingest_webhook -> preprocess
 SCAN_PREPROCESSED = "scan-preprocessed"  # preprocess -> hash_match
 CHANNELS_REQUESTED = "channels-requested"  # hash_match -> embed, logo_ocr (fan-out: one subscription each)
 CHANNEL_COMPLETED = "channel-completed"  # hash_match, embed, logo_ocr -> fuse (fan-in)
-VERDICT_RECORDED = "verdict-recorded"  # fuse -> evidence (bundle, block-listing callback)
+VERDICT_RECORDED = "verdict-recorded"  # fuse -> evidence (bundle, block-listing callback), cluster
 
 TOPICS = (SCAN_REQUESTED, SCAN_PREPROCESSED, CHANNELS_REQUESTED, CHANNEL_COMPLETED, VERDICT_RECORDED)
 
@@ -27,6 +27,7 @@ SUBSCRIPTIONS: dict[str, str] = {
     "logo_ocr": CHANNELS_REQUESTED,
     "fuse": CHANNEL_COMPLETED,
     "evidence": VERDICT_RECORDED,
+    "cluster": VERDICT_RECORDED,  # joins the listing to the clusters it shares an image, seller or store with
 }
 
 # Channels that run after hash-match (fan-out); fuse waits for exactly these plus "hash".

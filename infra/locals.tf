@@ -136,6 +136,18 @@ locals {
       memory       = "1Gi"
       timeout      = 300
     }
+    cluster = {
+      description  = "Joins the listing to the clusters it shares an image, seller or store with (incremental union-find)."
+      trigger      = "pubsub"
+      topics       = ["verdict-recorded"]
+      publishes    = []
+      bucket_roles = { work = local.reader } # fingerprints the working copy (PDQ + embedding)
+      secrets      = {}
+      access       = "private"
+      ingress      = "ALLOW_INTERNAL_ONLY"
+      memory       = "1Gi"
+      timeout      = 120
+    }
     dead_letter = {
       description = "Records why a message was dead-lettered on its scan."
       trigger     = "pubsub"
@@ -212,6 +224,7 @@ locals {
   # Settings only some functions need.
   function_environment = {
     embed    = { MODEL_ENDPOINT_URL = module.model_endpoint.url }
+    cluster  = { MODEL_ENDPOINT_URL = module.model_endpoint.url } # the listing image's embedding
     evidence = { REVIEW_BASE_URL = var.review_base_url }
     review   = { REVIEW_BASE_URL = var.review_base_url, REVIEW_NAMES = var.review_names_json }
   }

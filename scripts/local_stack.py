@@ -45,6 +45,7 @@ PYTHON = sys.executable
 FUNCTIONS: dict[str, str] = {
     "dead_letter": "cloudevent",
     "evidence": "cloudevent",
+    "cluster": "cloudevent",
     "fuse": "cloudevent",
     "embed": "cloudevent",
     "logo_ocr": "cloudevent",

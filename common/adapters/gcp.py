@@ -30,8 +30,9 @@ Rows = list[tuple[str, dict[str, Any]]]  # (full document path, data), as Docume
 # Firestore arrays cannot hold arrays ("Cannot convert an array value in an array value"); an inner list is
 # stored as a one-key map and turned back into a list on read, so callers keep plain JSON-like values.
 NESTED_ARRAY_KEY = "nested_array_"  # (names like __x__ are reserved by Firestore)
-# Fields stored as Firestore vectors so ``find_nearest`` can use them (docs/ARCHITECTURE.md: `embedding`).
-VECTOR_FIELDS = frozenset({"embedding"})
+# Fields stored as Firestore vectors so ``find_nearest`` can use them (docs/ARCHITECTURE.md: `embedding`;
+# `pdq_vector`: a listing's PDQ bits as a +-1 vector, common/clusters/fingerprints.py).
+VECTOR_FIELDS = frozenset({"embedding", "pdq_vector"})
 # How long a publish may wait for the server's ack before the handler fails (and Pub/Sub redelivers).
 PUBLISH_TIMEOUT_S = 30.0
 # Firestore's client retries a contended transaction this many times (its own default is 5; fan-in at fuse

@@ -2,7 +2,7 @@
 
 Assembled here from small modules: ``context`` (stores scoped to the reviewer, rendering, brand checks),
 ``session`` (sign-in, CSRF, security headers), ``routes`` (queue, item, images, PDF, decisions),
-``case_routes`` (enforcement cases), ``templates``.
+``case_routes`` (enforcement cases), ``cluster_routes`` (clusters, seller ranking), ``templates``.
 
 Why server-rendered HTML: a legal reviewer needs a queue, two pictures and three buttons; plain forms work in
 every browser, behind IAP, and under a strict Content-Security-Policy. The one script (``static/review.js``,
@@ -23,6 +23,7 @@ from flask import Flask
 from common.review.auth import fetch_iap_certs
 from common.review.bulk_routes import register_bulk_routes
 from common.review.case_routes import register_case_routes
+from common.review.cluster_routes import register_cluster_routes
 from common.review.context import ReviewContext
 from common.review.routes import register_routes
 from common.review.session import register_session
@@ -48,6 +49,7 @@ def create_review_app(
     register_routes(ctx)
     register_bulk_routes(ctx)
     register_case_routes(app, ctx.deps, ctx.load)
+    register_cluster_routes(ctx)
     return app
 
 

@@ -46,6 +46,7 @@ kbd{border:1px solid #bbb;border-radius:3px;padding:0 4px;font-size:12px;backgro
 .charts figure{margin:0;background:#fff;padding:12px}
 </style></head>
 <body data-page="{{ page or '' }}"><header><a href="{{ url_for('queue') }}">Counterfeit review</a>
+<nav><a href="{{ url_for('cluster_list') }}">Clusters</a> · <a href="{{ url_for('seller_ranking') }}">Sellers</a></nav>
 <span>{{ reviewer }} ·
  <kbd>?</kbd> keys</span></header>
 <main>{% block body %}{% endblock %}</main>

@@ -55,7 +55,7 @@ NOT_DEPLOYED = {
 # listed here (and infra gives the setting to the function that now needs it).
 KNOWN_READERS = {
     # doctor (CLI only) checks the endpoint the embed function would call
-    "MODEL_ENDPOINT_URL": {"common/embedding/client.py": "embed", "common/doctor.py": "embed"},
+    "MODEL_ENDPOINT_URL": {"common/embedding/client.py": ("embed", "cluster"), "common/doctor.py": "embed"},
     "WEBHOOK_SECRETS": {
         "common/webhook.py": "ingest_webhook",
         "common/callbacks.py": ("evidence", "review"),

@@ -164,3 +164,64 @@ resource "google_firestore_index" "reference_views_embedding" {
     }
   }
 }
+
+# Clusters (common/clusters): nearest listing fingerprints by find_nearest (COSINE) over
+# brands/{brand}/cluster_prints: `pdq_vector` (PDQ's 256 bits as a +-1 vector, so cosine = 1 - 2*hamming/256)
+# and `embedding` (the image model's vector). Flat (exact): the query is a range query with a threshold.
+resource "google_firestore_index" "cluster_prints_pdq" {
+  project     = var.project_id
+  database    = google_firestore_database.this.name
+  collection  = "cluster_prints"
+  query_scope = "COLLECTION"
+
+  fields {
+    field_path = "__name__"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "pdq_vector"
+    vector_config {
+      dimension = 256
+      flat {}
+    }
+  }
+}
+
+resource "google_firestore_index" "cluster_prints_embedding" {
+  project     = var.project_id
+  database    = google_firestore_database.this.name
+  collection  = "cluster_prints"
+  query_scope = "COLLECTION"
+
+  fields {
+    field_path = "__name__"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "embedding"
+    vector_config {
+      dimension = var.embedding_dimension
+      flat {}
+    }
+  }
+}
+
+# The cluster list (common/clusters/views.py list_clusters): root == true, size >= n, largest first.
+resource "google_firestore_index" "clusters_by_size" {
+  project     = var.project_id
+  database    = google_firestore_database.this.name
+  collection  = "clusters"
+  query_scope = "COLLECTION"
+
+  fields {
+    field_path = "root"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "size"
+    order      = "DESCENDING"
+  }
+}

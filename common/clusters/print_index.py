@@ -1,0 +1,161 @@
+"""Nearest listing fingerprints behind one port (``ports.PrintIndex``): numpy locally, Firestore in the cloud.
+
+Both read the same documents (``paths.cluster_prints``: ``pdq_vector``, ``embedding``, ``embedding_model``,
+``added_at``) written by ``common.clusters.membership`` through the DocumentStore, and answer the same range
+question: which stored prints lie within ``min_cosine`` of a query vector.
+
+Local: the brand's prints in two float32 matrices, cached per process (``Deps.cache``) and topped up on each
+query with the prints added since the last one (``added_at >=`` the newest seen, minus a margin for writers
+whose clocks or commits lag), so a query reads only new documents, then costs one matrix-vector product.
+Firestore: ``find_nearest`` (COSINE, ``distance_threshold``) on the collection; production needs single-field
+vector indexes on collection group ``cluster_prints`` for ``pdq_vector`` (256) and ``embedding`` (the model's
+dimension), declared in infra/modules/firestore; the emulator needs none.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from common import paths
+from common.ports import DocumentStore, Filter, Order
+
+FIELDS = ("pdq_vector", "embedding")
+DISTANCE_FIELD = "vector_distance"
+FIRESTORE_MAX_LIMIT = 1000  # find_nearest's own limit
+TOP_UP_MARGIN = timedelta(seconds=30)
+
+
+class _BrandPrints:
+    def __init__(self) -> None:
+        self.row: dict[str, int] = {}  # listing id -> row
+        self.ids: list[str] = []
+        self.vectors: dict[str, list[list[float] | None]] = {f: [] for f in FIELDS}
+        self.models: list[str | None] = []
+        self.newest: datetime | None = None
+        self.matrices: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # field -> (rows, matrix)
+
+    def put(self, listing_id: str, doc: dict[str, Any]) -> None:
+        i = self.row.get(listing_id)
+        if i is None:
+            i = self.row[listing_id] = len(self.ids)
+            self.ids.append(listing_id)
+            self.models.append(None)
+            for f in FIELDS:
+                self.vectors[f].append(None)
+        for f in FIELDS:
+            value = doc.get(f)
+            self.vectors[f][i] = [float(v) for v in value] if value else None
+        self.models[i] = doc.get("embedding_model")
+        added = doc.get("added_at")
+        if isinstance(added, datetime) and (self.newest is None or added > self.newest):
+            self.newest = added
+        self.matrices.clear()
+
+    def matrix(self, field: str) -> tuple[np.ndarray, np.ndarray]:
+        if field not in self.matrices:
+            rows = [i for i, v in enumerate(self.vectors[field]) if v is not None]
+            dim = len(self.vectors[field][rows[0]] or []) if rows else 0
+            mat = np.asarray([self.vectors[field][i] for i in rows], np.float32).reshape(len(rows), dim)
+            self.matrices[field] = (np.asarray(rows, np.int64), mat)
+        return self.matrices[field]
+
+
+class LocalPrintIndex:
+    """Local adapter: numpy over the print documents of the DocumentStore (SQLite in the embedded default)."""
+
+    name = "local"
+
+    def __init__(self, docs: DocumentStore, cache: dict[Any, Any]) -> None:
+        self.docs = docs
+        self.cache = cache
+        self._lock = threading.Lock()
+
+    def _prints(self, brand_id: str) -> _BrandPrints:
+        key = f"cluster-prints:{brand_id}"
+        state = self.cache.get(key)
+        if state is None:
+            state = self.cache[key] = _BrandPrints()
+        filters = [] if state.newest is None else [Filter("added_at", ">=", state.newest - TOP_UP_MARGIN)]
+        for path, doc in self.docs.query(paths.cluster_prints(brand_id), filters, [Order("added_at")]):
+            state.put(path.rsplit("/", 1)[-1], doc)
+        return state
+
+    def near(
+        self,
+        brand_id: str,
+        field: str,
+        vector: Sequence[float],
+        min_cosine: float,
+        limit: int,
+        model: str | None = None,
+    ) -> list[tuple[str, float]]:
+        if field not in FIELDS:
+            raise ValueError(f"field must be one of {FIELDS}")
+        with self._lock:
+            state = self._prints(brand_id)
+            rows, mat = state.matrix(field)
+            if len(rows) == 0:
+                return []
+            query = np.asarray(vector, np.float32)
+            if query.shape != (mat.shape[1],):
+                return []  # another model's dimension: nothing comparable
+            sims = mat @ query
+            hits = np.flatnonzero(sims >= min_cosine)
+            order = hits[np.argsort(-sims[hits], kind="stable")]
+            out = []
+            for j in order:
+                i = int(rows[j])
+                if field == "embedding" and model is not None and state.models[i] != model:
+                    continue
+                out.append((state.ids[i], float(sims[j])))
+                if len(out) >= limit:
+                    break
+            return out
+
+
+class FirestorePrintIndex:
+    """GCP adapter: ``find_nearest`` on ``brands/{brand}/cluster_prints`` with the client the store holds."""
+
+    name = "firestore"
+
+    def __init__(self, client: Callable[[], Any]) -> None:
+        self._client = client
+
+    def near(
+        self,
+        brand_id: str,
+        field: str,
+        vector: Sequence[float],
+        min_cosine: float,
+        limit: int,
+        model: str | None = None,
+    ) -> list[tuple[str, float]]:
+        from google.cloud.firestore_v1.base_vector_query import DistanceMeasure
+        from google.cloud.firestore_v1.vector import Vector
+
+        if field not in FIELDS:
+            raise ValueError(f"field must be one of {FIELDS}")
+        collection = self._client().collection(paths.cluster_prints(brand_id))
+        query = collection.find_nearest(
+            vector_field=field,
+            query_vector=Vector([float(v) for v in vector]),
+            distance_measure=DistanceMeasure.COSINE,
+            limit=min(limit, FIRESTORE_MAX_LIMIT),
+            distance_result_field=DISTANCE_FIELD,
+            distance_threshold=1.0 - min_cosine,
+        )
+        out = []
+        for snap in query.get():
+            data = snap.to_dict() or {}
+            cosine = 1.0 - float(data.get(DISTANCE_FIELD, 2.0))
+            if cosine < min_cosine:  # the threshold is the server's; checked again, it is our contract
+                continue
+            if field == "embedding" and model is not None and data.get("embedding_model") != model:
+                continue
+            out.append((snap.id, cosine))
+        return sorted(out, key=lambda r: -r[1])

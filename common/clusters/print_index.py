@@ -27,7 +27,10 @@ from common.ports import DocumentStore, Filter, Order
 FIELDS = ("pdq_vector", "embedding")
 DISTANCE_FIELD = "vector_distance"
 FIRESTORE_MAX_LIMIT = 1000  # find_nearest's own limit
-TOP_UP_MARGIN = timedelta(seconds=30)
+# Prints stamped this long before the newest one seen are read again: a writer stamps ``added_at`` just before
+# its commit, so one that commits a little later is not skipped. Small, because everything inside it is re-read
+# on every query (30 s made a fast bulk run re-read every print each time).
+TOP_UP_MARGIN = timedelta(seconds=5)
 
 
 class _BrandPrints:

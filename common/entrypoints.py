@@ -118,3 +118,22 @@ def run_dead_letter(event: Any) -> None:
     deps = get_deps()
     reason = dead_letter_reason(str(event["source"]), message.attributes, None)
     chain.record_dead_letter(deps, data, message.attributes, reason)
+
+
+# -- discover ------------------------------------------------------------------------------------------------
+def run_discover(event: Any) -> list[dict[str, Any]]:
+    """A ``discovery-requested`` message (Cloud Scheduler): sweep the brand it names, or every brand that
+    enabled discovery. A malformed message is dropped with a logged reason (acknowledged, never retried)."""
+    from common.discovery.scheduled import sweep_scheduled
+    from common.messages import DiscoveryRequested, MalformedMessage
+
+    step, log = "discover", _log("discover")
+    if not expected_type(step, event, MESSAGE_PUBLISHED):
+        return []
+    message = decode_pubsub(event)
+    try:
+        request = DiscoveryRequested.from_pubsub(message.data or b"{}", message.attributes)
+    except MalformedMessage as exc:
+        log.warning("%s: dropping event %s: %s", step, event["id"], exc)
+        return []
+    return sweep_scheduled(get_deps(), request)

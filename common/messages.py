@@ -215,6 +215,38 @@ class Message(BaseModel):
         return cls.from_pubsub(data, attributes)
 
 
+class DiscoveryRequested(BaseModel):
+    """``discovery-requested``: Cloud Scheduler's message to the ``discover`` function (infra/discovery.tf).
+
+    Not a scan message (there is no scan yet): no ``scan_id``. ``brand_id`` None sweeps every brand that enabled
+    discovery; ``max_candidates`` caps the new scans per brand and run. The scheduler sends ``{}`` (no
+    attributes), so every field has a default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    KIND: ClassVar[str] = "discovery.requested"
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    brand_id: str | None = Field(default=None, pattern=BRAND_PATTERN)
+    max_candidates: int | None = Field(default=None, ge=1, le=10_000)
+
+    def to_pubsub(self) -> tuple[bytes, dict[str, str]]:
+        return self.model_dump_json(exclude_none=True).encode(), {"kind": self.KIND}
+
+    @classmethod
+    def from_pubsub(cls, data: bytes, attributes: dict[str, str] | None = None) -> DiscoveryRequested:
+        kind = (attributes or {}).get("kind")
+        if kind is not None and kind != cls.KIND:
+            raise MalformedMessage(f"expected a {cls.KIND} message, got kind={kind[:50]!r}")
+        try:
+            raw = json.loads(data or b"{}")
+            return cls.model_validate(raw)
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            detail = (
+                format_validation_error(exc) if isinstance(exc, ValidationError) else exc.__class__.__name__
+            )
+            raise MalformedMessage(f"{cls.KIND}: {detail}") from exc
+
+
 class ScanRequested(Message):
     """Ingest stored the candidate as received and asks for a scan."""
 

@@ -10,8 +10,21 @@ SCAN_PREPROCESSED = "scan-preprocessed"  # preprocess -> hash_match
 CHANNELS_REQUESTED = "channels-requested"  # hash_match -> embed, logo_ocr (fan-out: one subscription each)
 CHANNEL_COMPLETED = "channel-completed"  # hash_match, embed, logo_ocr -> fuse (fan-in)
 VERDICT_RECORDED = "verdict-recorded"  # fuse -> evidence (bundle, block-listing callback), cluster
+# Cloud Scheduler -> discover (a sweep; its scans go on scan-requested)
+DISCOVERY_REQUESTED = "discovery-requested"
 
-TOPICS = (SCAN_REQUESTED, SCAN_PREPROCESSED, CHANNELS_REQUESTED, CHANNEL_COMPLETED, VERDICT_RECORDED)
+TOPICS = (
+    SCAN_REQUESTED,
+    SCAN_PREPROCESSED,
+    CHANNELS_REQUESTED,
+    CHANNEL_COMPLETED,
+    VERDICT_RECORDED,
+    DISCOVERY_REQUESTED,
+)
+# Topics no function publishes to: Cloud Scheduler does (infra/discovery.tf).
+SCHEDULED_TOPICS = (DISCOVERY_REQUESTED,)
+# Functions triggered by a topic that are not steps of the scan chain (common/chain.py STEPS).
+SCHEDULED_FUNCTIONS: dict[str, str] = {"discover": DISCOVERY_REQUESTED}
 
 
 def dead_letter_topic(topic: str) -> str:

@@ -14,6 +14,7 @@ locals {
     "channels-requested",
     "channel-completed",
     "verdict-recorded",
+    "discovery-requested", # published by Cloud Scheduler (discovery.tf), read by discover
   ]
 
   # common/topics.py MAX_DELIVERY_ATTEMPTS: deliveries before Pub/Sub moves a message to its DLQ.
@@ -157,6 +158,7 @@ locals {
         "channels-requested-dlq",
         "channel-completed-dlq",
         "verdict-recorded-dlq",
+        "discovery-requested-dlq",
       ]
       publishes    = []
       bucket_roles = {}
@@ -165,6 +167,20 @@ locals {
       ingress      = "ALLOW_INTERNAL_ONLY"
       memory       = "512Mi"
       timeout      = 60
+    }
+    discover = {
+      description = "Scheduled web discovery: Web Detection and keyword image search for opted-in brands; new images start scans."
+      trigger     = "pubsub"
+      topics      = ["discovery-requested"]
+      publishes   = ["scan-requested"]
+      # reads the reference copies staged while a brand opts in to Web Detection; stores found images under
+      # _listings/<brand>/ like the webhook
+      bucket_roles = { references = local.reader, candidates = local.writer }
+      secrets      = { BRAVE_SEARCH_API_KEY = "brave-search-api-key" }
+      access       = "private"
+      ingress      = "ALLOW_INTERNAL_ONLY"
+      memory       = "1Gi"
+      timeout      = 540 # a sweep's API calls, backoff and image fetches; Pub/Sub's ack deadline caps at 600
     }
     authenticate = {
       description  = "Close-up authentication of a physical item: SPI, texture, stamp vs genuine close-ups."
@@ -233,5 +249,7 @@ locals {
   secrets = {
     webhook-secrets = "WEBHOOK_SECRETS: marketplace -> HMAC keys (two during rotation)"
     review-tokens   = "REVIEW_TOKENS: review token -> brands it may see"
+    # add a version after apply: gcloud secrets versions add <prefix>-brave-search-api-key --data-file=-
+    brave-search-api-key = "BRAVE_SEARCH_API_KEY: Brave Search API subscription token (keyword image discovery)"
   }
 }

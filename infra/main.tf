@@ -18,7 +18,10 @@ locals {
     "run.googleapis.com",
     "secretmanager.googleapis.com",
     "storage.googleapis.com",
-  ], var.vision_backend == "cloud" ? ["vision.googleapis.com"] : [])
+    ],
+    var.vision_backend == "cloud" || var.discovery_schedule != null ? ["vision.googleapis.com"] : [],
+    var.discovery_schedule != null ? ["cloudscheduler.googleapis.com"] : [],
+  )
 
   secret_names = { for key, purpose in local.secrets : key => "${var.name_prefix}-${key}" }
 

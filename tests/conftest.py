@@ -9,6 +9,8 @@ import pytest
 from common.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
+# Fixtures of the discovery tests (loopback APIs, the loopback "public web"), shared by unit and function tests.
+pytest_plugins = ["tests.support.discovery_apis"]
 
 
 @pytest.fixture

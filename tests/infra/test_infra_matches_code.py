@@ -49,6 +49,8 @@ NOT_DEPLOYED = {
     "COUNTERFEIT_FETCH_ALLOW_PRIVATE": "local emulator stack only: production must refuse private addresses (SSRF)",
     "REVIEW_TRUST_IAP": "the deployed review page sits behind IAM, not an IAP load balancer (docs/deploy.md)",
     "REVIEW_IAP_AUDIENCE": "only meaningful with REVIEW_TRUST_IAP behind an IAP load balancer",
+    "DISCOVERY_VISION_ENDPOINT": "test servers and proxies only: the deployed sweep calls the public Vision API",
+    "DISCOVERY_BRAVE_ENDPOINT": "test servers and proxies only: the deployed sweep calls api.search.brave.com",
 }
 # Settings only some functions need: env name -> {module that reads the setting: function that runs it}.
 # A new reader of one of these settings fails test_function_specific_settings_have_known_readers until it is
@@ -69,12 +71,13 @@ KNOWN_READERS = {
     },
     "REVIEW_NAMES": {"common/review/case_routes.py": "review"},
     "REVIEW_BASE_URL": {"common/callbacks.py": ("evidence", "review")},
+    "BRAVE_SEARCH_API_KEY": {"common/discovery/sweep.py": "discover"},
 }
 FUNCTION_SPECIFIC = {
     env: {fn for fns in readers.values() for fn in ((fns,) if isinstance(fns, str) else fns)}
     for env, readers in KNOWN_READERS.items()
 }
-SECRET_SETTINGS = {"WEBHOOK_SECRETS", "REVIEW_TOKENS"}
+SECRET_SETTINGS = {"WEBHOOK_SECRETS", "REVIEW_TOKENS", "BRAVE_SEARCH_API_KEY"}
 
 
 def _env_of(name: str) -> set[str]:
@@ -128,6 +131,9 @@ def test_trigger_matches_topics_py(name: str) -> None:
     elif name == "dead_letter":
         assert fn["trigger"] == "pubsub"
         assert sorted(fn["topics"]) == sorted(topics.dead_letter_topic(t) for t in topics.TOPICS)
+    elif name in topics.SCHEDULED_FUNCTIONS:  # discover: Cloud Scheduler -> Pub/Sub (infra/discovery.tf)
+        assert fn["trigger"] == "pubsub"
+        assert fn["topics"] == [topics.SCHEDULED_FUNCTIONS[name]]
     elif name == "ingest_gcs":
         assert fn["trigger"] == "storage"
         assert fn["topics"] == []
@@ -162,8 +168,10 @@ def test_pubsub_steps_publish_exactly_what_the_pipeline_returns() -> None:
         assert FUNCTIONS[name]["publishes"] == [topics.SCAN_REQUESTED]
     for name in ("dead_letter", "review"):
         assert FUNCTIONS[name]["publishes"] == []
+    assert FUNCTIONS["discover"]["publishes"] == [topics.SCAN_REQUESTED]  # found images start scans
     every_publisher = {t for fn in FUNCTIONS.values() for t in fn["publishes"]}
-    assert every_publisher == set(topics.TOPICS)
+    assert every_publisher | set(topics.SCHEDULED_TOPICS) == set(topics.TOPICS)
+    assert not every_publisher & set(topics.SCHEDULED_TOPICS)  # only the scheduler publishes those
 
 
 def test_chain_steps_may_publish_into_the_dlq_of_the_topic_they_read() -> None:
@@ -235,7 +243,7 @@ def test_every_subscribed_topic_has_one_consumer_subscription_per_function() -> 
         if fn["trigger"] == "pubsub"
         for topic in fn["topics"]
     }
-    expected = {(f, t, True) for f, t in topics.SUBSCRIPTIONS.items()}
+    expected = {(f, t, True) for f, t in (topics.SUBSCRIPTIONS | topics.SCHEDULED_FUNCTIONS).items()}
     expected |= {("dead_letter", topics.dead_letter_topic(t), False) for t in topics.TOPICS}
     assert pairs == expected
     # Fan-out: each expensive channel has its own subscription on channels-requested.
@@ -390,7 +398,11 @@ def test_grants_use_object_roles_on_known_buckets_only() -> None:
     # Only the steps that write blobs may write (webhook listing images, working copies, evidence bundles; the
     # review page adds a confirmed item's takedown notice to its evidence bundle, nothing else).
     writers = {n for n, fn in FUNCTIONS.items() if "${local.writer}" in fn["bucket_roles"].values()}
-    assert writers == {"ingest_webhook", "preprocess", "evidence", "review"}
+    assert writers == {"ingest_webhook", "preprocess", "evidence", "review", "discover"}
+    assert FUNCTIONS["discover"]["bucket_roles"] == {
+        "references": "${local.reader}",
+        "candidates": "${local.writer}",
+    }
     assert [p for p, r in FUNCTIONS["review"]["bucket_roles"].items() if r == "${local.writer}"] == [
         "evidence"
     ]
@@ -502,3 +514,23 @@ def test_refused_messages_are_archived_apart_and_never_alert() -> None:
     assert refused["retain_acked_messages"] is True
     suffix = variable_default("dead_letter_archive_suffix", "modules/monitoring/variables.tf")
     assert not f"{topics.dead_letter_topic(topics.SCAN_REQUESTED)}-refused".endswith(suffix)
+
+
+def test_the_scheduler_publishes_a_valid_discovery_request_to_its_topic() -> None:
+    import base64
+    import json
+
+    from common.messages import DiscoveryRequested
+
+    job = resource("google_cloud_scheduler_job", "discovery", "discovery.tf")
+    target = single(job["pubsub_target"])
+    assert target["topic_name"] == f'${{module.pubsub_topics.all_topic_ids["{topics.DISCOVERY_REQUESTED}"]}}'
+    assert target["attributes"] == {"kind": DiscoveryRequested.KIND}
+    # The data is HCL: base64encode(jsonencode({ schema_version = 1 })); what it encodes must parse.
+    assert target["data"].replace(" ", "") == "${base64encode(jsonencode({schema_version=1}))}"
+    request = DiscoveryRequested.from_pubsub(
+        base64.b64decode(base64.b64encode(json.dumps({"schema_version": 1}).encode())), target["attributes"]
+    )
+    assert request.brand_id is None  # every opted-in brand
+    assert job["count"] == "${var.discovery_schedule == null ? 0 : 1}"
+    assert "cloudscheduler.googleapis.com" in (INFRA / "main.tf").read_text()

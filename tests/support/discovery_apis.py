@@ -91,8 +91,9 @@ class PublicWeb:
         return [r.path for r in self.server.received]
 
 
+@pytest.fixture
 def public_web(monkeypatch: pytest.MonkeyPatch) -> Iterator[PublicWeb]:
-    """For a fixture: ``yield from public_web(monkeypatch)``."""
+    """A fixture (tests/conftest.py loads this module as a plugin)."""
     server = LoopbackServer(host=PUBLIC_ADDRESS).start()
     real_check, real_getaddrinfo = fetch.check_address, socket.getaddrinfo
     simulated = ipaddress.ip_address(PUBLIC_ADDRESS)
@@ -113,8 +114,9 @@ def public_web(monkeypatch: pytest.MonkeyPatch) -> Iterator[PublicWeb]:
         server.stop()
 
 
-def scripted_api() -> Iterator[ScriptedApi]:
-    """For a fixture: ``yield from scripted_api()``."""
+@pytest.fixture
+def discovery_api() -> Iterator[ScriptedApi]:
+    """A fixture: the loopback stand-in for the Vision and Brave endpoints."""
     scripted = ScriptedApi().start()
     try:
         yield scripted

@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-from collections.abc import Iterator
 
 import pytest
 from PIL import Image
@@ -18,14 +17,8 @@ from common.discovery.image_search import BraveImageSearchSource, queries_for
 from common.discovery.optin import DiscoveryKit
 from common.discovery.port import ApiError, QuotaExhausted, ReferencePhoto, with_backoff
 from common.discovery.web_detection import MAX_IMAGES_PER_REQUEST, WebDetectionSource
-from tests.support.discovery_apis import BRAVE_PATH, VISION_PATH, ScriptedApi, scripted_api, stored
+from tests.support.discovery_apis import BRAVE_PATH, VISION_PATH, stored
 from tests.support.kits import jpeg_bytes, pattern_image
-
-
-@pytest.fixture
-def api() -> Iterator[ScriptedApi]:
-    yield from scripted_api()
-
 
 BRAND = Brand(
     brand_id="acme",
@@ -66,16 +59,16 @@ class Sleeps(list):
 # -- Cloud Vision Web Detection ------------------------------------------------------------------------------
 
 
-def test_web_detection_sends_resized_references_and_reads_every_field(api):
-    api.script(VISION_PATH, ok("vision_two_references.json"))
-    source = WebDetectionSource(endpoint=api.endpoint)
+def test_web_detection_sends_resized_references_and_reads_every_field(discovery_api):
+    discovery_api.script(VISION_PATH, ok("vision_two_references.json"))
+    source = WebDetectionSource(endpoint=discovery_api.endpoint)
     units = source.plan(BRAND, photos(2), DiscoveryKit(max_results=30))
     assert [u.origins for u in units] == [("reference:r0.jpg", "reference:r1.jpg")] and units[
         0
     ].billed_units == 2
     result = source.call(units[0])
 
-    (body,) = api.vision_bodies()
+    (body,) = discovery_api.vision_bodies()
     assert [r["features"] for r in body["requests"]] == [
         [{"type": 10, "maxResults": 30}]
     ] * 2  # WEB_DETECTION
@@ -106,7 +99,7 @@ def test_web_detection_sends_resized_references_and_reads_every_field(api):
     assert result.errors == {}
 
 
-def test_web_detection_pages_requests_of_at_most_16_images(api):
+def test_web_detection_pages_requests_of_at_most_16_images(discovery_api):
     def answer(req):
         n = len(json.loads(req.body)["requests"])
         return (
@@ -115,63 +108,63 @@ def test_web_detection_pages_requests_of_at_most_16_images(api):
             json.dumps({"responses": [{"webDetection": {}}] * n}).encode(),
         )
 
-    api.server.routes[VISION_PATH] = answer
-    source = WebDetectionSource(endpoint=api.endpoint)
+    discovery_api.server.routes[VISION_PATH] = answer
+    source = WebDetectionSource(endpoint=discovery_api.endpoint)
     units = source.plan(BRAND, photos(MAX_IMAGES_PER_REQUEST + 4, side=64), DiscoveryKit())
     assert [u.billed_units for u in units] == [16, 4]
     for unit in units:
         assert set(source.call(unit).about) == set(unit.origins)
-    assert [len(b["requests"]) for b in api.vision_bodies()] == [16, 4]
+    assert [len(b["requests"]) for b in discovery_api.vision_bodies()] == [16, 4]
 
 
-def test_a_per_image_error_is_that_reference_s_error_only(api):
-    api.script(VISION_PATH, ok("vision_image_error.json"))
-    source = WebDetectionSource(endpoint=api.endpoint)
+def test_a_per_image_error_is_that_reference_s_error_only(discovery_api):
+    discovery_api.script(VISION_PATH, ok("vision_image_error.json"))
+    source = WebDetectionSource(endpoint=discovery_api.endpoint)
     (unit,) = source.plan(BRAND, photos(2, side=64), DiscoveryKit())
     result = source.call(unit)
     assert result.errors == {"reference:r0.jpg": "Cloud Vision error 3: Bad image data."}
     assert [s.origin for s in result.sightings] == ["reference:r1.jpg"]
 
 
-def test_vision_5xx_and_rate_limit_are_retried_honouring_retry_after(api):
-    api.script(
+def test_vision_5xx_and_rate_limit_are_retried_honouring_retry_after(discovery_api):
+    discovery_api.script(
         VISION_PATH,
         error(503, "vision_503.json"),
         error(429, "vision_429.json", Retry_After="7"),
         ok("vision_image_error.json"),
     )
-    source = WebDetectionSource(endpoint=api.endpoint)
+    source = WebDetectionSource(endpoint=discovery_api.endpoint)
     (unit,) = source.plan(BRAND, photos(2, side=64), DiscoveryKit())
     sleeps = Sleeps()
     result = with_backoff(lambda: source.call(unit), sleep=sleeps)
-    assert len(api.vision_bodies()) == 3 and "reference:r1.jpg" in result.about
+    assert len(discovery_api.vision_bodies()) == 3 and "reference:r1.jpg" in result.about
     assert (
         0 <= sleeps[0] <= port.BACKOFF_BASE_S and sleeps[1] == 7.0
     )  # jittered backoff, then the server's wait
 
 
-def test_vision_daily_quota_and_disabled_api_are_not_retried(api):
-    source = WebDetectionSource(endpoint=api.endpoint)
+def test_vision_daily_quota_and_disabled_api_are_not_retried(discovery_api):
+    source = WebDetectionSource(endpoint=discovery_api.endpoint)
     (unit,) = source.plan(BRAND, photos(1, side=64), DiscoveryKit())
-    api.script(VISION_PATH, error(429, "vision_429_daily.json"))
+    discovery_api.script(VISION_PATH, error(429, "vision_429_daily.json"))
     with pytest.raises(QuotaExhausted, match="Requests per day"):
         with_backoff(lambda: source.call(unit), sleep=Sleeps())
-    api.script(VISION_PATH, error(403, "vision_403.json"))
+    discovery_api.script(VISION_PATH, error(403, "vision_403.json"))
     with pytest.raises(ApiError, match="HTTP 403") as exc:
         with_backoff(lambda: source.call(unit), sleep=Sleeps())
     assert not exc.value.retryable
-    assert len(api.vision_bodies()) == 2  # one call each: nothing retried
+    assert len(discovery_api.vision_bodies()) == 2  # one call each: nothing retried
 
 
-def test_retries_stop_after_the_last_attempt_and_long_waits_become_a_quota(api):
-    source = WebDetectionSource(endpoint=api.endpoint)
+def test_retries_stop_after_the_last_attempt_and_long_waits_become_a_quota(discovery_api):
+    source = WebDetectionSource(endpoint=discovery_api.endpoint)
     (unit,) = source.plan(BRAND, photos(1, side=64), DiscoveryKit())
-    api.script(VISION_PATH, error(503, "vision_503.json"))
+    discovery_api.script(VISION_PATH, error(503, "vision_503.json"))
     sleeps = Sleeps()
     with pytest.raises(ApiError, match="HTTP 503"):
         with_backoff(lambda: source.call(unit), sleep=sleeps)
-    assert len(api.vision_bodies()) == port.MAX_ATTEMPTS and len(sleeps) == port.MAX_ATTEMPTS - 1
-    api.script(VISION_PATH, error(429, "vision_429.json", Retry_After="3600"))
+    assert len(discovery_api.vision_bodies()) == port.MAX_ATTEMPTS and len(sleeps) == port.MAX_ATTEMPTS - 1
+    discovery_api.script(VISION_PATH, error(429, "vision_429.json", Retry_After="3600"))
     with pytest.raises(QuotaExhausted, match="next run"):
         with_backoff(lambda: source.call(unit), sleep=Sleeps())
 
@@ -187,16 +180,16 @@ def test_queries_are_trademarks_with_the_category():
     ]
 
 
-def test_brave_request_and_response(api):
-    api.script(BRAVE_PATH, ok("brave_images.json"))
-    source = BraveImageSearchSource(api_key="test-key", endpoint=api.endpoint)
+def test_brave_request_and_response(discovery_api):
+    discovery_api.script(BRAVE_PATH, ok("brave_images.json"))
+    source = BraveImageSearchSource(api_key="test-key", endpoint=discovery_api.endpoint)
     units = source.plan(BRAND, [], DiscoveryKit(max_results=200, country="GB"))
     assert [u.payload["q"] for u in units] == [
         "ACME motorbike accessories",
         "Acme Roadster motorbike accessories",
     ]
     result = source.call(units[0])
-    (req,) = api.requests_to(BRAVE_PATH)
+    (req,) = discovery_api.requests_to(BRAVE_PATH)
     assert req.headers["X-Subscription-Token"] == "test-key" and req.headers["Accept"] == "application/json"
     assert "q=ACME+motorbike+accessories" in req.path and "count=200" in req.path and "country=GB" in req.path
     assert [(s.image_url.split("/")[-1], s.page_url) for s in result.sightings] == [
@@ -208,14 +201,14 @@ def test_brave_request_and_response(api):
     assert result.about == {"ACME motorbike accessories": {"results": 3, "altered": None}}
 
 
-def test_brave_rate_limit_waits_the_reset_and_a_used_up_quota_stops(api):
-    source = BraveImageSearchSource(api_key="k", endpoint=api.endpoint)
+def test_brave_rate_limit_waits_the_reset_and_a_used_up_quota_stops(discovery_api):
+    source = BraveImageSearchSource(api_key="k", endpoint=discovery_api.endpoint)
     unit = source.plan(BRAND, [], DiscoveryKit())[0]
     limited = error(
         429, "brave_rate_limited.json", X_RateLimit_Limit="1, 2000", X_RateLimit_Remaining="0, 1869",
         X_RateLimit_Reset="1, 1419704",
     )  # fmt: skip
-    api.script(BRAVE_PATH, limited, ok("brave_images.json"))
+    discovery_api.script(BRAVE_PATH, limited, ok("brave_images.json"))
     sleeps = Sleeps()
     assert len(with_backoff(lambda: source.call(unit), sleep=sleeps).sightings) == 3
     assert sleeps == [1.0]
@@ -223,21 +216,21 @@ def test_brave_rate_limit_waits_the_reset_and_a_used_up_quota_stops(api):
         429, "brave_quota_exhausted.json", X_RateLimit_Limit="1, 2000", X_RateLimit_Remaining="1, 0",
         X_RateLimit_Reset="1, 1419704",
     )  # fmt: skip
-    api.script(BRAVE_PATH, used_up)
+    discovery_api.script(BRAVE_PATH, used_up)
     with pytest.raises(QuotaExhausted, match="QUOTA_LIMITED.*monthly quota"):
         with_backoff(lambda: source.call(unit), sleep=Sleeps())
 
 
-def test_brave_bad_key_and_missing_key(api):
-    api.script(BRAVE_PATH, error(401, "brave_unauthorized.json"))
-    source = BraveImageSearchSource(api_key="wrong", endpoint=api.endpoint)
+def test_brave_bad_key_and_missing_key(discovery_api):
+    discovery_api.script(BRAVE_PATH, error(401, "brave_unauthorized.json"))
+    source = BraveImageSearchSource(api_key="wrong", endpoint=discovery_api.endpoint)
     unit = source.plan(BRAND, [], DiscoveryKit())[0]
     with pytest.raises(ApiError, match="401 SUBSCRIPTION_TOKEN_INVALID") as exc:
         with_backoff(lambda: source.call(unit), sleep=Sleeps())
-    assert exc.value.status == 401 and len(api.requests_to(BRAVE_PATH)) == 1
+    assert exc.value.status == 401 and len(discovery_api.requests_to(BRAVE_PATH)) == 1
     with pytest.raises(ApiError, match="BRAVE_SEARCH_API_KEY"):
-        BraveImageSearchSource(api_key=None, endpoint=api.endpoint).call(unit)
-    assert len(api.requests_to(BRAVE_PATH)) == 1  # nothing sent without a key
+        BraveImageSearchSource(api_key=None, endpoint=discovery_api.endpoint).call(unit)
+    assert len(discovery_api.requests_to(BRAVE_PATH)) == 1  # nothing sent without a key
 
 
 def test_retry_after_forms():

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,19 +17,7 @@ from common.discovery.report import coverage, render_text
 from common.discovery.sweep import run_sweep
 from common.discovery.web_detection import WebDetectionSource
 from common.errors import BadInput
-from tests.support.discovery_apis import BRAVE_PATH, VISION_PATH, PublicWeb, ScriptedApi, scripted_api, stored
-from tests.support.discovery_apis import public_web as web
-
-
-@pytest.fixture
-def api() -> Iterator[ScriptedApi]:
-    yield from scripted_api()
-
-
-@pytest.fixture
-def public_web(monkeypatch: pytest.MonkeyPatch) -> Iterator[PublicWeb]:
-    yield from web(monkeypatch)
-
+from tests.support.discovery_apis import BRAVE_PATH, VISION_PATH, stored
 
 APPROVED = {"enabled": True, "approved_by": "Jane Doe, Head of Brand Protection", "approved_on": "2026-11-30"}
 SERVED = {  # path on the loopback web -> demo candidate; every other found URL answers 404 (scans cost seconds)
@@ -50,12 +37,12 @@ def kit_with(tmp_path: Path, demo_dir: Path, **discovery) -> Path:
     return kit
 
 
-def sources(api, port: int) -> dict:
-    api.script(VISION_PATH, (200, {}, stored("vision_two_references.json", port)))
-    api.script(BRAVE_PATH, (200, {}, stored("brave_images.json", port)))
+def sources(discovery_api, port: int) -> dict:
+    discovery_api.script(VISION_PATH, (200, {}, stored("vision_two_references.json", port)))
+    discovery_api.script(BRAVE_PATH, (200, {}, stored("brave_images.json", port)))
     return {
-        "web_detection": WebDetectionSource(endpoint=api.endpoint),
-        "image_search": BraveImageSearchSource(api_key="k", endpoint=api.endpoint),
+        "web_detection": WebDetectionSource(endpoint=discovery_api.endpoint),
+        "image_search": BraveImageSearchSource(api_key="k", endpoint=discovery_api.endpoint),
     }
 
 
@@ -63,13 +50,15 @@ def no_sleep(_s: float) -> None:
     raise AssertionError("nothing should be retried here")
 
 
-def test_sweep_end_to_end_dedupes_and_scans_like_listings(runtime, demo_dir, tmp_path, api, public_web):
+def test_sweep_end_to_end_dedupes_and_scans_like_listings(
+    runtime, demo_dir, tmp_path, discovery_api, public_web
+):
     deps, bus = runtime
     register_brand(deps, kit_with(tmp_path, demo_dir, web_detection=APPROVED, image_search=APPROVED))
     deps.docs.set("marketplaces/example-market", {"brands": ["acme"], "hosts": ["example-market.com"]})
     for path, name in SERVED.items():
         public_web.serve(path, (demo_dir / "candidates" / name).read_bytes())
-    srcs = sources(api, public_web.port)
+    srcs = sources(discovery_api, public_web.port)
 
     first = run_sweep(deps, "acme", sources=srcs, drain=bus.drain, sleep=no_sleep)
     s = first.summary()
@@ -139,21 +128,23 @@ def test_sweep_end_to_end_dedupes_and_scans_like_listings(runtime, demo_dir, tmp
     assert "web_detection: on, approved by Jane Doe" in text and "product pages 5 (50.0%)" in text
 
 
-def test_discovery_is_off_by_default_and_references_stay_home(runtime, demo_dir, tmp_path, api, public_web):
+def test_discovery_is_off_by_default_and_references_stay_home(
+    runtime, demo_dir, tmp_path, discovery_api, public_web
+):
     deps, bus = runtime
     register_brand(deps, kit_with(tmp_path, demo_dir))
-    srcs = sources(api, public_web.port)
+    srcs = sources(discovery_api, public_web.port)
     with pytest.raises(BadInput, match="discovery is off"):
         run_sweep(deps, "acme", sources=srcs, drain=bus.drain)
     assert deps.blobs.list(deps.settings.references_bucket, "acme/discovery/") == []
     # Keyword search only: the trademarks go to Brave, no reference photo goes anywhere.
     register_brand(deps, kit_with(tmp_path, demo_dir, image_search=APPROVED))
-    api.script(
+    discovery_api.script(
         BRAVE_PATH,
         (200, {}, stored("brave_images.json", public_web.port).replace(b"http://i.", b"http://127.0.0.1.x.")),
     )
     result = run_sweep(deps, "acme", sources=srcs, drain=bus.drain, sleep=no_sleep)
-    assert result.sources == ["image_search"] and api.requests_to(VISION_PATH) == []
+    assert result.sources == ["image_search"] and discovery_api.requests_to(VISION_PATH) == []
     assert result.requests == 2 and result.refused == 3 and result.scanned == []
     assert deps.blobs.list(deps.settings.references_bucket, "acme/discovery/") == []
 
@@ -179,14 +170,14 @@ def test_opt_in_needs_who_and_when_and_staging_follows_it(runtime, demo_dir, tmp
     assert deps.docs.get(paths.brand("acme"))["discovery_recorded_at"] is None
 
 
-def test_caps_quota_and_max(runtime, demo_dir, tmp_path, api, public_web):
+def test_caps_quota_and_max(runtime, demo_dir, tmp_path, discovery_api, public_web):
     deps, bus = runtime
     kit = kit_with(
         tmp_path, demo_dir, web_detection=APPROVED, image_search=APPROVED, max_cost_usd_per_run=0.011,
         max_requests_per_run=5,
     )  # fmt: skip
     register_brand(deps, kit)
-    srcs = sources(api, public_web.port)
+    srcs = sources(discovery_api, public_web.port)
     for path, name in SERVED.items():
         public_web.serve(path, (demo_dir / "candidates" / name).read_bytes())
     result = run_sweep(deps, "acme", sources=srcs, drain=bus.drain, sleep=no_sleep, max_candidates=1)
@@ -196,17 +187,17 @@ def test_caps_quota_and_max(runtime, demo_dir, tmp_path, api, public_web):
     assert (
         len(result.scanned) == 1 and result.not_fetched_max == 6
     )  # 7 unique Vision images, the first scanned
-    assert len(api.requests_to(BRAVE_PATH)) == 0
+    assert len(discovery_api.requests_to(BRAVE_PATH)) == 0
 
 
 def test_an_exhausted_quota_stops_one_source_and_the_run_goes_on(
-    runtime, demo_dir, tmp_path, api, public_web
+    runtime, demo_dir, tmp_path, discovery_api, public_web
 ):
     deps, bus = runtime
     register_brand(deps, kit_with(tmp_path, demo_dir, web_detection=APPROVED, image_search=APPROVED))
-    srcs = sources(api, public_web.port)
-    api.script(VISION_PATH, (429, {}, stored("vision_429_daily.json")))
-    api.script(
+    srcs = sources(discovery_api, public_web.port)
+    discovery_api.script(VISION_PATH, (429, {}, stored("vision_429_daily.json")))
+    discovery_api.script(
         BRAVE_PATH,
         (
             429,
@@ -222,14 +213,14 @@ def test_an_exhausted_quota_stops_one_source_and_the_run_goes_on(
     assert run["per_origin"]["reference:roadster-left.jpg"]["error"].startswith("Cloud Vision HTTP 429")
 
 
-def test_cli_discover_report_and_brand_list(tmp_path, monkeypatch, capsys, api, public_web):
+def test_cli_discover_report_and_brand_list(tmp_path, monkeypatch, capsys, discovery_api, public_web):
     from common import cli
     from common.settings import get_settings
     from tests.support.kits import tiny_kit
 
     monkeypatch.setenv("COUNTERFEIT_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("COUNTERFEIT_BRANDS", raising=False)
-    monkeypatch.setenv("DISCOVERY_BRAVE_ENDPOINT", api.endpoint)
+    monkeypatch.setenv("DISCOVERY_BRAVE_ENDPOINT", discovery_api.endpoint)
     monkeypatch.setenv("BRAVE_SEARCH_API_KEY", "k")
     get_settings.cache_clear()
     try:
@@ -242,17 +233,19 @@ def test_cli_discover_report_and_brand_list(tmp_path, monkeypatch, capsys, api, 
         assert cli.main(["brand", "add", str(kit)]) == 0
         assert cli.main(["brand", "list"]) == 0
         assert "discovery: image_search (approved by Jane Doe" in capsys.readouterr().out
-        api.script(BRAVE_PATH, (200, {}, stored("brave_images.json", public_web.port)))  # every image: 404
+        discovery_api.script(
+            BRAVE_PATH, (200, {}, stored("brave_images.json", public_web.port))
+        )  # every image: 404
         assert cli.main(["discover", "--brand", "acme", "--json"]) == 0
         run = json.loads(capsys.readouterr().out)
         assert (run["sources"], run["requests"], run["found"], run["refused"]) == (["image_search"], 1, 3, 3)
-        assert "q=ACME&" in api.requests_to(BRAVE_PATH)[0].path
+        assert "q=ACME&" in discovery_api.requests_to(BRAVE_PATH)[0].path
         assert cli.main(["discover", "--brand", "acme", "--report", "--json"]) == 0
         cov = json.loads(capsys.readouterr().out)
         assert cov["by_class"]["ecommerce"] == 2 and cov["by_class"]["social"] == 1 and cov["tier_1_2"] == 0
         assert cov["cost_per_useful_usd"] is None and cov["cost_usd"] == 0.005
         assert cli.main(["discover", "--brand", "acme", "--report"]) == 0
         assert "cost per useful candidate -" in capsys.readouterr().out
-        assert len(api.requests_to(BRAVE_PATH)) == 1  # the report calls no API
+        assert len(discovery_api.requests_to(BRAVE_PATH)) == 1  # the report calls no API
     finally:
         get_settings.cache_clear()

@@ -95,6 +95,8 @@ class Report:
     cost_per_image_usd: float
     intercepted_value: float | None
     notes: list[str] = field(default_factory=list)
+    # Search coverage (common/discovery/report.py coverage): what discovery sweeps found for this brand.
+    discovery: dict[str, Any] | None = None
 
 
 class EvaluationError(ValueError):
@@ -473,6 +475,8 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 
 
 def render_html(report: Report, plots: Sequence[str], outcomes: Sequence[Outcome]) -> str:
+    from common.discovery.report import render_html as discovery_html
+
     r = report
     h = r.hours
     summary = [
@@ -552,6 +556,7 @@ def render_html(report: Report, plots: Sequence[str], outcomes: Sequence[Outcome
             for o in outcomes
         ],
     )
+    discovery = "<p>Not computed.</p>" if r.discovery is None else discovery_html(r.discovery, _table)
     figures = "".join(f'<figure><img src="{html.escape(p)}" alt="{html.escape(p)}"></figure>' for p in plots)
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in r.notes)
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -574,6 +579,7 @@ left out of precision/recall and shown in the confusion matrix.</p>
 <p>Cloud Run/Functions list prices: ${CPU_USD_PER_VCPU_S:.6f}/vCPU-s, ${MEM_USD_PER_GIB_S:.7f}/GiB-s,
 ${USD_PER_INVOCATION * 1e6:.2f} per million invocations; "declared" timings come from DESIGN.md and COMPONENTS.md
 where verdicts carry no measured timings.</p>
+<h2>Search coverage (seed 004 Step 1)</h2>{discovery}
 <h2>Items</h2>{items}
 {f"<h2>Notes</h2><ul>{notes}</ul>" if notes else ""}
 </body></html>"""
@@ -632,6 +638,9 @@ def evaluate(
         reference_price=float(price) if isinstance(price, int | float) else None,
         vision_backend=deps.settings.vision_backend,
     )
+    from common.discovery.report import coverage
+
+    report.discovery = coverage(deps, brand_id)  # seed 004 Step 1's search-coverage checkpoint
     write_report(report, outcomes, out)
     return report
 
@@ -687,6 +696,19 @@ def report_summary(report: Report, out: Path) -> dict[str, Any]:
         "hours": report.hours,
         "cost_per_image_usd": report.cost_per_image_usd,
         "intercepted_value": report.intercepted_value,
+        "discovery": None
+        if report.discovery is None
+        else {
+            k: report.discovery[k]
+            for k in (
+                "runs",
+                "images",
+                "share_product_pages",
+                "share_by_class",
+                "tier_1_2",
+                "cost_per_useful_usd",
+            )
+        },
         "report": str(out / "report.html"),
         "metrics": str(out / "metrics.json"),
     }

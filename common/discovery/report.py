@@ -9,6 +9,7 @@ content farms (``hosts``), how many became Tier 1-2, and cost per useful (Tier 1
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from common import paths
@@ -135,3 +136,58 @@ def render_text(cov: dict[str, Any]) -> list[str]:
             f"product pages {row.get('product_pages', 0)}, tier 1-2 {row.get('tier_1_2', 0)}{extra}"
         )
     return lines
+
+
+def render_html(cov: dict[str, Any], table: Callable[[Sequence[str], Iterable[Sequence[Any]]], str]) -> str:
+    """The POC report's "Search coverage" section (``counterfeit evaluate``'s report.html), drawn with the
+    report's own ``table`` helper (it escapes every cell)."""
+    import html
+
+    if not cov["runs"]:
+        return (
+            "<p>No discovery sweep has run for this brand. Seed 004 Step 1's checkpoint needs one: enable "
+            "<code>web_detection</code> and/or <code>image_search</code> under <code>discovery</code> in brand.json, "
+            "run <code>counterfeit brand add</code>, then <code>counterfeit discover --brand "
+            f"{html.escape(cov['brand'])}</code> (docs/discovery.md).</p>"
+        )
+    per_useful = cov["cost_per_useful_usd"]
+    lines = [
+        f"{cov['images']} images found in {cov['runs']} run(s), {cov['requests']} API requests, "
+        f"${cov['cost_usd']:.4f}.",
+        f"E-commerce product pages: {cov['product_pages']} ({_pct(cov['share_product_pages'])}); on the brand's "
+        f"registered marketplaces: {cov['registered_marketplace_pages']}.",
+        f"Scans started: {cov['scans']}; Tier 1-2: {cov['tier_1_2']}; cost per useful (Tier 1-2) candidate: "
+        + ("-" if per_useful is None else f"${per_useful:.4f}")
+        + ".",
+    ]
+    opt = [
+        [name, "on" if cov["opt_in"][name]["enabled"] else "off", cov["opt_in"][name]["approved_by"] or "",
+         cov["opt_in"][name]["approved_on"] or ""]
+        for name in SOURCES
+    ]  # fmt: skip
+    classes = [
+        [cls, cov["by_class"][cls], _pct(cov["share_by_class"][cls]), cov["tier_1_2_by_class"][cls]]
+        for cls in hosts.CLASSES
+    ]
+    origins = [
+        [
+            row.get("source", ""),
+            origin,
+            row.get("images", 0),
+            ", ".join(f"{k} {v}" for k, v in sorted(row.get("by_class", {}).items())),
+            row.get("product_pages", 0),
+            row.get("tier_1_2", 0),
+            ", ".join(str(e["description"]) for e in row.get("entities", [])[:3]),
+            row.get("error", ""),
+        ]
+        for origin, row in sorted(cov["per_origin"].items())
+    ]
+    return (
+        "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in lines) + "</ul>"
+        + table(["source", "enabled", "approved by", "approved on"], opt)
+        + table(["host class", "images", "share", "Tier 1-2"], classes)
+        + table(["source", "reference / query", "images", "by class", "product pages", "Tier 1-2",
+                 "web entities", "error"], origins)
+        + "<p>Host classes: docs/discovery.md \"Hosts\". If most results are social sites, image hosts or content "
+        "farms rather than e-commerce product pages, seed 004 says the detection strategy needs revisiting.</p>"
+    )  # fmt: skip

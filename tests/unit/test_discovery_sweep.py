@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from common import paths
+from common import evaluate, paths
 from common.brands import get_brand, register_brand
 from common.discovery.image_search import BraveImageSearchSource
-from common.discovery.report import coverage, render_text
+from common.discovery.report import coverage, render_html, render_text
 from common.discovery.sweep import run_sweep
 from common.discovery.web_detection import WebDetectionSource
 from common.errors import BadInput
@@ -126,6 +126,11 @@ def test_sweep_end_to_end_dedupes_and_scans_like_listings(
     assert cov["opt_in"]["web_detection"]["approved_by"] == "Jane Doe, Head of Brand Protection"
     text = "\n".join(render_text(cov))
     assert "web_detection: on, approved by Jane Doe" in text and "product pages 5 (50.0%)" in text
+    section = render_html(cov, evaluate._table)  # the POC report's "Search coverage" section
+    assert (
+        "<td>ecommerce</td><td>5</td><td>50.0%</td>" in section
+        and "Jane Doe, Head of Brand Protection" in section
+    )
 
 
 def test_discovery_is_off_by_default_and_references_stay_home(

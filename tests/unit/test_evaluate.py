@@ -151,6 +151,12 @@ def test_report_files(tiny: tuple[Deps, Path], tmp_path: Path) -> None:
     assert '<img src="pr_curve.png"' in page and "20 min per item" in page
     metrics = json.loads((out / "metrics.json").read_text())
     assert [i["outcome"] for i in metrics["items"]] == ["1", "2", "4", "2", "1", "3", "4", "missing", "error"]
+    # Search coverage (seed 004 Step 1): no discovery sweep ran, and the report says how to run one
+    assert "Search coverage" in page and "No discovery sweep has run" in page
+    assert (
+        metrics["discovery"]["runs"] == 0
+        and metrics["discovery"]["opt_in"]["web_detection"]["enabled"] is False
+    )
 
 
 def test_bad_labels_are_refused(tmp_path: Path) -> None:

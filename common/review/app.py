@@ -25,6 +25,7 @@ from common.review.bulk_routes import register_bulk_routes
 from common.review.case_routes import register_case_routes
 from common.review.cluster_routes import register_cluster_routes
 from common.review.context import ReviewContext
+from common.review.dashboard_routes import register_dashboard_routes
 from common.review.routes import register_routes
 from common.review.session import register_session
 
@@ -48,6 +49,7 @@ def create_review_app(
     register_session(ctx)
     register_routes(ctx)
     register_bulk_routes(ctx)
+    register_dashboard_routes(ctx)
     register_case_routes(app, ctx.deps, ctx.load)
     register_cluster_routes(ctx)
     return app

@@ -7,6 +7,7 @@ BASE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{ title }} · counterfeit review</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <script src="{{ url_for('static', filename='review.js') }}" defer></script>
+<link rel="icon" href="{{ url_for('static', filename='favicon.svg') }}" type="image/svg+xml">
 <style>
 body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d1d1f;background:#f6f6f7}
 header{background:#1d1d1f;color:#fff;padding:10px 20px;display:flex;justify-content:space-between}
@@ -46,7 +47,8 @@ kbd{border:1px solid #bbb;border-radius:3px;padding:0 4px;font-size:12px;backgro
 .charts figure{margin:0;background:#fff;padding:12px}
 </style></head>
 <body data-page="{{ page or '' }}"><header><a href="{{ url_for('queue') }}">Counterfeit review</a>
-<nav><a href="{{ url_for('cluster_list') }}">Clusters</a> · <a href="{{ url_for('seller_ranking') }}">Sellers</a></nav>
+<nav><a href="{{ url_for('cluster_list') }}">Clusters</a> · <a href="{{ url_for('seller_ranking') }}">Sellers</a> ·
+ <a href="{{ url_for('dashboard') }}" id="dashboard-link">Dashboard</a></nav>
 <span>{{ reviewer }} ·
  <kbd>?</kbd> keys</span></header>
 <main>{% block body %}{% endblock %}</main>

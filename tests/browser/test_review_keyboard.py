@@ -109,3 +109,20 @@ def test_keys_wait_while_typing_help_regions_and_bulk(backlog: tuple[str, Deps, 
     for scan in order[1:3]:
         review = deps.docs.get(f"brands/acme/verdicts/{scan}")["review"]
         assert (review["decision"], review["note"]) == ("confirmed", "same seller, same photo")
+
+
+@pytest.mark.parametrize("backlog", [6], indirect=True)
+def test_dashboard_charts_render_under_the_csp(backlog: tuple[str, Deps, list[str]]) -> None:
+    from playwright.sync_api import expect
+
+    base, _, _ = backlog
+    with signed_in_page(base, TOKEN) as page:
+        problems: list[str] = []
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.click("#dashboard-link")
+        for chart in ("#chart-tiers", "#chart-age", "#chart-reviewers", "#chart-sellers"):
+            box = page.locator(chart).bounding_box()
+            assert box and box["width"] > 200 and box["height"] > 50, chart
+        expect(page.locator("#chart-tiers rect.bar")).to_have_count(2)  # Tier 1 and Tier 2 of one day
+        expect(page.locator("#chart-sellers rect.bar").first).to_be_visible()
+        assert problems == []  # no CSP refusal, no failed load

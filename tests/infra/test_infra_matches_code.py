@@ -481,6 +481,20 @@ def test_review_queue_queries_have_their_composite_indexes() -> None:
     assert {f.field for f in every.store_filters(1)} - {"created_at"} <= indexed
 
 
+def test_review_dashboard_counts_have_their_composite_indexes() -> None:
+    """The dashboard's counts (common/review/dashboard.py DASHBOARD_INDEXES) each have their index, scoped to
+    one brand's collection."""
+    from common.review.dashboard import DASHBOARD_INDEXES
+
+    declared = set()
+    for block in load_tf("modules/firestore/main.tf").get("resource", []):
+        for idx in block.get("google_firestore_index", {}).values():
+            fields = tuple((f["field_path"], f.get("order")) for f in idx["fields"])
+            declared.add((idx["collection"], idx["query_scope"], fields))
+    for collection, fields in DASHBOARD_INDEXES.items():
+        assert (collection, "COLLECTION", fields) in declared, (collection, fields)
+
+
 def test_model_endpoint_concurrency_matches_the_server_threads() -> None:
     dockerfile = (INFRA.parent / "model_server/Dockerfile").read_text(encoding="utf-8")
     threads = re.search(r"--threads\s+(\d+)", dockerfile)

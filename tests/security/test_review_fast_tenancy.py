@@ -79,3 +79,15 @@ def test_bulk_never_decides_another_brands_items(env) -> None:
         "not a brand you review", "no such item", "not an item id (brand/scan_id)"}  # fmt: skip
     assert all("review" not in deps.docs.get(f"brands/other/verdicts/other-00{i}") for i in range(3))
     assert client.post("/bulk", json={"decision": "confirm", "note": "x", "items": items}).status_code == 401
+
+
+def test_the_dashboard_counts_only_the_reviewers_brands(env) -> None:
+    client, deps = env
+    json_acme = ACME | {"Accept": "application/json"}
+    d = client.get("/dashboard?days=3", headers=json_acme).get_json()
+    assert d["brands"] == ["acme"]
+    assert sum(d["verdicts_per_tier"]["tier_1"]) + sum(d["verdicts_per_tier"]["tier_2"]) == 3  # not other's 3
+    assert all(s["seller_id"].startswith("seller-") for s in d["top_sellers"]["sellers"])
+    assert d["top_sellers"]["sample"] == 3
+    assert client.get("/dashboard?brand=other", headers=json_acme).status_code == 403
+    assert client.get("/dashboard").status_code == 401

@@ -122,6 +122,48 @@ resource "google_firestore_index" "queue_by_signal_newest" {
   }
 }
 
+# Review dashboard (common/review/dashboard.py DASHBOARD_INDEXES): counts with equality filters and a
+# created_at range (no order-by, so the range field is ordered ascending): verdicts per tier per day, and
+# the age of pending queue rows per tier.
+resource "google_firestore_index" "verdicts_by_tier_created" {
+  project     = var.project_id
+  database    = google_firestore_database.this.name
+  collection  = "verdicts"
+  query_scope = "COLLECTION"
+
+  fields {
+    field_path = "tier"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "created_at"
+    order      = "ASCENDING"
+  }
+}
+
+resource "google_firestore_index" "queue_by_state_tier_oldest" {
+  project     = var.project_id
+  database    = google_firestore_database.this.name
+  collection  = "queue"
+  query_scope = "COLLECTION"
+
+  fields {
+    field_path = "state"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "tier"
+    order      = "ASCENDING"
+  }
+
+  fields {
+    field_path = "created_at"
+    order      = "ASCENDING"
+  }
+}
+
 # Review queue sorted by score instead of time (one tier, strongest first).
 resource "google_firestore_index" "verdicts_by_tier_score" {
   project     = var.project_id

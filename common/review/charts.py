@@ -90,9 +90,15 @@ def stacked_columns(
 
 
 def horizontal_bars(
-    chart_id: str, desc: str, rows: Sequence[tuple[str, Sequence[Series]]], *, width: int = 560
+    chart_id: str,
+    desc: str,
+    rows: Sequence[tuple[str, Sequence[Series]]],
+    *,
+    width: int = 560,
+    links: Sequence[str | None] = (),
 ) -> Markup:
-    """One bar per row (label, stacked parts as one-value ``Series``), longest scale = the largest total."""
+    """One bar per row (label, stacked parts as one-value ``Series``), longest scale = the largest total;
+    ``links[i]`` (a same-origin path) makes row i's label a link."""
     row_h, left, right, top = 22, 150, 40, 24
     height = top + row_h * max(1, len(rows)) + 8
     plot_w = width - left - right
@@ -106,10 +112,12 @@ def horizontal_bars(
     legend: dict[str, str] = {}
     for i, ((label, parts), total) in enumerate(zip(rows, totals, strict=True)):
         y = top + i * row_h
-        out.append(
+        text = (
             f'<text x="{left - 6}" y="{y + 14}" text-anchor="end" fill="{TEXT}">{escape(_shorten(label, 24))}'
             f"<title>{escape(label)}</title></text>"
         )
+        href = links[i] if i < len(links) else None
+        out.append(f'<a href="{escape(href)}">{text}</a>' if href else text)
         x = float(left)
         for part in parts:
             value = part.values[0]

@@ -10,8 +10,10 @@ the most flagged listings. Every figure is per brand path and summed over the br
   cannot group, so the reviewers counted are the identities configured for these brands (``review_tokens``:
   token holders by their digest, IAP e-mails); decisions by anyone no longer configured are one "others" bar.
 - Top sellers: the one figure that is a sample: seller ids of the newest ``SELLER_SAMPLE`` Tier 1/2 listings
-  (a store cannot count distinct values), said on the chart. The cluster view's seller ranking (issue 16
-  item 3) is the complete one.
+  (a store cannot count distinct values), said on the chart. The seller ranking page (``/sellers``, by
+  confirmed counterfeits and linked accounts) is the enforcement view of the same question.
+- Top clusters: the largest root clusters (``common.clusters.views.list_clusters``, kept by the chain as
+  verdicts arrive), with their members per tier, sellers and marketplaces.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 
 from common import paths
 from common.authz import token_subject
+from common.clusters.views import list_clusters
 from common.ports import DocumentStore, Filter
 from common.review.queue_list import PAGE_MAX, QueueFilters, list_queue
 
@@ -39,6 +42,7 @@ AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
 )
 SELLER_SAMPLE = 2000
 TOP_SELLERS = 10
+TOP_CLUSTERS = 10
 DECISIONS = ("confirmed", "rejected", "not_sure")
 # Collection -> composite index the counts need (equality filters, a created_at range, so created_at is
 # ordered ascending): infra/modules/firestore/main.tf declares each (tests/infra checks). The reviewer and
@@ -59,6 +63,7 @@ class Dashboard:
     sellers_read: int
     sample_limit: int = SELLER_SAMPLE
     brands: list[str] = field(default_factory=list)
+    clusters: list[dict[str, Any]] = field(default_factory=list)  # largest first: brand, id, size, tiers, ...
 
 
 def _midnight(day: date) -> datetime:
@@ -156,6 +161,23 @@ def top_sellers(docs: DocumentStore, brands: list[str]) -> tuple[list[tuple[str,
     return [(seller, n, confirmed[seller]) for seller, n in ranked], read
 
 
+def top_clusters(docs: DocumentStore, brands: Sequence[str]) -> list[dict[str, Any]]:
+    """The ``TOP_CLUSTERS`` largest clusters (two listings or more) over the brands, largest first."""
+    found = [c for brand in brands for c in list_clusters(docs, brand, min_size=2, limit=TOP_CLUSTERS)]
+    found.sort(key=lambda c: (-int(c.get("size") or 0), str(c["brand_id"]), str(c["cluster_id"])))
+    return [
+        {
+            "brand_id": str(c["brand_id"]),
+            "cluster_id": str(c["cluster_id"]),
+            "size": int(c.get("size") or 0),
+            "tiers": {str(t): int(n) for t, n in (c.get("tiers") or {}).items() if int(n) > 0},
+            "sellers": len(c.get("sellers") or {}),
+            "marketplaces": len(c.get("marketplaces") or {}),
+        }
+        for c in found[:TOP_CLUSTERS]
+    ]
+
+
 def build_dashboard(
     docs: DocumentStore,
     brands: list[str],
@@ -176,6 +198,7 @@ def build_dashboard(
         sellers=sellers,
         sellers_read=read,
         brands=brands,
+        clusters=top_clusters(docs, brands),
     )
 
 
@@ -192,4 +215,5 @@ def as_json(d: Dashboard) -> dict[str, Any]:
             "sample": d.sellers_read,
             "sellers": [{"seller_id": s, "flagged": n, "confirmed": c} for s, n, c in d.sellers],
         },
+        "top_clusters": d.clusters,
     }

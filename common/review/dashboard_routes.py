@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, g, jsonify, request
+from flask import abort, g, jsonify, request, url_for
 
 from common.review import charts, dashboard
 from common.review.case_routes import reviewer_display_name
@@ -30,8 +30,10 @@ PAGE = """{% extends base %}{% block body %}
  ({{ waiting }} waiting)</figcaption>{{ age_chart }}</figure>
 <figure><figcaption><b>Decisions per reviewer</b> (listings' latest scans)</figcaption>{{ reviewer_chart }}</figure>
 <figure><figcaption><b>Top sellers</b> by flagged listings among the newest {{ sellers_read }} Tier 1–2 listings
- (of at most {{ sample_limit }} read){% if not clusters %}; clusters are not on this page yet{% endif %}</figcaption>
- {{ seller_chart }}</figure>
+ (of at most {{ sample_limit }} read; by confirmed counterfeits and linked accounts:
+ <a href="{{ url_for('seller_ranking') }}">seller ranking</a>)</figcaption>{{ seller_chart }}</figure>
+<figure><figcaption><b>Top clusters</b>: listings linked by image, seller or store, per tier
+ (<a href="{{ url_for('cluster_list') }}">all clusters</a>)</figcaption>{{ cluster_chart }}</figure>
 </div>{% endblock %}"""
 
 
@@ -54,7 +56,18 @@ def _charts(d: dashboard.Dashboard, names: dict[str, str]) -> dict[str, Any]:
         )  # fmt: skip
         for s, n, c in d.sellers
     ]
+    clusters = [
+        (f"{c['cluster_id'][:12]} · {c['sellers']} sellers, {c['marketplaces']} markets",
+         [charts.Series(f"Tier {t}", TIER_COLOURS[t], (c["tiers"].get(str(t), 0),)) for t in dashboard.TIERS])
+        for c in d.clusters
+    ]  # fmt: skip
+    cluster_links = [
+        url_for("cluster_view", brand=c["brand_id"], cluster_id=c["cluster_id"]) for c in d.clusters
+    ]
     return {
+        "cluster_chart": charts.horizontal_bars(
+            "chart-clusters", "Largest clusters by members per tier", clusters, links=cluster_links
+        ),
         "tiers_chart": charts.stacked_columns("chart-tiers", "Verdicts per tier per day", days, tiers),
         "age_chart": charts.stacked_columns("chart-age", "Waiting items by age", buckets, ages),
         "reviewer_chart": charts.horizontal_bars("chart-reviewers", "Decisions per reviewer", reviewers),
@@ -88,7 +101,6 @@ def dashboard_page(ctx: ReviewContext) -> Any:
         days_max=dashboard.DAYS_MAX,
         sellers_read=d.sellers_read,
         sample_limit=d.sample_limit,
-        clusters=False,
         **_charts(d, names),
     )
 

@@ -120,7 +120,7 @@ def test_dashboard_charts_render_under_the_csp(backlog: tuple[str, Deps, list[st
         problems: list[str] = []
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
         page.click("#dashboard-link")
-        for chart in ("#chart-tiers", "#chart-age", "#chart-reviewers", "#chart-sellers"):
+        for chart in ("#chart-tiers", "#chart-age", "#chart-reviewers", "#chart-sellers", "#chart-clusters"):
             box = page.locator(chart).bounding_box()
             assert box and box["width"] > 200 and box["height"] > 50, chart
         expect(page.locator("#chart-tiers rect.bar")).to_have_count(2)  # Tier 1 and Tier 2 of one day

@@ -68,6 +68,7 @@ KNOWN_READERS = {
         "common/review/auth.py": "review",
         "common/review/app.py": "review",
         "common/review/session.py": "review",
+        "common/review/dashboard_routes.py": "review",  # the reviewers configured on a brand, for their counts
     },
     "REVIEW_NAMES": {"common/review/case_routes.py": "review"},
     "REVIEW_BASE_URL": {"common/callbacks.py": ("evidence", "review")},

@@ -89,5 +89,6 @@ def test_the_dashboard_counts_only_the_reviewers_brands(env) -> None:
     assert sum(d["verdicts_per_tier"]["tier_1"]) + sum(d["verdicts_per_tier"]["tier_2"]) == 3  # not other's 3
     assert all(s["seller_id"].startswith("seller-") for s in d["top_sellers"]["sellers"])
     assert d["top_sellers"]["sample"] == 3
+    assert all(c["brand_id"] == "acme" for c in d["top_clusters"])
     assert client.get("/dashboard?brand=other", headers=json_acme).status_code == 403
     assert client.get("/dashboard").status_code == 401

@@ -11,9 +11,11 @@ import pytest
 
 from common.authz import token_subject
 from common.bootstrap import Deps, build_deps
+from common.clusters.fingerprints import Prints
+from common.clusters.membership import add_listing
 from common.review.app import create_review_app
 from common.review.charts import Series, horizontal_bars, stacked_columns
-from common.review.queue import record_decision
+from common.review.queue import record_decision, verdict_from_doc
 from common.settings import Settings
 from tests.support.review_seed import seed_backlog
 
@@ -32,6 +34,11 @@ def env(tmp_path: Path) -> tuple[Any, Deps]:
     deps.clock = lambda: NOW
     seed_backlog(deps, tmp_path, "acme", 12)  # 2026-11-20 09:00 + i minutes; tier 2 when i % 3 == 0
     seed_backlog(deps, tmp_path, "other", 5)
+    for brand, n in (("acme", 12), ("other", 5)):  # clusters by seller key: seller-{i % 4} on one marketplace
+        for i in range(n):
+            verdict = verdict_from_doc(deps.docs.get(f"brands/{brand}/verdicts/{brand}-{i:03d}"))
+            listing = deps.docs.get(f"brands/{brand}/scans/{brand}-{i:03d}")["listing"]
+            add_listing(deps, listing, verdict, Prints(None, None, None, None))
     client = create_review_app(lambda: deps).test_client()
     for scan, action, token in (("acme-001", "confirm", "tok-acme"), ("acme-002", "confirm", "tok-acme"),
                                 ("acme-003", "reject", "tok-bob"), ("other-001", "confirm", "tok-bob"),
@@ -72,8 +79,12 @@ def test_dashboard_figures_are_exact_and_only_the_reviewers_brands(env) -> None:
     assert sellers["sample"] == 12
     assert [(s["seller_id"], s["flagged"], s["confirmed"]) for s in sellers["sellers"]][:2] == [
         ("seller-1", 3, 1), ("seller-2", 3, 1)]  # fmt: skip
+    clusters = d["top_clusters"]
+    assert [(c["brand_id"], c["size"], c["sellers"]) for c in clusters] == [("acme", 3, 1)] * 4
+    assert sorted(tuple(sorted(c["tiers"].items())) for c in clusters)[0] == (("1", 2), ("2", 1))
     both = client.get("/dashboard?days=3", headers=bearer("tok-bob")).get_json()
     assert both["brands"] == ["acme", "other"] and both["verdicts_per_tier"]["tier_1"][0] == 8 + 3
+    assert {c["brand_id"] for c in both["top_clusters"]} == {"acme", "other"}
 
 
 def test_dashboard_page_draws_the_figures(env) -> None:
@@ -85,7 +96,7 @@ def test_dashboard_page_draws_the_figures(env) -> None:
         assert f'<svg id="{chart}"' in html
     assert 'data-series="Tier 1" data-category="11-20" data-value="8"' in html
     assert 'data-row="Jane Doe" data-series="confirmed" data-value="2"' in html  # REVIEW_NAMES shown
-    assert "clusters are not on this page yet" in html
+    assert html.count('<a href="/brands/acme/clusters/c-') == 4  # each cluster's label opens its view
     assert "<script>" not in html
     assert client.get("/dashboard?days=0", headers=bearer("tok-acme")).status_code == 400
     assert client.get("/dashboard?days=x", headers=bearer("tok-acme")).status_code == 400

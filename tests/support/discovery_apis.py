@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import socket
@@ -91,9 +92,10 @@ class PublicWeb:
         return [r.path for r in self.server.received]
 
 
-@pytest.fixture
-def public_web(monkeypatch: pytest.MonkeyPatch) -> Iterator[PublicWeb]:
-    """A fixture (tests/conftest.py loads this module as a plugin)."""
+@contextlib.contextmanager
+def simulated_public_web() -> Iterator[PublicWeb]:
+    """The loopback "public web" outside pytest (scripts/discovery_loopback.py); restores the resolver and
+    the address check on exit."""
     server = LoopbackServer(host=PUBLIC_ADDRESS).start()
     real_check, real_getaddrinfo = fetch.check_address, socket.getaddrinfo
     simulated = ipaddress.ip_address(PUBLIC_ADDRESS)
@@ -106,12 +108,21 @@ def public_web(monkeypatch: pytest.MonkeyPatch) -> Iterator[PublicWeb]:
             return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (PUBLIC_ADDRESS, port or 0))]
         return real_getaddrinfo(host, port, *args, **kwargs)
 
-    monkeypatch.setattr(fetch, "check_address", check_address)
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    fetch.check_address = check_address  # type: ignore[assignment]
+    socket.getaddrinfo = getaddrinfo  # type: ignore[assignment]
     try:
         yield PublicWeb(server)
     finally:
+        fetch.check_address = real_check  # type: ignore[assignment]
+        socket.getaddrinfo = real_getaddrinfo  # type: ignore[assignment]
         server.stop()
+
+
+@pytest.fixture
+def public_web() -> Iterator[PublicWeb]:
+    """A fixture (tests/conftest.py loads this module as a plugin)."""
+    with simulated_public_web() as web:
+        yield web
 
 
 @pytest.fixture

@@ -99,7 +99,7 @@ def horizontal_bars(
 ) -> Markup:
     """One bar per row (label, stacked parts as one-value ``Series``), longest scale = the largest total;
     ``links[i]`` (a same-origin path) makes row i's label a link."""
-    row_h, left, right, top = 22, 150, 40, 24
+    row_h, left, right, top = 22, 190, 40, 24
     height = top + row_h * max(1, len(rows)) + 8
     plot_w = width - left - right
     totals = [sum(p.values[0] for p in parts) for _, parts in rows]
@@ -113,7 +113,7 @@ def horizontal_bars(
     for i, ((label, parts), total) in enumerate(zip(rows, totals, strict=True)):
         y = top + i * row_h
         text = (
-            f'<text x="{left - 6}" y="{y + 14}" text-anchor="end" fill="{TEXT}">{escape(_shorten(label, 24))}'
+            f'<text x="{left - 6}" y="{y + 14}" text-anchor="end" fill="{TEXT}">{escape(_shorten(label, 30))}'
             f"<title>{escape(label)}</title></text>"
         )
         href = links[i] if i < len(links) else None

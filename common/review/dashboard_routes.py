@@ -57,7 +57,7 @@ def _charts(d: dashboard.Dashboard, names: dict[str, str]) -> dict[str, Any]:
         for s, n, c in d.sellers
     ]
     clusters = [
-        (f"{c['cluster_id'][:12]} · {c['sellers']} sellers, {c['marketplaces']} markets",
+        (f"{c['cluster_id'][:12]} · {c['sellers']} sel. · {c['marketplaces']} mkt.",
          [charts.Series(f"Tier {t}", TIER_COLOURS[t], (c["tiers"].get(str(t), 0),)) for t in dashboard.TIERS])
         for c in d.clusters
     ]  # fmt: skip

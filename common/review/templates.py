@@ -39,7 +39,7 @@ tr.item.selected{outline:2px solid #0a66c2;background:#eef5fd}
 .panel dl{display:grid;grid-template-columns:auto 1fr;gap:2px 8px;margin:0 0 10px}
 .panel dt{color:#555}.panel dd{margin:0;overflow-wrap:anywhere}
 .nav{display:flex;justify-content:space-between}
-kbd{border:1px solid #bbb;border-radius:3px;padding:0 4px;font-size:12px;background:#f6f6f7}
+kbd{border:1px solid #bbb;border-radius:3px;padding:0 4px;font-size:12px;background:#f6f6f7;color:#1d1d1f}
 .keys-help{position:fixed;right:20px;top:50px;background:#fff;border:1px solid #999;padding:12px 16px;
  box-shadow:0 4px 16px rgba(0,0,0,.2);z-index:10}
 .bulk{display:flex;gap:8px;align-items:center;margin:0 0 8px}

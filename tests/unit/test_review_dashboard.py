@@ -106,7 +106,7 @@ def test_charts_escape_labels_and_scale_to_the_largest_value() -> None:
     svg = horizontal_bars("c", "d", [("<script>x</script>", [Series("a", "#000", (4,))]),
                                      ("b", [Series("a", "#000", (2,))])])  # fmt: skip
     assert "<script>" not in svg and "&lt;script&gt;" in svg
-    assert 'width="370.0"' in svg and 'width="185.0"' in svg  # 4 fills the plot, 2 half of it
+    assert 'width="330.0"' in svg and 'width="165.0"' in svg  # 4 fills the plot, 2 half of it
     cols = stacked_columns("k", "d", ["x", "y"], [Series("s", "#000", (3, 0)), Series("t", "#111", (2, 1))])
     assert cols.count('class="bar"') == 3  # zero values draw nothing
     assert ">5<" in cols  # the axis top: the 1/2/5 step at or above the largest stack (3 + 2)

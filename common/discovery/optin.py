@@ -55,6 +55,8 @@ class DiscoveryKit(BaseModel):
     web_detection: SourceOptIn = Field(default_factory=SourceOptIn)
     image_search: SourceOptIn = Field(default_factory=SourceOptIn)
     max_cost_usd_per_run: float = Field(default=DEFAULT_MAX_COST_USD_PER_RUN, ge=0, le=MAX_COST_USD_PER_RUN)
+    # Across the runs of a calendar month (UTC), counted from the run records; None: only the per-run cap.
+    max_cost_usd_per_month: float | None = Field(default=None, ge=0, le=100 * MAX_COST_USD_PER_RUN)
     max_requests_per_run: int = Field(default=DEFAULT_MAX_REQUESTS_PER_RUN, ge=1, le=10_000)
     max_results: int = Field(default=DEFAULT_MAX_RESULTS, ge=1, le=200)
     # Keyword search: the queries are each trademark plus the category; extra terms are added to each query.

@@ -145,23 +145,47 @@ def registered_marketplaces(deps: Deps, brand_id: str) -> dict[str, list[str]]:
     return {path.rsplit("/", 1)[-1]: [str(h) for h in doc.get("hosts") or []] for path, doc in rows}
 
 
+def month_spent_usd(deps: Deps, brand_id: str, now: Any) -> float:
+    """What this brand's sweeps spent since the first of ``now``'s month (UTC), from the run documents."""
+    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return sum(
+        float(doc.get("cost_usd") or 0.0)
+        for _, doc in deps.docs.query(paths.discovery_runs(brand_id), [Filter("started_at", ">=", start)])
+    )
+
+
+def _budget(deps: Deps, brand_id: str, kit: DiscoveryKit, now: Any) -> tuple[float, str]:
+    """The most this run may spend, and the name of the cap that sets it."""
+    if kit.max_cost_usd_per_month is None:
+        return kit.max_cost_usd_per_run, "cost cap per run"
+    left = max(0.0, kit.max_cost_usd_per_month - month_spent_usd(deps, brand_id, now))
+    if left < kit.max_cost_usd_per_run:
+        return left, "monthly budget"
+    return kit.max_cost_usd_per_run, "cost cap per run"
+
+
 def _units_within_budget(
-    source: DiscoverySource, units: list[Unit], kit: DiscoveryKit, result: SweepResult
+    source: DiscoverySource,
+    units: list[Unit],
+    kit: DiscoveryKit,
+    result: SweepResult,
+    budget: tuple[float, str],
 ) -> list[Unit]:
     """The units this run may still pay for; the others are recorded as skipped, with why."""
+    cap, cap_name = budget
     allowed: list[Unit] = []
+    planned = 0.0
     for unit in units:
         cost = unit.billed_units * source.usd_per_1000_units / 1000
         if result.requests + len(allowed) >= kit.max_requests_per_run:
             result.skipped_units.append(
                 f"{source.name} {','.join(unit.origins)[:120]}: request quota per run"
             )
-        elif result.cost_usd + sum(
-            u.billed_units for u in allowed
-        ) * source.usd_per_1000_units / 1000 + cost > (kit.max_cost_usd_per_run + 1e-12):
-            result.skipped_units.append(f"{source.name} {','.join(unit.origins)[:120]}: cost cap per run")
+        elif result.cost_usd + planned + cost > cap + 1e-12:
+            result.skipped_units.append(f"{source.name} {','.join(unit.origins)[:120]}: {cap_name}")
         else:
             allowed.append(unit)
+            planned += cost
     return allowed
 
 
@@ -249,11 +273,14 @@ def run_sweep(
     started = deps.clock()
     needs_refs = any(available[name].sends_references for name in result.sources)
     refs = reference_photos(deps, brand) if needs_refs else []
+    budget = _budget(deps, brand_id, kit, started)
     sightings: list[Sighting] = []
     for name in result.sources:
         source = available[name]
         units = source.plan(brand, refs if source.sends_references else [], kit)
-        sightings.extend(_ask(source, _units_within_budget(source, units, kit, result), result, sleep))
+        sightings.extend(
+            _ask(source, _units_within_budget(source, units, kit, result, budget), result, sleep)
+        )
     result.found = len(sightings)
 
     by_url: dict[str, list[Sighting]] = {}
@@ -274,6 +301,7 @@ def run_sweep(
         "caps": {
             "max_requests_per_run": kit.max_requests_per_run,
             "max_cost_usd_per_run": kit.max_cost_usd_per_run,
+            "max_cost_usd_per_month": kit.max_cost_usd_per_month,
         },
     }
     deps.docs.set(paths.discovery_run_path(brand_id, run_id), run_doc)

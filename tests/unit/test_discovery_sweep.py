@@ -252,5 +252,33 @@ def test_cli_discover_report_and_brand_list(tmp_path, monkeypatch, capsys, disco
         assert cli.main(["discover", "--brand", "acme", "--report"]) == 0
         assert "cost per useful candidate -" in capsys.readouterr().out
         assert len(discovery_api.requests_to(BRAVE_PATH)) == 1  # the report calls no API
+        monkeypatch.setenv("COUNTERFEIT_BRANDS", "globex")  # a shell scoped to another tenant
+        for argv in (["discover", "--brand", "acme"], ["discover", "--brand", "acme", "--report"]):
+            assert cli.main(argv) == 2
+            assert "forbidden" in capsys.readouterr().err.lower()
+        assert len(discovery_api.requests_to(BRAVE_PATH)) == 1
     finally:
         get_settings.cache_clear()
+
+
+def test_monthly_budget_spans_runs(runtime, demo_dir, tmp_path, discovery_api, public_web):
+    from datetime import UTC, datetime, timedelta
+
+    deps, bus = runtime
+    kit = kit_with(
+        tmp_path, demo_dir, web_detection=APPROVED, image_search=APPROVED, max_cost_usd_per_month=0.02
+    )
+    register_brand(deps, kit)
+    srcs = sources(discovery_api, public_web.port)  # nothing served: every image 404s, no scans
+    last_month = datetime.now(UTC).replace(day=1) - timedelta(days=2)
+    deps.docs.set(paths.discovery_run_path("acme", "old"), {"started_at": last_month, "cost_usd": 5.0})
+    first = run_sweep(deps, "acme", sources=srcs, drain=bus.drain, sleep=no_sleep)
+    assert (first.requests, round(first.cost_usd, 6), first.skipped_units) == (
+        3,
+        0.017,
+        [],
+    )  # last month: not counted
+    second = run_sweep(deps, "acme", sources=srcs, drain=bus.drain, sleep=no_sleep)
+    assert second.requests == 0 and second.cost_usd == 0
+    assert {u.rsplit(": ", 1)[1] for u in second.skipped_units} == {"monthly budget"}
+    assert len(second.skipped_units) == 3

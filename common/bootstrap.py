@@ -54,11 +54,12 @@ class Deps:
 
     @property
     def vectors(self) -> VectorIndexes:
-        """The vector-index port: nearest reference views of a brand (numpy locally, Firestore on GCP)."""
+        """The vector-index port: nearest reference views of a brand (numpy or a FAISS graph locally, Firestore on
+        GCP)."""
         if self._vectors is None:
-            from common.embedding.index import LocalVectorIndexes
+            from common.embedding.local_indexes import LocalVectorIndexes
 
-            self._vectors = LocalVectorIndexes(self.cache)
+            self._vectors = LocalVectorIndexes(self.cache, self.blobs, self.settings.references_bucket)
         return self._vectors
 
     @property

@@ -392,6 +392,7 @@ def register_brand(deps: Deps, kit_dir: Path) -> RegisterResult:
     }
     deps.docs.set(paths.brand(brand_id), brand_doc)
     deps.cache.pop(("brand", brand_id), None)
+    prepare_vector_indexes(deps, get_brand(deps, brand_id))
     return RegisterResult(brand_id, version, added, updated, removed, unchanged)
 
 
@@ -417,6 +418,13 @@ def _discovery_recorded_at(deps: Deps, brand_id: str, kit: BrandKit) -> Any:
     old = deps.docs.get(paths.brand(brand_id)) or {}
     same = old.get("discovery") == kit.discovery.model_dump()
     return old.get("discovery_recorded_at") if same and old.get("discovery_recorded_at") else deps.clock()
+
+
+def prepare_vector_indexes(deps: Deps, brand: Brand) -> None:
+    """Build or update the brand's nearest-reference index for every model its references were embedded with
+    (a no-op for small brands and on Firestore), so the first scan after ``brand add`` does not pay for it."""
+    for model in sorted({str(r["embedding_model"]) for r in brand.references if r.get("embedding_model")}):
+        deps.vectors.prepare(brand, model)
 
 
 def get_brand(deps: Deps, brand_id: str) -> Brand:

@@ -194,3 +194,10 @@ def discovery_reference(brand_id: str, sha256: str) -> str:
 def copy_features(brand_id: str, sha256: str) -> str:
     """References bucket: SIFT features of one reference photo (copy verification)."""
     return f"{brand_id}/features/copy-{sha256[:20]}.npz"
+
+
+def vector_index(brand_id: str, model: str) -> str:
+    """References bucket: the brand's nearest-neighbour graph of one embedding model (common/embedding/ann.py).
+    Keyed by the model id (``name@version``): vectors of another model never share a graph."""
+    safe = "".join(c if c.isalnum() or c in "._@-" else "_" for c in model)
+    return f"{brand_id}/indexes/embed-{safe}.ann"

@@ -204,12 +204,18 @@ class VectorIndex(Protocol):
 
 class VectorIndexes(Protocol):
     """The vector-index port: the nearest-reference index of one brand for one model. Adapters in
-    ``common.embedding.index`` (numpy in memory; Firestore ``find_nearest``), chosen in ``common.bootstrap``
+    ``common.embedding.local_indexes`` (exact numpy in memory; a FAISS HNSW graph for big brands, persisted as
+    a blob) and ``common.embedding.index`` (Firestore ``find_nearest``), chosen in ``common.bootstrap``
     with the document store they search, so no channel asks which backend it runs on."""
 
     name: str
 
     def index_for(self, brand: Brand, model: str) -> VectorIndex: ...
+
+    def prepare(self, brand: Brand, model: str) -> None:
+        """Build, update and persist whatever ``index_for`` will need (run by ``brand add``), so the first scan
+        does not pay for it."""
+        ...
 
 
 class PrintIndex(Protocol):

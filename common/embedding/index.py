@@ -136,18 +136,6 @@ def local_index_for(cache: dict[Any, Any], brand: Brand, model: str) -> LocalVec
     return index
 
 
-class LocalVectorIndexes:
-    """Local adapter: the brand's vectors in memory (numpy), cached per process in ``cache`` (``Deps.cache``)."""
-
-    name = "local"
-
-    def __init__(self, cache: dict[Any, Any]) -> None:
-        self.cache = cache
-
-    def index_for(self, brand: Brand, model: str) -> VectorIndex:
-        return local_index_for(self.cache, brand, model)
-
-
 class FirestoreVectorIndexes:
     """GCP adapter: ``find_nearest`` on the Firestore client the document store already holds."""
 
@@ -159,6 +147,9 @@ class FirestoreVectorIndexes:
     def index_for(self, brand: Brand, model: str) -> VectorIndex:
         live = {str(r["ref_id"]) for r in brand.references}
         return FirestoreVectorIndex(self._client(), brand.brand_id, model, live_ref_ids=live)
+
+    def prepare(self, brand: Brand, model: str) -> None:
+        """Nothing to build: Firestore maintains its vector index as the EmbedExtractor writes view documents."""
 
 
 def view_doc_id(ref_id: str, view: str) -> str:

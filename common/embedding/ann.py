@@ -1,0 +1,284 @@
+"""Approximate nearest-reference search for big catalogues: a FAISS HNSW graph per brand and model.
+
+Why: the exact index (``LocalVectorIndex``) reads every stored vector per query: 137 ms per crop at 1M vectors
+of 1280-d. An HNSW graph visits a few thousand of them instead. scripts/bench_index.py measured hnswlib 0.8.0,
+usearch 2.26.6 and faiss-cpu 1.15.1 side by side on vectors shaped like the shipped model's (docs/indexes.md);
+FAISS gave the lowest query cost at the same recall, ships manylinux wheels (hnswlib compiles from source with
+``-march=native``) and is maintained by Meta's FAISS team. Below ``ANN_MIN_VECTORS`` the exact scan is cheaper
+than the graph (the measured crossover) and needs nothing built or stored, so small brands keep it.
+
+Same answer as ``LocalVectorIndex.nearest``: the best cosine per reference over all query rows and stored views,
+top ``k`` references first. Each query row asks the graph for its ``k * max_views`` nearest rows: a reference in
+the exact top ``k`` has its best (query, view) pair beaten, for that query, only by views of the at most
+``k - 1`` references above it, so with an exact neighbour list this top list is exact; HNSW's recall (>= 0.99
+measured at the default breadth) is the only approximation. Cosines are FAISS's inner products of the stored
+float32 vectors, the same numbers the exact index computes.
+
+Incremental: rows are appended for added or changed references (HNSW inserts without a rebuild); rows of removed
+or changed references are marked deleted (an ``IDSelectorBitmap`` at search time: they still route the graph but
+are never returned). Once a quarter of the rows are deleted the graph is rebuilt from the live references.
+
+Persisted through the blob port as one object (``paths.vector_index``): a header with a SHA-256 of the body, the
+rows' metadata (brand, model, which reference and view each row holds) and FAISS's own serialisation. A file that
+fails the checksum, belongs to another brand or model, or was written by another format/FAISS version is
+discarded and rebuilt from the brand's reference documents (logged): a persisted index is a cache, never the
+source of truth.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import struct
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from common.embedding.index import reference_views
+from common.ports import Hit
+
+log = logging.getLogger(__name__)
+
+# From this many stored vectors (all views of all references of one model) a brand gets a graph; below, the
+# exact scan. Measured crossover (scripts/bench_index.py embed --sizes 1000,3000,10000 --libs faiss, CPU ms on
+# one thread, 1280-d): 1k exact 0.22 / graph 0.23 ms per crop; 3k 0.70 / 0.55; 10k 7.9 / 1.1 (docs/indexes.md).
+# A kit of 500 photos (brands.MAX_KIT_FILES) stores ~3,000 views, so the biggest kits get the graph.
+ANN_MIN_VECTORS = 3_000
+# HNSW parameters (scripts/bench_index.py: M 16 / efConstruction 100 / efSearch 128 gave recall@10 >= 0.99).
+HNSW_M = 16
+EF_CONSTRUCTION = 100
+EF_SEARCH = 128
+# Rebuild from the live references once this share of the rows is marked deleted (dead rows cost memory and
+# search breadth).
+COMPACT_AT_DELETED = 0.25
+FORMAT = "counterfeit-ann/1"
+_MAGIC = b"CFANN\x00\x01\n"
+_HEAD = struct.Struct("<8sQQ32s")  # magic, metadata length, index length, sha256 of metadata + index
+
+
+class StaleIndex(ValueError):
+    """The persisted index cannot be used (corrupt, another brand/model/format): rebuild it."""
+
+
+def _faiss() -> Any:
+    import faiss
+
+    return faiss
+
+
+@dataclass
+class _Rows:
+    """Per row of the graph: the reference it belongs to (index into ``refs``), its view, and whether it is live."""
+
+    refs: list[tuple[str, str]] = field(default_factory=list)  # (ref_id, image sha256)
+    owners: list[int] = field(default_factory=list)
+    views: list[str] = field(default_factory=list)
+    live: list[bool] = field(default_factory=list)
+
+
+def wanted_references(references: Iterable[dict[str, Any]], model: str) -> dict[str, dict[str, Any]]:
+    """The reference docs whose vectors belong in the index of ``model``, by ref id."""
+    return {
+        str(ref["ref_id"]): ref
+        for ref in references
+        if ref.get("embedding_model") == model and reference_views(ref)
+    }
+
+
+def vector_count(references: Iterable[dict[str, Any]], model: str) -> int:
+    return sum(len(reference_views(ref)) for ref in wanted_references(references, model).values())
+
+
+class AnnVectorIndex:
+    """One brand's reference views of one model in a FAISS HNSW graph (inner product of unit vectors)."""
+
+    name = "ann"
+
+    def __init__(self, brand_id: str, model: str, dim: int) -> None:
+        faiss = _faiss()
+        self.brand_id = brand_id
+        self.model = model
+        self.dim = dim
+        self.graph = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        self.graph.hnsw.efConstruction = EF_CONSTRUCTION
+        self.rows = _Rows()
+        self._ref_rows: dict[str, list[int]] = {}  # ref_id -> its live rows
+        self._ref_index: dict[str, int] = {}  # ref_id -> index into rows.refs of its live entry
+        self.kit_version = ""
+        self._lock = threading.Lock()  # FAISS graphs are not safe to search while rows are inserted
+
+    # ------------------------------------------------------------------ building and updating
+
+    @classmethod
+    def build(
+        cls, brand_id: str, model: str, references: Iterable[dict[str, Any]], kit_version: str = ""
+    ) -> AnnVectorIndex:
+        wanted = wanted_references(references, model)
+        if not wanted:
+            raise ValueError(f"brand {brand_id!r} has no reference vectors for model {model!r}")
+        dim = len(reference_views(next(iter(wanted.values())))[0][1])
+        index = cls(brand_id, model, dim)
+        index._add(list(wanted.values()))
+        index.kit_version = kit_version
+        return index
+
+    def _add(self, refs: Sequence[dict[str, Any]]) -> None:
+        vectors: list[list[float]] = []
+        for ref in refs:
+            ref_id = str(ref["ref_id"])
+            owner = len(self.rows.refs)
+            self.rows.refs.append((ref_id, str(ref.get("sha256", ""))))
+            self._ref_index[ref_id] = owner
+            rows = self._ref_rows.setdefault(ref_id, [])
+            for view, vec in reference_views(ref):
+                if len(vec) != self.dim:
+                    raise ValueError(f"{ref_id} view {view}: {len(vec)}-d vector in a {self.dim}-d index")
+                rows.append(len(self.rows.owners))
+                self.rows.owners.append(owner)
+                self.rows.views.append(view)
+                self.rows.live.append(True)
+                vectors.append(vec)
+        if vectors:
+            self.graph.add(np.asarray(vectors, np.float32))
+
+    def _remove(self, ref_id: str) -> None:
+        for row in self._ref_rows.pop(ref_id, []):
+            self.rows.live[row] = False
+        self._ref_index.pop(ref_id, None)
+
+    def sync(
+        self, references: Iterable[dict[str, Any]], kit_version: str = ""
+    ) -> tuple[list[str], list[str]]:
+        """Bring the index to the brand's current references: (added or changed ref ids, removed ref ids).
+
+        A reference is identified by its id and image digest: a changed photo is removed and added again."""
+        with self._lock:
+            return self._sync(references, kit_version)
+
+    def _sync(self, references: Iterable[dict[str, Any]], kit_version: str) -> tuple[list[str], list[str]]:
+        wanted = wanted_references(references, self.model)
+        current = {ref_id: self.rows.refs[i][1] for ref_id, i in self._ref_index.items()}
+        removed = sorted(
+            r for r, sha in current.items() if r not in wanted or str(wanted[r].get("sha256", "")) != sha
+        )
+        added = sorted(r for r in wanted if r not in current or r in removed)
+        for ref_id in removed:
+            self._remove(ref_id)
+        self._add([wanted[r] for r in added])
+        self.kit_version = kit_version
+        return added, [r for r in removed if r not in wanted]
+
+    @property
+    def deleted_share(self) -> float:
+        total = len(self.rows.live)
+        return (total - sum(self.rows.live)) / total if total else 0.0
+
+    def __len__(self) -> int:
+        """Live rows (stored views that can be returned)."""
+        return sum(len(rows) for rows in self._ref_rows.values())
+
+    # ------------------------------------------------------------------ search
+
+    def nearest(self, queries: Any, k: int) -> list[Hit]:
+        queries = np.asarray(queries, np.float32).reshape(len(queries), -1) if len(queries) else queries
+        live_rows = len(self)
+        if live_rows == 0 or len(queries) == 0 or k <= 0:
+            return []
+        if queries.shape[1] != self.dim:
+            raise ValueError(f"{queries.shape[1]}-d queries against a {self.dim}-d index")
+        max_views = max(len(rows) for rows in self._ref_rows.values())
+        per_query = min(live_rows, k * max_views)
+        faiss = _faiss()
+        params = faiss.SearchParametersHNSW()
+        params.efSearch = max(EF_SEARCH, per_query)
+        bitmap = None
+        if not all(self.rows.live):
+            bitmap = np.packbits(np.asarray(self.rows.live, bool), bitorder="little")
+            params.sel = faiss.IDSelectorBitmap(len(self.rows.live), faiss.swig_ptr(bitmap))
+        with self._lock:
+            sims, rows = self.graph.search(queries, per_query, params=params)
+        del bitmap  # kept alive until the search returned (FAISS holds a raw pointer)
+        best: dict[int, tuple[float, int, str]] = {}  # owner -> (cosine, query, view)
+        for qi in range(len(queries)):
+            for sim, row in zip(sims[qi].tolist(), rows[qi].tolist(), strict=True):
+                if row < 0:
+                    continue
+                owner = self.rows.owners[row]
+                if owner not in best or sim > best[owner][0]:
+                    best[owner] = (sim, qi, self.rows.views[row])
+        top = sorted(best.items(), key=lambda item: (-item[1][0], item[0]))[:k]
+        return [Hit(self.rows.refs[owner][0], cos, qi, view) for owner, (cos, qi, view) in top]
+
+    # ------------------------------------------------------------------ persistence
+
+    def to_bytes(self) -> bytes:
+        faiss = _faiss()
+        meta = json.dumps(
+            {
+                "format": FORMAT,
+                "faiss": faiss.__version__,
+                "brand": self.brand_id,
+                "model": self.model,
+                "dim": self.dim,
+                "kit_version": self.kit_version,
+                "refs": self.rows.refs,
+                "owners": self.rows.owners,
+                "views": self.rows.views,
+                "dead": [i for i, alive in enumerate(self.rows.live) if not alive],
+            },
+            separators=(",", ":"),
+        ).encode()
+        graph = faiss.serialize_index(self.graph).tobytes()
+        digest = hashlib.sha256(meta + graph).digest()
+        return _HEAD.pack(_MAGIC, len(meta), len(graph), digest) + meta + graph
+
+    @classmethod
+    def from_bytes(cls, data: bytes, brand_id: str, model: str) -> AnnVectorIndex:
+        """The persisted index, or StaleIndex saying why it cannot be used."""
+        faiss = _faiss()
+        if len(data) < _HEAD.size:
+            raise StaleIndex(f"{len(data)} bytes: shorter than the header")
+        magic, meta_len, graph_len, digest = _HEAD.unpack_from(data)
+        if magic != _MAGIC:
+            raise StaleIndex("not a counterfeit vector index (bad magic)")
+        body = data[_HEAD.size :]
+        if len(body) != meta_len + graph_len or hashlib.sha256(body).digest() != digest:
+            raise StaleIndex("checksum mismatch (truncated or corrupt)")
+        try:
+            meta = json.loads(body[:meta_len])
+        except ValueError as exc:
+            raise StaleIndex(f"unreadable metadata ({exc})") from exc
+        for key, want in (
+            ("format", FORMAT),
+            ("faiss", faiss.__version__),
+            ("brand", brand_id),
+            ("model", model),
+        ):
+            if meta.get(key) != want:
+                raise StaleIndex(f"{key} is {str(meta.get(key))[:80]!r}, expected {want!r}")
+        try:
+            graph = faiss.deserialize_index(np.frombuffer(body[meta_len:], np.uint8))
+        except RuntimeError as exc:
+            raise StaleIndex(f"FAISS could not read the graph ({str(exc)[:120]})") from exc
+        index = cls(brand_id, model, int(meta["dim"]))
+        owners, views = list(meta["owners"]), list(meta["views"])
+        if graph.d != index.dim or graph.ntotal != len(owners) or len(views) != len(owners):
+            raise StaleIndex("graph and metadata disagree on the number or size of rows")
+        if not isinstance(graph, faiss.IndexHNSWFlat):  # deserialize_index returns the concrete class
+            raise StaleIndex(f"persisted graph is a {type(graph).__name__}, not an IndexHNSWFlat")
+        index.graph = graph
+        index.graph.hnsw.efConstruction = EF_CONSTRUCTION
+        index.rows = _Rows([(str(r), str(s)) for r, s in meta["refs"]], owners, views, [True] * len(owners))
+        for row in meta["dead"]:
+            index.rows.live[row] = False
+        for row, owner in enumerate(owners):
+            if index.rows.live[row]:
+                ref_id = index.rows.refs[owner][0]
+                index._ref_rows.setdefault(ref_id, []).append(row)
+                index._ref_index[ref_id] = owner
+        index.kit_version = str(meta.get("kit_version", ""))
+        return index

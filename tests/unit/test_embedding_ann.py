@@ -1,0 +1,240 @@
+"""The FAISS graph index behind the vector-index port: same answers as exact search, persisted, updated in place,
+and rebuilt (never trusted) when the persisted file is corrupt or another brand's."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from common import paths
+from common.adapters.local import FileBlobStore
+from common.brand_model import Brand
+from common.embedding import ann
+from common.embedding.index import LocalVectorIndex, reference_views
+from common.embedding.local_indexes import LocalVectorIndexes
+
+BUCKET = "refs"
+MODEL = "m@1"
+
+
+def _unit(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
+    x = rng.normal(size=(n, d)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def _refs(rng: np.random.Generator, n: int, dim: int = 24, crops: int = 5, prefix: str = "r") -> list[dict]:
+    out = []
+    for i in range(n):
+        centre = rng.normal(size=dim)
+        views = centre + 0.5 * rng.normal(size=(crops + 1, dim))
+        views /= np.linalg.norm(views, axis=1, keepdims=True)
+        out.append(
+            {
+                "ref_id": f"reference:{prefix}{i}.jpg",
+                "sha256": f"{prefix}{i}",
+                "embedding": views[0].tolist(),
+                "embedding_crops": {f"tile{j}": v.tolist() for j, v in enumerate(views[1:])},
+                "embedding_model": MODEL,
+            }
+        )
+    return out
+
+
+def _brand(refs: list[dict], version: str = "v1", brand_id: str = "acme") -> Brand:
+    return Brand(brand_id, brand_id.upper(), [], [], [], [], None, None, None, None, version, references=refs)
+
+
+def _same(got: list, want: list) -> None:
+    assert [h.ref_id for h in got] == [h.ref_id for h in want]
+    assert [h.cosine for h in got] == pytest.approx([h.cosine for h in want], abs=1e-5)
+    assert [(h.query, h.view) for h in got] == [(h.query, h.view) for h in want]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_graph_equals_exact_search_on_small_data(seed: int) -> None:
+    """Up to 120 rows: the search breadth covers every row, so the graph must give the exact answer, views and
+    winning query rows included, for one query and for a candidate's batch of crops."""
+    rng = np.random.default_rng(seed)
+    refs = _refs(rng, int(rng.integers(3, 21)), crops=int(rng.integers(0, 6)))
+    refs.append(
+        {"ref_id": "reference:other-model.jpg", "embedding": refs[0]["embedding"], "embedding_model": "x@0"}
+    )
+    graph = ann.AnnVectorIndex.build("acme", MODEL, refs)
+    exact = LocalVectorIndex.from_references(refs, model=MODEL)
+    near = np.asarray(refs[1]["embedding"], np.float32) + 0.05 * rng.normal(size=24).astype(np.float32)
+    for queries in (_unit(rng, 1, 24), _unit(rng, 15, 24), near[None] / np.linalg.norm(near)):
+        for k in (1, 5, 30):
+            _same(graph.nearest(queries, k), exact.nearest(queries, k))
+    assert all(h.ref_id != "reference:other-model.jpg" for h in graph.nearest(_unit(rng, 4, 24), 50))
+
+
+def test_graph_finds_near_copies_like_exact_search_at_a_few_thousand_rows() -> None:
+    rng = np.random.default_rng(7)
+    refs = _refs(rng, 500)  # 3,000 rows: beyond the search breadth, the graph really is approximate here
+    graph = ann.AnnVectorIndex.build("acme", MODEL, refs)
+    exact = LocalVectorIndex.from_references(refs, model=MODEL)
+    agree = 0
+    for i in rng.choice(len(refs), 40, replace=False):
+        view = np.asarray(reference_views(refs[i])[int(rng.integers(6))][1], np.float32)
+        crops = view + 0.1 * rng.normal(size=(15, 24)).astype(np.float32)
+        crops /= np.linalg.norm(crops, axis=1, keepdims=True)
+        got, want = graph.nearest(crops, 5), exact.nearest(crops, 5)
+        assert got[0].ref_id == want[0].ref_id == refs[i]["ref_id"]
+        agree += [h.ref_id for h in got] == [h.ref_id for h in want]
+    assert agree >= 38  # top-5 lists identical for (nearly) every candidate
+
+
+def test_persistence_round_trip_gives_the_same_answers() -> None:
+    rng = np.random.default_rng(3)
+    refs = _refs(rng, 30)
+    graph = ann.AnnVectorIndex.build("acme", MODEL, refs, kit_version="v1")
+    graph.sync(refs[1:], "v2")  # a deleted reference survives the round trip as deleted
+    back = ann.AnnVectorIndex.from_bytes(graph.to_bytes(), "acme", MODEL)
+    assert back.kit_version == "v2" and len(back) == len(graph) == 29 * 6
+    queries = _unit(rng, 15, 24)
+    _same(back.nearest(queries, 10), graph.nearest(queries, 10))
+    first = np.asarray(refs[0]["embedding"], np.float32)[None]
+    assert all(h.ref_id != refs[0]["ref_id"] for h in back.nearest(first, 29))
+
+
+def test_add_and_remove_update_the_graph_in_place() -> None:
+    rng = np.random.default_rng(4)
+    refs = _refs(rng, 20)
+    graph = ann.AnnVectorIndex.build("acme", MODEL, refs[:19], kit_version="v1")
+    rows_before = graph.graph.ntotal
+    changed = dict(refs[5], sha256="new photo", embedding=_unit(rng, 1, 24)[0].tolist(), embedding_crops={})
+    kit = [*refs[:5], changed, *refs[7:]]  # r6 removed, r5 changed, r19 added
+    added, removed = graph.sync(kit, "v2")
+    assert added == sorted([refs[19]["ref_id"], changed["ref_id"]])
+    assert removed == [refs[6]["ref_id"]]
+    assert graph.graph.ntotal == rows_before + 6 + 1  # appended, not rebuilt: r19's six views, r5's one
+    assert len(graph) == 19 * 6 - 6 - 6 + 6 + 1
+    exact = LocalVectorIndex.from_references(kit, model=MODEL)
+    for queries in (_unit(rng, 15, 24), np.asarray([changed["embedding"]], np.float32)):
+        _same(graph.nearest(queries, 10), exact.nearest(queries, 10))
+    old = np.asarray([refs[6]["embedding"], refs[5]["embedding"]], np.float32)
+    hits = graph.nearest(old, 100)
+    assert refs[6]["ref_id"] not in {h.ref_id for h in hits}
+    assert all(h.view == "whole" for h in hits if h.ref_id == changed["ref_id"])  # only its new vector
+
+
+def _adapter(tmp_path: Path, cache: dict | None = None, threshold: int = 1) -> LocalVectorIndexes:
+    return LocalVectorIndexes(
+        {} if cache is None else cache, FileBlobStore(tmp_path / "blobs"), BUCKET, threshold
+    )
+
+
+def test_small_brands_keep_exact_search_and_big_ones_get_a_persisted_graph(tmp_path: Path) -> None:
+    refs = _refs(np.random.default_rng(5), 10)  # 60 vectors
+    brand = _brand(refs)
+    assert isinstance(_adapter(tmp_path, threshold=61).index_for(brand, MODEL), LocalVectorIndex)
+    assert FileBlobStore(tmp_path / "blobs").list(BUCKET) == []
+    _adapter(tmp_path, threshold=60).prepare(brand, MODEL)
+    assert FileBlobStore(tmp_path / "blobs").list(BUCKET) == [paths.vector_index("acme", MODEL)]
+    assert isinstance(_adapter(tmp_path, threshold=60).index_for(brand, MODEL), ann.AnnVectorIndex)
+
+
+def test_a_new_process_loads_the_persisted_graph_and_syncs_a_newer_kit(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="common.embedding.local_indexes")
+    rng = np.random.default_rng(6)
+    refs = _refs(rng, 25)
+    _adapter(tmp_path).prepare(_brand(refs[:24]), MODEL)
+    assert "built over 144 vectors" in caplog.text
+    caplog.clear()
+    loaded = _adapter(tmp_path).index_for(_brand(refs[:24]), MODEL)  # fresh cache: read from the blob
+    assert "built" not in caplog.text and isinstance(loaded, ann.AnnVectorIndex)
+    newer = _brand(refs[1:], "v2")  # one added, one removed
+    index = _adapter(tmp_path).index_for(newer, MODEL)
+    assert "1 references added, 1 removed in place" in caplog.text and "built" not in caplog.text
+    queries = _unit(rng, 15, 24)
+    _same(
+        index.nearest(queries, 8), LocalVectorIndex.from_references(refs[1:], model=MODEL).nearest(queries, 8)
+    )
+    caplog.clear()
+    again = _adapter(tmp_path).index_for(newer, MODEL)  # the update was persisted
+    assert caplog.text == "" and isinstance(again, ann.AnnVectorIndex) and again.kit_version == "v2"
+
+
+def test_many_removals_rebuild_instead_of_piling_up_deleted_rows(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="common.embedding.local_indexes")
+    refs = _refs(np.random.default_rng(8), 20)
+    cache: dict = {}
+    _adapter(tmp_path, cache).prepare(_brand(refs), MODEL)
+    index = _adapter(tmp_path, cache).index_for(_brand(refs[:10], "v2"), MODEL)
+    assert "rows deleted; rebuilding" in caplog.text
+    assert isinstance(index, ann.AnnVectorIndex) and index.deleted_share == 0 and index.graph.ntotal == 60
+
+
+@pytest.mark.parametrize(
+    ("damage", "why"),
+    [
+        (lambda data, other: b"not an index at all", "shorter than the header"),
+        (lambda data, other: data[:-100], "checksum mismatch"),
+        (lambda data, other: data[:-1] + bytes([data[-1] ^ 1]), "checksum mismatch"),
+        (lambda data, other: b"X" * len(data), "bad magic"),
+        (lambda data, other: other, "brand is 'other'"),
+    ],
+)
+def test_corrupt_or_foreign_persisted_index_is_rebuilt_with_a_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, damage, why: str
+) -> None:
+    rng = np.random.default_rng(9)
+    refs = _refs(rng, 15)
+    other_refs = _refs(rng, 15, prefix="theirs")
+    blobs = FileBlobStore(tmp_path / "blobs")
+    _adapter(tmp_path).prepare(_brand(refs), MODEL)
+    _adapter(tmp_path).prepare(_brand(other_refs, brand_id="other"), MODEL)
+    name = paths.vector_index("acme", MODEL)
+    other = blobs.read(BUCKET, paths.vector_index("other", MODEL))
+    blobs.write(BUCKET, name, damage(blobs.read(BUCKET, name), other))
+    caplog.set_level(logging.INFO, logger="common.embedding.local_indexes")
+    index = _adapter(tmp_path).index_for(_brand(refs), MODEL)
+    assert f"{BUCKET}/{name} unusable (" in caplog.text and why in caplog.text and "rebuilding" in caplog.text
+    queries = np.vstack(
+        [_unit(rng, 10, 24), np.asarray([r["embedding"] for r in other_refs[:5]], np.float32)]
+    )
+    hits = index.nearest(queries, 15)
+    assert {h.ref_id for h in hits} <= {r["ref_id"] for r in refs}  # never another brand's references
+    _same(hits, LocalVectorIndex.from_references(refs, model=MODEL).nearest(queries, 15))
+    assert ann.AnnVectorIndex.from_bytes(
+        blobs.read(BUCKET, name), "acme", MODEL
+    )  # the rebuilt one was stored
+
+
+def test_other_model_or_format_is_stale() -> None:
+    data = ann.AnnVectorIndex.build("acme", MODEL, _refs(np.random.default_rng(10), 3)).to_bytes()
+    with pytest.raises(ann.StaleIndex, match="model is 'm@1', expected 'm@2'"):
+        ann.AnnVectorIndex.from_bytes(data, "acme", "m@2")
+    with pytest.raises(ValueError, match="no reference vectors"):
+        ann.AnnVectorIndex.build("acme", "m@2", _refs(np.random.default_rng(10), 3))
+
+
+def test_brand_add_builds_and_stores_the_graph(tmp_path: Path, runtime, demo_dir: Path) -> None:
+    from common.brands import get_brand, register_brand
+
+    deps, _ = runtime
+    deps._vectors = LocalVectorIndexes(
+        deps.cache, deps.blobs, deps.settings.references_bucket, ann_min_vectors=1
+    )
+    kit = tmp_path / "kit"
+    shutil.copytree(demo_dir / "kit", kit)
+    register_brand(deps, kit)
+    brand = get_brand(deps, "acme")
+    model = next(r["embedding_model"] for r in brand.references if r.get("embedding_model"))
+    stored = deps.blobs.read(deps.settings.references_bucket, paths.vector_index("acme", model))
+    graph = ann.AnnVectorIndex.from_bytes(stored, "acme", model)
+    assert graph.kit_version == brand.version
+    assert len(graph) == sum(len(reference_views(r)) for r in brand.references)
+    queries = np.asarray([brand.references[0]["embedding"]], np.float32)
+    _same(
+        graph.nearest(queries, 3),
+        LocalVectorIndex.from_references(brand.references, model=model).nearest(queries, 3),
+    )

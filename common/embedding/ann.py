@@ -80,17 +80,22 @@ class _Rows:
     live: list[bool] = field(default_factory=list)
 
 
+def view_count(ref: dict[str, Any]) -> int:
+    """How many vectors ``reference_views(ref)`` holds, without copying them."""
+    return (1 if ref.get("embedding") else 0) + len(ref.get("embedding_crops") or {})
+
+
 def wanted_references(references: Iterable[dict[str, Any]], model: str) -> dict[str, dict[str, Any]]:
     """The reference docs whose vectors belong in the index of ``model``, by ref id."""
     return {
         str(ref["ref_id"]): ref
         for ref in references
-        if ref.get("embedding_model") == model and reference_views(ref)
+        if ref.get("embedding_model") == model and view_count(ref)
     }
 
 
 def vector_count(references: Iterable[dict[str, Any]], model: str) -> int:
-    return sum(len(reference_views(ref)) for ref in wanted_references(references, model).values())
+    return sum(view_count(ref) for ref in references if ref.get("embedding_model") == model)
 
 
 class AnnVectorIndex:
@@ -110,6 +115,7 @@ class AnnVectorIndex:
         self._ref_index: dict[str, int] = {}  # ref_id -> index into rows.refs of its live entry
         self.kit_version = ""
         self._lock = threading.Lock()  # FAISS graphs are not safe to search while rows are inserted
+        self._shape: tuple[int, int, np.ndarray | None] | None = None
 
     # ------------------------------------------------------------------ building and updating
 
@@ -127,6 +133,7 @@ class AnnVectorIndex:
         return index
 
     def _add(self, refs: Sequence[dict[str, Any]]) -> None:
+        self._shape = None
         vectors: list[list[float]] = []
         for ref in refs:
             ref_id = str(ref["ref_id"])
@@ -146,6 +153,7 @@ class AnnVectorIndex:
             self.graph.add(np.asarray(vectors, np.float32))
 
     def _remove(self, ref_id: str) -> None:
+        self._shape = None
         for row in self._ref_rows.pop(ref_id, []):
             self.rows.live[row] = False
         self._ref_index.pop(ref_id, None)
@@ -175,33 +183,41 @@ class AnnVectorIndex:
     @property
     def deleted_share(self) -> float:
         total = len(self.rows.live)
-        return (total - sum(self.rows.live)) / total if total else 0.0
+        return (total - len(self)) / total if total else 0.0
 
     def __len__(self) -> int:
         """Live rows (stored views that can be returned)."""
-        return sum(len(rows) for rows in self._ref_rows.values())
+        return self._search_shape()[0]
 
     # ------------------------------------------------------------------ search
 
+    def _search_shape(self) -> tuple[int, int, np.ndarray | None]:
+        """(live rows, most live views of one reference, bitmap of live rows or None when all are): computed
+        once per change, not per query (a per-query pass over a million rows would cost more than the search)."""
+        if self._shape is None:
+            max_views = max((len(rows) for rows in self._ref_rows.values()), default=0)
+            live = np.asarray(self.rows.live, bool)
+            bitmap = None if live.all() else np.packbits(live, bitorder="little")
+            self._shape = (int(live.sum()), max_views, bitmap)
+        return self._shape
+
     def nearest(self, queries: Any, k: int) -> list[Hit]:
         queries = np.asarray(queries, np.float32).reshape(len(queries), -1) if len(queries) else queries
-        live_rows = len(self)
-        if live_rows == 0 or len(queries) == 0 or k <= 0:
+        if len(queries) == 0 or k <= 0:
             return []
         if queries.shape[1] != self.dim:
             raise ValueError(f"{queries.shape[1]}-d queries against a {self.dim}-d index")
-        max_views = max(len(rows) for rows in self._ref_rows.values())
-        per_query = min(live_rows, k * max_views)
         faiss = _faiss()
-        params = faiss.SearchParametersHNSW()
-        params.efSearch = max(EF_SEARCH, per_query)
-        bitmap = None
-        if not all(self.rows.live):
-            bitmap = np.packbits(np.asarray(self.rows.live, bool), bitorder="little")
-            params.sel = faiss.IDSelectorBitmap(len(self.rows.live), faiss.swig_ptr(bitmap))
         with self._lock:
+            live_rows, max_views, bitmap = self._search_shape()
+            if live_rows == 0:
+                return []
+            per_query = min(live_rows, k * max_views)
+            params = faiss.SearchParametersHNSW()
+            params.efSearch = max(EF_SEARCH, per_query)
+            if bitmap is not None:  # FAISS holds a raw pointer: the array lives in self._shape meanwhile
+                params.sel = faiss.IDSelectorBitmap(len(self.rows.live), faiss.swig_ptr(bitmap))
             sims, rows = self.graph.search(queries, per_query, params=params)
-        del bitmap  # kept alive until the search returned (FAISS holds a raw pointer)
         best: dict[int, tuple[float, int, str]] = {}  # owner -> (cosine, query, view)
         for qi in range(len(queries)):
             for sim, row in zip(sims[qi].tolist(), rows[qi].tolist(), strict=True):
@@ -281,4 +297,5 @@ class AnnVectorIndex:
                 index._ref_rows.setdefault(ref_id, []).append(row)
                 index._ref_index[ref_id] = owner
         index.kit_version = str(meta.get("kit_version", ""))
+        index._shape = None
         return index

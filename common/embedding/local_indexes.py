@@ -45,13 +45,21 @@ class LocalVectorIndexes:
         self._lock = threading.Lock()  # one load/sync at a time per process; searches do not take it
 
     def index_for(self, brand: Brand, model: str) -> VectorIndex:
-        if ann.vector_count(brand.references, model) < self.ann_min_vectors:
+        if not self._wants_graph(brand, model):
             return local_index_for(self.cache, brand, model)
         return self._graph(brand, model)
 
     def prepare(self, brand: Brand, model: str) -> None:
-        if ann.vector_count(brand.references, model) >= self.ann_min_vectors:
+        if self._wants_graph(brand, model):
             self._graph(brand, model)
+
+    def _wants_graph(self, brand: Brand, model: str) -> bool:
+        """Whether the brand's vectors of ``model`` reach the threshold (counted once per kit version)."""
+        key = f"embed-count:{brand.brand_id}:{brand.version}:{model}"
+        count = self.cache.get(key)
+        if count is None:
+            count = self.cache[key] = ann.vector_count(brand.references, model)
+        return bool(count >= self.ann_min_vectors)
 
     def _graph(self, brand: Brand, model: str) -> ann.AnnVectorIndex:
         key = f"ann-index:{brand.brand_id}:{model}"

@@ -42,7 +42,7 @@ def _cmd_discover(args: argparse.Namespace) -> int:
             f"discovery run {result.run_id} for {args.brand} ({', '.join(result.sources)}): "
             f"{result.requests} requests, ${result.cost_usd:.4f}; {result.found} found, "
             f"{result.unique_images} unique images: {len(result.scanned)} scanned, {result.unchanged} unchanged, "
-            f"{result.duplicate_content} duplicate content, {result.refused} refused, "
+            f"{result.duplicate_content} duplicate content, {result.refused} refused, {result.invalid} invalid, "
             f"{result.not_fetched_max} left by --max"
         )
         for line in result.skipped_units:

@@ -25,6 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
+
 from common import fetch, ingest, paths
 from common.bootstrap import Deps
 from common.brand_model import Brand
@@ -42,7 +44,7 @@ from common.discovery.port import (
     with_backoff,
 )
 from common.errors import BadInput, FetchRefused, PermanentError
-from common.messages import MARKETPLACE_PATTERN, Listing
+from common.messages import MARKETPLACE_PATTERN, Listing, format_validation_error
 from common.ports import AlreadyExists, Filter
 
 log = logging.getLogger(__name__)
@@ -65,6 +67,9 @@ class SweepResult:
     unchanged: int = 0  # URL seen before with the same bytes: not rescanned
     duplicate_content: int = 0  # same bytes seen at another URL
     refused: int = 0  # the fetcher refused the URL (private address, not an image, too big, HTTP error)
+    invalid: int = (
+        0  # sightings whose image URL is not an http(s) URL of at most MAX_URL_CHARS (never fetched)
+    )
     not_fetched_max: int = 0  # left for a later run by --max
     errors: list[str] = field(default_factory=list)
     skipped_units: list[str] = field(default_factory=list)  # calls not made (quota, cost cap, source stopped)
@@ -84,6 +89,7 @@ class SweepResult:
             "unchanged": self.unchanged,
             "duplicate_content": self.duplicate_content,
             "refused": self.refused,
+            "invalid": self.invalid,
             "not_fetched_max": self.not_fetched_max,
             "errors": self.errors,
             "skipped_units": self.skipped_units,
@@ -230,15 +236,41 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+MAX_URL_CHARS = 4000  # Listing.url's limit; image URLs beyond it are not fetched
+MAX_TITLE_CHARS = 2000
+
+
+def _web_url(url: str | None) -> str | None:
+    """``url`` when it is an http(s) URL of at most MAX_URL_CHARS, else None. An API answer is data someone
+    else wrote: ``javascript:``, ``data:`` and megabyte-long URLs are not ours to store or fetch."""
+    if not isinstance(url, str) or len(url) > MAX_URL_CHARS or hosts.host_of(url) is None:
+        return None
+    return url
+
+
+def clean_sighting(s: Sighting) -> Sighting | None:
+    """The sighting with a usable image URL (else None), the page URL kept only when usable, and the title
+    without control characters (a NUL would make the listing invalid) and at most MAX_TITLE_CHARS."""
+    image_url = _web_url(s.image_url)
+    if image_url is None:
+        return None
+    title = None
+    if isinstance(s.page_title, str):
+        title = (
+            "".join(ch for ch in s.page_title if ch >= " " or ch == "\t")[:MAX_TITLE_CHARS].strip() or None
+        )
+    return Sighting(image_url, _web_url(s.page_url), title, s.source, s.match, s.origin)
+
+
 def _listing_for(sighting: Sighting, url_digest: str) -> Listing:
     page_host = hosts.host_of(sighting.page_url) or hosts.host_of(sighting.image_url)
     marketplace = page_host if page_host and re.fullmatch(MARKETPLACE_PATTERN, page_host) else None
     return Listing(
         listing_id=f"disc-{url_digest[:24]}",
         image=sighting.image_url,
-        url=(sighting.page_url or sighting.image_url)[:4000],
+        url=sighting.page_url or sighting.image_url,
         marketplace=marketplace,
-        title=(sighting.page_title or None) and sighting.page_title[:2000],  # type: ignore[index]
+        title=sighting.page_title,
     )
 
 
@@ -284,7 +316,11 @@ def run_sweep(
     result.found = len(sightings)
 
     by_url: dict[str, list[Sighting]] = {}
-    for s in sightings:
+    for raw in sightings:
+        s = clean_sighting(raw)
+        if s is None:
+            result.invalid += 1
+            continue
         by_url.setdefault(s.image_url, []).append(s)
     result.unique_images = len(by_url)
     market_hosts = registered_marketplaces(deps, brand_id)
@@ -374,7 +410,15 @@ def _visit(
             )
             return
         # the content record exists without a scan: a sweep died between the two writes; start it now
-    listing = _listing_for(first, url_digest)
+    try:
+        listing = _listing_for(first, url_digest)
+    except (
+        ValidationError
+    ) as exc:  # e.g. a host that is not a marketplace id is dropped, anything else refused
+        result.refused += 1
+        reason = f"invalid listing: {format_validation_error(exc)}"[:300]
+        _record(deps, brand_id, url_digest, doc | {"status": "refused", "sha256": sha, "error": reason})
+        return
     origin = {
         "discovery": {
             "run_id": result.run_id,

@@ -282,3 +282,35 @@ def test_monthly_budget_spans_runs(runtime, demo_dir, tmp_path, discovery_api, p
     assert second.requests == 0 and second.cost_usd == 0
     assert {u.rsplit(": ", 1)[1] for u in second.skipped_units} == {"monthly budget"}
     assert len(second.skipped_units) == 3
+
+
+def test_hostile_api_answers_are_neither_fetched_nor_stored_as_given(
+    runtime, tmp_path, discovery_api, public_web
+):
+    from tests.support.kits import jpeg_bytes, pattern_image, tiny_kit
+
+    deps, _bus = runtime
+    kit = tiny_kit(tmp_path / "tiny")
+    doc = json.loads((kit / "brand.json").read_text()) | {"discovery": {"image_search": APPROVED}}
+    (kit / "brand.json").write_text(json.dumps(doc))
+    register_brand(deps, kit)
+    good = f"http://i.ebayimg.com:{public_web.port}/images/g/ok.jpg"
+    public_web.serve("/images/g/ok.jpg", jpeg_bytes(pattern_image(3, (96, 72))))
+    results = [
+        {"type": "image_result", "properties": {"url": bad}, "url": "https://www.ebay.com/itm/1"}
+        for bad in ("javascript:alert(1)", "data:image/png;base64,AAAA", "ftp://i.ebayimg.com/x.jpg",
+                    f"http://i.ebayimg.com:{public_web.port}/" + "a" * 5000, "", None)
+    ] + [{"type": "image_result", "properties": {"url": good}, "url": "javascript:alert(document.cookie)",
+          "title": "ACME\x00 roadster\x1b[31m " + "x" * 3000}]  # fmt: skip
+    discovery_api.script(BRAVE_PATH, (200, {}, json.dumps({"type": "images", "results": results}).encode()))
+    srcs = {"image_search": BraveImageSearchSource(api_key="k", endpoint=discovery_api.endpoint)}
+    result = run_sweep(deps, "acme", sources=srcs, sleep=no_sleep)  # no drain: the scan is started, not run
+    # "" and None never become sightings; the other four are invalid and never fetched
+    assert (result.found, result.invalid, result.unique_images, len(result.scanned)) == (5, 4, 1, 1)
+    assert public_web.fetched() == ["/images/g/ok.jpg"]
+    scan = deps.docs.get(paths.scan_path("acme", result.scanned[0]))
+    assert scan["listing"]["url"] == good  # the javascript: page was dropped; the image stands in for it
+    assert (
+        scan["listing"]["title"].startswith("ACME roadster[31m x") and len(scan["listing"]["title"]) == 2000
+    )
+    assert scan["listing"]["marketplace"] == "i.ebayimg.com"

@@ -74,3 +74,28 @@ def test_malformed_and_refused_requests_are_acknowledged(local_backend, tmp_path
         )
         assert lf.client("discover").post(PUSH_PATH, json=body).status_code == 200  # acked, never retried
     assert lf.published(topics.SCAN_REQUESTED) == []
+
+
+def test_two_brands_finding_the_same_images_each_get_their_own_scans(
+    local_backend, tmp_path, monkeypatch, discovery_api, public_web
+):
+    monkeypatch.setenv("DISCOVERY_BRAVE_ENDPOINT", discovery_api.endpoint)
+    monkeypatch.setenv("BRAVE_SEARCH_API_KEY", "k")
+    lf.reset_caches()
+    deps = lf.deps()
+    for brand in ("acme", "globex"):
+        register_brand(deps, opted_in_kit(tmp_path, brand, {"image_search": APPROVED}))
+    discovery_api.script(BRAVE_PATH, (200, {}, stored("brave_images.json", public_web.port)))
+    for i, path in enumerate(("/images/g/s6composite.jpg", "/s7text.jpg", "/il/s18used.jpg")):
+        public_web.serve(path, jpeg_bytes(pattern_image(20 + i, (96, 72))))
+    data, attrs = DiscoveryRequested().to_pubsub()
+    body = lf.push_body(
+        data, attrs, "m-9", "projects/counterfeit-local/subscriptions/discover-on-discovery-requested"
+    )
+    assert lf.client("discover").post(PUSH_PATH, json=body).status_code == 200
+    scans = [ScanRequested.from_pubsub(d, a) for _, d, a in lf.published(topics.SCAN_REQUESTED)]
+    by_brand = {b: {s.scan_id for s in scans if s.brand_id == b} for b in ("acme", "globex")}
+    assert len(by_brand["acme"]) == len(by_brand["globex"]) == 3 and not by_brand["acme"] & by_brand["globex"]
+    for brand in ("acme", "globex"):  # dedup documents and scan ids stay inside each tenant
+        found = [d for _, d in deps.docs.list(paths.discovered(brand))]
+        assert {d["scan_id"] for d in found} == by_brand[brand]

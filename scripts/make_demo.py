@@ -3,7 +3,7 @@
 
 No downloads: photos come from scikit-image's data folder (motorcycle stereo pair, coffee, astronaut, Hubble,
 cat, textures) and fonts from matplotlib. The brand "acme" (ACME Motors) sells a motorbike whose tank carries
-the ACME mark; candidates cover seed-004 scenarios S1, S2, S3, S6, S7, S17, S18 (and its inventory void),
+the ACME mark; candidates cover seed-004 scenarios S1, S2 (also mirrored), S3, S6, S7, S18 (and its inventory void),
 S19, irrelevant images and one corrupt file.
 
 Usage: python scripts/make_demo.py [OUT_DIR]   (default: $COUNTERFEIT_HOME/demo or .counterfeit/demo)
@@ -175,7 +175,10 @@ def build(out: Path) -> dict[str, Path]:
 
     fake_shot = relight(perspective(paste_logo(right, logo, tank_right, 100, angle=6), 0.06), 0.08, 0.92)
     used_shot = relight(perspective(paste_logo(right, logo, tank_right, 104, angle=-4), 0.04), -0.05, 1.05)
-    lookalike = ImageOps.mirror(relight(right, 0.12, 0.95)).filter(ImageFilter.GaussianBlur(1.2))
+    # The brand's second shot of the bike (the other stereo view), its mark removed, mirrored and blurred: it
+    # looks like a competitor's photo but is the brand's own, so copy verification (which tries the mirrored
+    # reference) must see it. Until issue 14 it was the demo's "look-alike" and landed in Tier 3.
+    mirrored = ImageOps.mirror(relight(right, 0.12, 0.95)).filter(ImageFilter.GaussianBlur(1.2))
     w, h = genuine.size
     modified = ImageEnhance.Color(genuine.crop((int(w * 0.12), int(h * 0.08), w, h))).enhance(1.5)
     modified = watermark(ImageEnhance.Brightness(modified).enhance(1.1), "BEST PRICE")
@@ -188,7 +191,7 @@ def build(out: Path) -> dict[str, Path]:
         "s3-selfshot.jpg": (fake_shot, 88),
         "s6-composite.jpg": (composite, 90),
         "s7-text.jpg": (text_only, 90),
-        "s17-lookalike.jpg": (lookalike, 88),
+        "s2-mirrored.jpg": (mirrored, 88),
         "s18-used.jpg": (used_shot, 88),
         "s19-authorized.jpg": (genuine, 92),
         "irrelevant-astronaut.jpg": (shipped("astronaut.png"), 90),
@@ -236,14 +239,14 @@ def build(out: Path) -> dict[str, Path]:
         ("s6-composite", "s6-composite.jpg", "Coffee cup", 8.0, "cups-co", 500, "S6", "counterfeit"),
         ("s7-text", "s7-text.jpg", "Original Acme parts, cheap", 20.0, "parts-r-us", 80, "S7", "counterfeit"),
         (
-            "s17-lookalike",
-            "s17-lookalike.jpg",
+            "s2-mirrored",
+            "s2-mirrored.jpg",
             "Retro roadster motorbike",
             115.0,
             "rival-motors",
             5,
-            "S17",
-            "legit",
+            "S2",
+            "counterfeit",
         ),
         (
             "s18-used",

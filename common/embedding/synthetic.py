@@ -131,6 +131,42 @@ def watermark_heavy(img: Image.Image, rng: random.Random) -> Image.Image:
     return Image.alpha_composite(base, layer).convert("RGB")
 
 
+def watermark_tiled(img: Image.Image, rng: random.Random) -> Image.Image:
+    """Issue 14's heavy watermark: diagonal text tiled over the whole photo (half-opaque) plus an opaque banner
+    and a sticker, together covering more than half of it (resellers' "protected" re-uploads)."""
+    base = img.convert("RGBA")
+    w, h = base.size
+    size = max(14, w // 12)
+    tile = Image.new("RGBA", (w * 2, h * 2), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(tile)
+    text = rng.choice(["COPYRIGHT SHOP-X", "outlet24 PHOTO", "DO NOT COPY", "www.best-deal.example"])
+    for y in range(0, h * 2, int(size * 1.8)):
+        for x in range(-size * 4, w * 2, size * len(text) // 2 + size):
+            draw.text((x + (y // 2) % size, y), text, fill=(255, 255, 255, 150), font=_font(size))
+    angle = rng.uniform(25, 40) * rng.choice([-1, 1])
+    tile = tile.rotate(angle, resample=Image.Resampling.BILINEAR)
+    layer = tile.crop((w // 2, h // 2, w // 2 + w, h // 2 + h))
+    band = ImageDraw.Draw(layer)
+    top = rng.choice([0, h * 3 // 5])
+    band.rectangle((0, top, w, top + h * 2 // 5), fill=(rng.randint(120, 255), rng.randint(0, 60), 30, 255))
+    band.text((w // 12, top + h // 10), "SALE -80% TODAY", fill=(255, 255, 255, 255), font=_font(size * 2))
+    r = min(w, h) // 5
+    cx, cy = rng.randint(r, w - r), rng.randint(r, h - r)
+    band.ellipse((cx - r, cy - r, cx + r, cy + r), fill=(250, 210, 0, 255))
+    return Image.alpha_composite(base, layer).convert("RGB")
+
+
+def mirrored_rotated_crop(img: Image.Image, rng: random.Random) -> Image.Image:
+    """Issue 14's miss: the brand photo mirrored, rotated by ~8 degrees and cropped by ~20 %."""
+    out = ImageOps.mirror(img).rotate(
+        rng.uniform(6, 10) * rng.choice([-1, 1]), resample=Image.Resampling.BICUBIC, fillcolor=(255, 255, 255)
+    )
+    w, h = out.size
+    keep = rng.uniform(0.78, 0.82)
+    x0, y0 = rng.uniform(0, 1 - keep) * w, rng.uniform(0, 1 - keep) * h
+    return out.crop((int(x0), int(y0), int(x0 + keep * w), int(y0 + keep * h)))
+
+
 def flip(img: Image.Image, rng: random.Random) -> Image.Image:
     return ImageOps.mirror(img)
 

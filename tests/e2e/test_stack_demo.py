@@ -17,7 +17,7 @@ EXPECTED_TIERS = {  # listing -> tier, as `scripts/demo.sh` prints them on the e
     "s3-selfshot": "1",
     "s6-composite": "1",
     "s7-text": "2",
-    "s17-lookalike": "3",
+    "s2-mirrored": "1",
     "s18-used": "2",
     "s18-voided": "1",
     "s19-authorized": "4",

@@ -49,7 +49,7 @@ def test_exact_copy_short_circuits_and_skips_expensive_channels(acme, demo_dir: 
 
 def test_duplicate_deliveries_never_make_a_second_verdict(acme, demo_dir: Path):
     deps, bus = acme
-    scan_id = scan_image(deps, bus, demo_dir / "candidates" / "s17-lookalike.jpg")
+    scan_id = scan_image(deps, bus, demo_dir / "candidates" / "s2-mirrored.jpg")
     first = deps.docs.get(pipeline.verdict_path("acme", scan_id))
     replay = list(bus.published)
     for i, (topic, data, attrs) in enumerate(replay):

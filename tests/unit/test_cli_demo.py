@@ -16,7 +16,7 @@ EXPECTED = {  # listing_id -> (allowed tiers, exemption that must be present)
     "s3-selfshot": ({1}, None),
     "s6-composite": ({1, 2}, None),
     "s7-text": ({1, 2}, None),
-    "s17-lookalike": ({3}, None),
+    "s2-mirrored": ({1}, None),
     "s18-used": ({2}, "secondhand"),
     "s18-voided": ({1}, "secondhand_voided_by_inventory"),
     "s19-authorized": ({4}, "authorized_seller"),

@@ -85,8 +85,15 @@ class Settings:
             review_base_url=env.get("REVIEW_BASE_URL") or None,
             discovery_vision_endpoint=env.get("DISCOVERY_VISION_ENDPOINT") or None,
             discovery_brave_endpoint=env.get("DISCOVERY_BRAVE_ENDPOINT") or None,
-            brave_api_key=env.get("BRAVE_SEARCH_API_KEY") or None,
+            brave_api_key=_optional_key(env.get("BRAVE_SEARCH_API_KEY")),
         )
+
+
+def _optional_key(raw: str | None) -> str | None:
+    """An API key, or None when unset, blank or ``-`` (the deployed secret's placeholder when the feature is
+    not used: Cloud Functions cannot start without a secret version)."""
+    value = (raw or "").strip()
+    return None if value in ("", "-") else value
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:

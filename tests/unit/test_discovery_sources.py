@@ -237,3 +237,12 @@ def test_retry_after_forms():
     assert port.parse_retry_after("12") == 12.0
     assert port.parse_retry_after(None) is None and port.parse_retry_after("soon") is None
     assert port.parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # a date in the past: no wait
+
+
+def test_the_brave_key_placeholder_means_no_key():
+    from common.settings import Settings
+
+    assert Settings.from_env({"BRAVE_SEARCH_API_KEY": " - "}).brave_api_key is None
+    assert Settings.from_env({"BRAVE_SEARCH_API_KEY": ""}).brave_api_key is None
+    assert Settings.from_env({"BRAVE_SEARCH_API_KEY": "-BSAkey"}).brave_api_key == "-BSAkey"
+    assert "BSA" not in repr(Settings.from_env({"BRAVE_SEARCH_API_KEY": "BSAsecret"}))  # never in logs

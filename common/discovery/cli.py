@@ -43,7 +43,7 @@ def _cmd_discover(args: argparse.Namespace) -> int:
             f"{result.requests} requests, ${result.cost_usd:.4f}; {result.found} found, "
             f"{result.unique_images} unique images: {len(result.scanned)} scanned, {result.unchanged} unchanged, "
             f"{result.duplicate_content} duplicate content, {result.refused} refused, {result.invalid} invalid, "
-            f"{result.not_fetched_max} left by --max"
+            f"{result.not_fetched_max} left by --max, {result.not_fetched_time} left for lack of time"
         )
         for line in result.skipped_units:
             print(f"  skipped: {line}", file=sys.stderr)

@@ -28,12 +28,33 @@ def brands_to_sweep(deps: Deps, request: DiscoveryRequested) -> list[str]:
     )
 
 
-def sweep_scheduled(deps: Deps, request: DiscoveryRequested, **sweep_args: Any) -> list[dict[str, Any]]:
-    """Sweep the requested brand or every opted-in brand; returns each run's summary (or its refusal)."""
+# The discover function's timeout is 540 s (infra/locals.tf): fetching stops at 420 s so every sweep ends, and
+# records its run, before the function is cut off and the message redelivered.
+FUNCTION_TIME_BUDGET_S = 420.0
+
+
+def sweep_scheduled(
+    deps: Deps,
+    request: DiscoveryRequested,
+    *,
+    time_budget_s: float = FUNCTION_TIME_BUDGET_S,
+    **sweep_args: Any,
+) -> list[dict[str, Any]]:
+    """Sweep the requested brand or every opted-in brand, sharing one time budget; returns each run's summary
+    (or its refusal)."""
+    import time
+
+    deadline = time.monotonic() + time_budget_s
     summaries = []
     for brand_id in brands_to_sweep(deps, request):
         try:
-            result = run_sweep(deps, brand_id, max_candidates=request.max_candidates, **sweep_args)
+            result = run_sweep(
+                deps,
+                brand_id,
+                max_candidates=request.max_candidates,
+                time_budget_s=max(0.0, deadline - time.monotonic()),
+                **sweep_args,
+            )
         except PermanentError as exc:
             log.warning("discover: %s skipped: %s", brand_id, exc)
             summaries.append({"brand": brand_id, "skipped": str(exc)})

@@ -71,6 +71,7 @@ class SweepResult:
         0  # sightings whose image URL is not an http(s) URL of at most MAX_URL_CHARS (never fetched)
     )
     not_fetched_max: int = 0  # left for a later run by --max
+    not_fetched_time: int = 0  # left for a later run: the run's time budget was spent (a function's timeout)
     errors: list[str] = field(default_factory=list)
     skipped_units: list[str] = field(default_factory=list)  # calls not made (quota, cost cap, source stopped)
     per_origin: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -91,6 +92,7 @@ class SweepResult:
             "refused": self.refused,
             "invalid": self.invalid,
             "not_fetched_max": self.not_fetched_max,
+            "not_fetched_time": self.not_fetched_time,
             "errors": self.errors,
             "skipped_units": self.skipped_units,
         }
@@ -286,9 +288,13 @@ def run_sweep(
     max_candidates: int | None = None,
     drain: Callable[[], Any] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    time_budget_s: float | None = None,
 ) -> SweepResult:
     """Sweep ``brand_id``'s enabled sources; ``max_candidates`` caps the new scans this run starts, ``drain``
-    runs the chain after each (the embedded default's in-process bus; None on Pub/Sub)."""
+    runs the chain after each (the embedded default's in-process bus; None on Pub/Sub). ``time_budget_s``:
+    no image is fetched after that many seconds (the rest waits for the next run) — a function that ran into
+    its timeout would be redelivered and pay for the API calls again."""
+    deadline = None if time_budget_s is None else time.monotonic() + time_budget_s
     brand = get_brand(deps, brand_id)
     kit = discovery_of(deps.docs.get(paths.brand(brand_id)) or {})
     enabled = kit.enabled()
@@ -327,6 +333,9 @@ def run_sweep(
     for image_url, seen in by_url.items():
         if max_candidates is not None and len(result.scanned) >= max_candidates:
             result.not_fetched_max += 1
+            continue
+        if deadline is not None and time.monotonic() >= deadline:
+            result.not_fetched_time += 1
             continue
         _visit(deps, brand_id, image_url, seen, market_hosts, result, drain)
     run_doc = result.summary() | {

@@ -32,7 +32,9 @@ def _index(photos):
 def _best(index, image):
     cand = cv.sift_features(image)
     good = index.good_matches(cand[1])
-    results = [(cv._geometry(pairs, cand, index.groups[g].features)["inliers"], g) for g, pairs in good.items()]
+    results = [
+        (cv._geometry(pairs, cand, index.groups[g].features)["inliers"], g) for g, pairs in good.items()
+    ]
     inliers, g = max(results, default=(0, 0))
     return inliers, index.groups[g].ref_id, index.groups[g].mirrored
 

@@ -314,3 +314,22 @@ def test_hostile_api_answers_are_neither_fetched_nor_stored_as_given(
         scan["listing"]["title"].startswith("ACME roadster[31m x") and len(scan["listing"]["title"]) == 2000
     )
     assert scan["listing"]["marketplace"] == "i.ebayimg.com"
+
+
+def test_a_spent_time_budget_leaves_the_fetching_to_the_next_run(
+    runtime, tmp_path, discovery_api, public_web
+):
+    from common.discovery.scheduled import sweep_scheduled
+    from common.messages import DiscoveryRequested
+    from tests.support.kits import tiny_kit
+
+    deps, _bus = runtime
+    kit = tiny_kit(tmp_path / "tiny")
+    doc = json.loads((kit / "brand.json").read_text()) | {"discovery": {"image_search": APPROVED}}
+    (kit / "brand.json").write_text(json.dumps(doc))
+    register_brand(deps, kit)
+    discovery_api.script(BRAVE_PATH, (200, {}, stored("brave_images.json", public_web.port)))
+    srcs = {"image_search": BraveImageSearchSource(api_key="k", endpoint=discovery_api.endpoint)}
+    (summary,) = sweep_scheduled(deps, DiscoveryRequested(), time_budget_s=0, sources=srcs, sleep=no_sleep)
+    assert (summary["requests"], summary["unique_images"], summary["not_fetched_time"]) == (1, 3, 3)
+    assert public_web.fetched() == [] and deps.docs.list(paths.discovered("acme")) == []

@@ -46,6 +46,7 @@ def create_review_app(
     app = Flask("counterfeit_review", static_folder=str(STATIC_DIR), static_url_path="/static")
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     ctx = ReviewContext(app, deps_factory, trust_iap, iap_audience, iap_certs)
+    app.extensions["review_context"] = ctx  # for scripts/bench_review.py and tests
     register_session(ctx)
     register_routes(ctx)
     register_bulk_routes(ctx)

@@ -1,10 +1,13 @@
-"""Review-page server time per decision: ``python scripts/bench_review.py [--items 40]``.
+"""Review-page server time per decision: ``python scripts/bench_review.py [--items 40] [--dashboard-rows N]``.
 
 Seeds a throwaway store with a backlog (tests/support/review_seed.py: images, kit reference, logo boxes), then
 runs the keyboard reviewer's cycle through the app (Flask's test client, no browser, no network): the decision
 POST, the next item's page it redirects to, and that page's two images. Baseline measured in the same run: the
 same cycle with the compiled-template cache emptied before every request, which is what every request cost
 before templates were compiled once per app (``ReviewContext.template``).
+
+``--dashboard-rows N``: also the time to count the dashboard's figures (14 days) on the embedded store with N
+queue rows and N verdicts for one brand (``tests/support/queue_scale.py`` rows).
 """
 
 from __future__ import annotations
@@ -62,10 +65,41 @@ def run(items: int, *, cached: bool) -> list[tuple[float, float, float]]:
         return [cycle(client, scan, forget) for scan in order[:items]]
 
 
+def dashboard_time(n: int) -> None:
+    from datetime import timedelta
+
+    from common.review.dashboard import build_dashboard
+    from common.review.queue_docs import queue_path
+    from tests.support.queue_scale import generate_rows
+
+    with tempfile.TemporaryDirectory() as tmp:
+        deps = build_deps(Settings(home=Path(tmp) / "home"))
+        rows = generate_rows("bench", n)
+
+        def write(txn: Any) -> None:
+            for r in rows:
+                txn.set(queue_path("bench", r["listing_id"]), r)
+                txn.set(
+                    f"brands/bench/verdicts/{r['scan_id']}",
+                    {k: r[k] for k in ("scan_id", "tier", "created_at")},
+                )
+
+        deps.docs.transaction(write)
+        now = max(r["created_at"] for r in rows) + timedelta(hours=1)
+        started = time.perf_counter()
+        d = build_dashboard(deps.docs, ["bench"], {"bench": ["bench"]}, now, 14)
+        took = time.perf_counter() - started
+        print(f"dashboard, 14 days, {n} queue rows + {n} verdicts (embedded store): {took:.1f} s "
+              f"({sum(map(sum, d.per_tier.values()))} verdicts in the span, {d.sellers_read} rows read for sellers)")  # fmt: skip
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--items", type=int, default=40)
+    parser.add_argument("--dashboard-rows", type=int, default=0)
     args = parser.parse_args()
+    if args.dashboard_rows:
+        dashboard_time(args.dashboard_rows)
     rows = {}
     for name, cached in (("baseline (compile per request)", False), ("templates compiled once", True)):
         timings = run(args.items, cached=cached)

@@ -64,6 +64,7 @@ class Dashboard:
     sample_limit: int = SELLER_SAMPLE
     brands: list[str] = field(default_factory=list)
     clusters: list[dict[str, Any]] = field(default_factory=list)  # largest first: brand, id, size, tiers, ...
+    counted_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 def _midnight(day: date) -> datetime:
@@ -199,12 +200,14 @@ def build_dashboard(
         sellers_read=read,
         brands=brands,
         clusters=top_clusters(docs, brands),
+        counted_at=now,
     )
 
 
 def as_json(d: Dashboard) -> dict[str, Any]:
     return {
         "brands": d.brands,
+        "counted_at": d.counted_at.isoformat(),
         "verdicts_per_tier": {
             "days": [day.isoformat() for day in d.days],
             **{f"tier_{t}": v for t, v in d.per_tier.items()},

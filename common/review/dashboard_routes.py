@@ -6,6 +6,7 @@ the same figures as data.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import abort, g, jsonify, request, url_for
@@ -14,6 +15,7 @@ from common.review import charts, dashboard
 from common.review.case_routes import reviewer_display_name
 from common.review.context import ReviewContext
 
+CACHE_TTL_S = 60.0  # a dashboard may be a minute old; counting again on every view is what costs (see docs)
 TIER_COLOURS = {1: "#b00020", 2: "#e08a00", 3: "#7a9cc6", 4: "#c5ccd6"}
 DECISION_COLOURS = {"confirmed": "#b00020", "rejected": "#2e7d32", "not_sure": "#8a8f98"}
 
@@ -24,6 +26,7 @@ PAGE = """{% extends base %}{% block body %}
  </select></label>
  <label>Days<input name="days" type="number" min="1" max="{{ days_max }}" value="{{ days }}" size="3"></label>
  <button type="submit">Show</button></form>
+<p id="as-of">Counted {{ as_of.strftime('%Y-%m-%d %H:%M:%S') }} UTC (recounted at most once a minute).</p>
 <div class="charts">
 <figure><figcaption><b>Verdicts per tier per day</b> (UTC, last {{ days }} days)</figcaption>{{ tiers_chart }}</figure>
 <figure><figcaption><b>Queue age</b>: Tier 1–2 items waiting for review, by time since the verdict
@@ -76,6 +79,24 @@ def _charts(d: dashboard.Dashboard, names: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def cached_dashboard(ctx: ReviewContext, brands: list[str], days: int) -> dashboard.Dashboard:
+    """The figures for exactly these brands and days, counted at most once a minute. The key is the brand
+    list itself, so a cached answer is only ever given for the same brands it was counted over."""
+    cache: dict[tuple[tuple[str, ...], int], tuple[float, dashboard.Dashboard]] = ctx.state.setdefault(
+        "dashboards", {}
+    )
+    key = (tuple(brands), days)
+    hit = cache.get(key)
+    if hit is not None and time.monotonic() - hit[0] < CACHE_TTL_S:
+        return hit[1]
+    deps = ctx.deps()
+    d = dashboard.build_dashboard(deps.docs, brands, deps.settings.review_tokens, deps.clock(), days)
+    for stale in [k for k, (at, _) in cache.items() if time.monotonic() - at >= CACHE_TTL_S]:
+        cache.pop(stale, None)
+    cache[key] = (time.monotonic(), d)
+    return d
+
+
 def dashboard_page(ctx: ReviewContext) -> Any:
     brands = ctx.view_brands()
     raw_days = request.args.get("days") or str(dashboard.DAYS_DEFAULT)
@@ -94,6 +115,7 @@ def dashboard_page(ctx: ReviewContext) -> Any:
     return ctx.render(
         PAGE,
         title="Dashboard",
+        as_of=d.counted_at,
         page="dashboard",
         all_brands=sorted(g.principal.brands),
         brand=request.args.get("brand") or "",

@@ -85,6 +85,8 @@ def test_dashboard_figures_are_exact_and_only_the_reviewers_brands(env) -> None:
     both = client.get("/dashboard?days=3", headers=bearer("tok-bob")).get_json()
     assert both["brands"] == ["acme", "other"] and both["verdicts_per_tier"]["tier_1"][0] == 8 + 3
     assert {c["brand_id"] for c in both["top_clusters"]} == {"acme", "other"}
+    again = client.get("/dashboard?days=3", headers=bearer("tok-acme")).get_json()  # cached per brand list:
+    assert again == d  # the same counts for the same brands, never the two-brand answer just counted
 
 
 def test_dashboard_page_draws_the_figures(env) -> None:

@@ -4,6 +4,11 @@ Candidate crops (whole, product box, tile grids; common.embedding.regions) go th
 the vector index returns the best cosine per reference over all crops and stored reference views; the best one
 is calibrated into the fusion's 0-1 ``embedding`` signal with the logistic fitted for this model (manifest
 ``calibration``, docs/embedding.md).
+
+The funnel (docs/speed.md): the whole image is embedded and searched first; the other crops only when its
+calibrated score is below DECISIVE_SCORE. The signal is the best over all crops, so the crops can only raise it,
+and from DECISIVE_SCORE they can raise it by at most 1 - DECISIVE_SCORE: the fused score (weight 0.62) moves by
+less than 0.001, which changes no tier unless the score sits that close to a boundary.
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ SIGNAL = "embedding"
 # fit), i.e. raw cosine ~0.62 for the shipped model (common/models/efficientnet-lite0-embed.json, cosine_at_0.5).
 FIRED_SCORE = 0.5
 TOP_K = 5  # references reported in detail (fusion reads only the best)
+# Whole-image score from which the other crops are not embedded (cosine ~0.88 for the shipped model's logistic).
+DECISIVE_SCORE = 0.999
 
 
 @functools.lru_cache(maxsize=8)
@@ -72,8 +79,9 @@ def run_embed_channel(deps: Deps, brand: Brand, image: Any, pre: Any) -> dict[st
         why = "brand has no reference embeddings (run `counterfeit brand add` again with the model available)"
         return {SIGNAL: Signal.not_run(SIGNAL, why)}
     regions = candidate_regions(image.width, image.height, _box(pre))
+    rgb = image.convert("RGB")
     try:
-        vectors, info = embed_images(deps.model, crop_all(image.convert("RGB"), regions))
+        vectors, info = embed_images(deps.model, crop_all(rgb, regions[:1]))
     except (ModelUnavailable, ModelRequestError) as exc:
         return {SIGNAL: Signal.not_run(SIGNAL, f"image model unavailable: {exc}")}
     mid = model_id(info)
@@ -96,7 +104,28 @@ def run_embed_channel(deps: Deps, brand: Brand, image: Any, pre: Any) -> dict[st
         index_name = f"local (fallback: {index_name} returned no vectors)"
     if not hits:
         return {SIGNAL: Signal.not_run(SIGNAL, f"no reference vectors found for {mid}")}
-    return {SIGNAL: _signal(hits, vectors, regions, refs, info, cal, index_name, started)}
+    whole_score = calibrated(hits[0].cosine, float(cal["a"]), float(cal["b"]))
+    if whole_score >= DECISIVE_SCORE or len(regions) == 1:
+        crops = (
+            f"skipped: the whole image is decisive (calibrated {whole_score:.4f} >= {DECISIVE_SCORE}); "
+            f"{len(regions) - 1} crop(s) not embedded"
+            if len(regions) > 1
+            else "none: the image is too small for crops"
+        )
+        signal = _signal(hits, vectors, regions[:1], refs, info, cal, index_name, started)
+        signal.detail["crops"] = crops
+        return {SIGNAL: signal}
+    try:
+        more, _ = embed_images(deps.model, crop_all(rgb, regions[1:]))
+    except (ModelUnavailable, ModelRequestError) as exc:
+        return {SIGNAL: Signal.not_run(SIGNAL, f"image model unavailable: {exc}")}
+    vectors = np.vstack([vectors, more])
+    hits = index.nearest(vectors, TOP_K) or hits
+    signal = _signal(hits, vectors, regions, refs, info, cal, index_name, started)
+    signal.detail["crops"] = (
+        f"embedded: the whole image alone was not decisive (calibrated {whole_score:.4f})"
+    )
+    return {SIGNAL: signal}
 
 
 def _signal(

@@ -12,7 +12,7 @@ from PIL import Image
 from common.bootstrap import Deps, build_deps
 from common.brands import Brand, ReferenceImage
 from common.embedding import synthetic
-from common.embedding.channel import FIRED_SCORE, run_embed_channel
+from common.embedding.channel import DECISIVE_SCORE, FIRED_SCORE, run_embed_channel
 from common.embedding.client import HttpModelClient
 from common.embedding.extractor import EmbedExtractor
 from common.messages import BlobRef, Box, Preprocessed, Signal
@@ -129,3 +129,16 @@ def test_not_run_without_embeddings_or_model(
     down = replace(deps, _model=HttpModelClient("http://127.0.0.1:9", timeout=(0.5, 0.5)), cache={})
     sig = _run(down, brand, photos["coffee"])
     assert sig.status == "not_run" and "image model unavailable" in (sig.reason or "")
+
+
+def test_crops_only_when_the_whole_image_is_not_decisive(deps: Deps, photos: dict[str, Image.Image]) -> None:
+    """The funnel: a copy of a reference decides on the whole image (the crops could only raise a score that is
+    already >= DECISIVE_SCORE); a small product in clutter needs the crops, and says so."""
+    brand = _brand(deps, photos)
+    copy = _run(deps, brand, photos["rocket"].convert("RGB"))
+    assert copy.status == "fired" and copy.score is not None and copy.score >= DECISIVE_SCORE
+    assert copy.detail["regions"] == ["whole"] and copy.detail["crops"].startswith("skipped: the whole image")
+    scene = synthetic.clutter_scene(photos["coffee"], [photos[n] for n in CLUTTER], random.Random(11))
+    found = _run(deps, brand, scene)
+    assert len(found.detail["regions"]) > 1 and found.detail["crops"].startswith("embedded: the whole image")
+    assert found.detail["per_region_cosine"][0] < found.detail["raw_cosine"]

@@ -137,10 +137,12 @@ class _Worker:
         self.held = (index, listing)
         self.conn.send((index, listing))
 
-    def stop(self) -> None:
+    def stop(self, *, wait: bool = True) -> None:
+        """Ask the worker to finish (``wait``), or end it now (the batch was interrupted or abandoned)."""
         with contextlib.suppress(OSError):
             self.conn.send(None)
-        self.proc.join(STOP_TIMEOUT_S)
+        if wait:
+            self.proc.join(STOP_TIMEOUT_S)
         if self.proc.is_alive():
             self.proc.terminate()
             self.proc.join(STOP_TIMEOUT_S)
@@ -157,7 +159,7 @@ def scan_parallel(
     finished: dict[int, Record] = {}
     pool: list[_Worker] = []
     next_out = 0
-    exhausted = False
+    exhausted = completed = False
 
     def hand_out(worker: _Worker) -> bool:
         """Give the worker the next listing (error items are recorded on the way); False when none is left."""
@@ -212,9 +214,10 @@ def scan_parallel(
         while next_out in finished:  # trailing error items after the last listing handed out
             yield finished.pop(next_out)
             next_out += 1
-    finally:
+        completed = True
+    finally:  # Ctrl-C or a consumer that stopped reading: no worker finishes the item it holds
         for worker in pool:
-            worker.stop()
+            worker.stop(wait=completed)
 
 
 def _receive(worker: _Worker) -> tuple[int, Record] | None:

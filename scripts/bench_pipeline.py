@@ -18,6 +18,7 @@ import argparse
 import importlib.util
 import io
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -142,7 +143,7 @@ def in_process(work: Path, paths: list[Path], repeat: int) -> None:
             for name, value in signal_split(record).items():
                 split.setdefault(name, []).append(value)
             for _, marker in deps.docs.query("processed_events", [Filter("scan_id", "==", scan_id)]):
-                per_step[marker["step"]].append(float(marker["elapsed_ms"]))
+                per_step.setdefault(marker["step"], []).append(float(marker["elapsed_ms"]))
 
     med = {k: statistics.median(v) for k, v in rows.items()}
     low = {k: min(v) for k, v in rows.items()}
@@ -159,7 +160,7 @@ def in_process(work: Path, paths: list[Path], repeat: int) -> None:
         f"{'PDQ-only matcher (HMA: decode+PDQ+lookup)':<40}{med['pdq']:>11.1f}{med['pdq'] / floor:>10.1f}"
         f"{med['pdq_cpu']:>9.1f}{low['pdq']:>9.1f}   ({pdq_hits}/{len(paths)} candidates matched a reference)"
     )
-    for step in STEPS:
+    for step in [*STEPS, *sorted(set(per_step) - set(STEPS))]:  # steps added since, after the known ones
         if per_step[step]:
             m = statistics.median(per_step[step])
             print(f"{'  step ' + step:<40}{m:>11.1f}{m / floor:>10.1f}{'':>9}   (n={len(per_step[step])})")
@@ -210,6 +211,11 @@ def ocr_split(paths: list[Path]) -> None:
     )
 
 
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def throughput(work: Path, paths: list[Path], workers: list[int], batch: int) -> None:
     """images/s of the worker pool on the demo set repeated ``batch`` times: overall (worker start and model
     load included, as a user's batch sees it) and after the first record (steady state)."""
@@ -218,16 +224,18 @@ def throughput(work: Path, paths: list[Path], workers: list[int], batch: int) ->
     print(
         f"\nbatch throughput ({len(items)} items = demo set x {batch}, `counterfeit scan --workers N` pool)"
     )
-    print(f"{'workers':>8}{'wall s':>9}{'images/s':>10}{'after first record':>20}")
+    print(f"{'workers':>8}{'wall s':>9}{'images/s':>10}{'after first record':>20}{'worker CPU s/image':>20}")
     for n in workers:
         start = time.perf_counter()
+        cpu_before = _children_cpu_s()
         arrivals = []
         for record in scan_parallel(config, items, n):
             assert "tier" in record, record
             arrivals.append(time.perf_counter())
         wall = arrivals[-1] - start
         steady = (len(arrivals) - 1) / max(arrivals[-1] - arrivals[0], 1e-9)
-        print(f"{n:>8}{wall:>9.1f}{len(items) / wall:>10.2f}{steady:>20.2f}")
+        cpu = (_children_cpu_s() - cpu_before) / len(items)  # the workers are joined: their CPU is counted
+        print(f"{n:>8}{wall:>9.1f}{len(items) / wall:>10.2f}{steady:>20.2f}{cpu:>20.2f}")
     print(f"goal: >= 8 images/s with 2 workers; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 

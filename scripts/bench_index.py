@@ -3,6 +3,7 @@
 
     nice .venv/bin/python scripts/bench_index.py pdq      # 100k / 1M / 10M hashes
     nice .venv/bin/python scripts/bench_index.py embed    # 100k vectors, every library installed
+    nice .venv/bin/python scripts/bench_index.py port     # exact vs the graph through the vector-index port
 
 ``pdq``: every row within PDQ_MATCH (31 bits) of the query, three ways on the same rows and queries: the exact
 numpy scan (common.hashing), our multi-index (common.hash_mih) and FAISS's IndexBinaryMultiHash (16 tables of
@@ -31,7 +32,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
+# Every method on one thread, exact numpy included: on 2 shared cores BLAS's second thread mostly spins, and CPU
+# time is the figure these tables report. Set before numpy loads its BLAS.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -405,11 +409,76 @@ def _report(
         )
 
 
+_VIEWS = ("whole", "centre", "tile2_0_0", "tile2_0_1", "tile2_1_0", "tile2_1_1")
+
+
+def _reference_doc(i: int, rows: np.ndarray) -> dict:
+    """A reference document as the EmbedExtractor stores it: the whole photo and five crops."""
+    return {
+        "ref_id": f"reference:{i}.jpg",
+        "sha256": str(i),
+        "embedding_model": "m@1",
+        "embedding": rows[0].tolist(),
+        "embedding_crops": {v: r.tolist() for v, r in zip(_VIEWS[1:], rows[1:], strict=False)},
+    }
+
+
+def bench_port(sizes: list[int], dim: int, queries: int) -> None:
+    """What the embed channel pays through the vector-index port: ``LocalVectorIndex`` (exact) against
+    ``AnnVectorIndex`` (the FAISS graph ``brand add`` builds) on reference documents like the EmbedExtractor's
+    (six views each), for a candidate's 15 crops at the channel's k (TOP_K = 5); plus what building,
+    persisting, loading and adding one reference cost."""
+    gen = EmbeddingModel(np.random.default_rng(dim), dim)
+    print(
+        f"through the port: {queries} candidates of {BATCH} crops (new views of stored products); CPU ms / s"
+    )
+    print(
+        f"{'vectors':>9}{'exact ms':>10}{'graph ms':>10}{'same top-5':>12}{'same best':>11}{'build s':>9}"
+        f"{'blob MB':>9}{'save s':>8}{'load s':>8}{'add 1 ref ms':>14}"
+    )
+    for n in sizes:
+        _port_row(gen, n, queries)
+
+
+def _port_row(gen: EmbeddingModel, n: int, queries: int) -> None:
+    from common.embedding.ann import AnnVectorIndex
+    from common.embedding.channel import TOP_K
+    from common.embedding.index import LocalVectorIndex
+
+    data = gen.catalogue(n)
+    refs = [_reference_doc(i, data[lo : lo + 6]) for i, lo in enumerate(range(0, n, 6))]
+    exact = LocalVectorIndex.from_references(refs, model="m@1")
+    built: list[AnnVectorIndex] = []
+    build = _cpu_ms(lambda: built.append(AnnVectorIndex.build("bench", "m@1", refs, "v1")))[0] / 1000
+    graph = built[0]
+    blob: list[bytes] = []
+    save = _cpu_ms(lambda: blob.append(graph.to_bytes()))[0] / 1000
+    load = _cpu_ms(lambda: AnnVectorIndex.from_bytes(blob[0], "bench", "m@1"))[0] / 1000
+    exact_ms, graph_ms, same, best = [], [], 0, 0
+    for p in gen.rng.integers(0, len(refs), queries):
+        centre = data[p * 6 : p * 6 + 6].mean(axis=0)
+        crops = gen.views(np.repeat(centre[None], BATCH, axis=0)).astype(np.float32)
+        want: list = []
+        got: list = []
+        exact_ms.append(_cpu_ms(lambda c=crops, w=want: w.extend(exact.nearest(c, TOP_K)))[0])
+        graph_ms.append(_cpu_ms(lambda c=crops, g=got: g.extend(graph.nearest(c, TOP_K)))[0])
+        same += [h.ref_id for h in got] == [h.ref_id for h in want]
+        best += got[0].ref_id == want[0].ref_id
+    extra = _reference_doc(len(refs), gen.views(gen.products(1).repeat(6, axis=0)))
+    add = _cpu_ms(lambda: graph.sync([*refs, extra], "v2"))[0]  # after the searches: exact lacks it
+    print(
+        f"{n:>9,}{statistics.median(exact_ms):>10.2f}{statistics.median(graph_ms):>10.2f}"
+        f"{same / queries:>12.0%}{best / queries:>11.0%}{build:>9.1f}"
+        f"{len(blob[0]) / 2**20:>9.0f}{save:>8.2f}{load:>8.2f}{add:>14.1f}",
+        flush=True,
+    )
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("what", choices=("pdq", "embed"))
+    parser.add_argument("what", choices=("pdq", "embed", "port"))
     parser.add_argument(
         "--sizes", help="comma-separated index sizes (default: pdq 100000,1000000,10000000; embed 100000)"
     )
@@ -424,11 +493,13 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     HNSW.update(M=args.m, ef_construction=args.ef_construction)
     EF_SEARCH[:] = [int(e) for e in args.ef.split(",")]
-    default = "100000,1000000,10000000" if args.what == "pdq" else "100000"
+    default = {"pdq": "100000,1000000,10000000", "embed": "100000", "port": "3000,30000"}[args.what]
     sizes = [int(s) for s in (args.sizes or default).split(",")]
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     if args.what == "pdq":
         bench_pdq(sizes, args.queries)
+    elif args.what == "port":
+        bench_port(sizes, args.dim, args.queries)
     else:
         bench_embed(sizes, args.dim, args.queries, args.libs.split(","))
     print(f"load average {os.getloadavg()[0]:.1f} at the end")

@@ -27,12 +27,14 @@ source of truth.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
+import os
 import struct
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,10 +46,10 @@ from common.ports import Hit
 log = logging.getLogger(__name__)
 
 # From this many stored vectors (all views of all references of one model) a brand gets a graph; below, the
-# exact scan. Measured crossover (scripts/bench_index.py embed --sizes 1000,3000,10000 --libs faiss, CPU ms on
-# one thread, 1280-d): 1k exact 0.22 / graph 0.23 ms per crop; 3k 0.70 / 0.55; 10k 7.9 / 1.1 (docs/indexes.md).
-# A kit of 500 photos (brands.MAX_KIT_FILES) stores ~3,000 views, so the biggest kits get the graph.
-ANN_MIN_VECTORS = 3_000
+# exact scan. Measured where the channel pays it (scripts/bench_index.py port, a candidate's 15 crops, k = 5,
+# CPU ms on one thread): 3,000 vectors exact 4.9 / graph 7.6 ms; 10,000: 16.5 / 14.0 (docs/indexes.md). A kit of
+# 500 photos (brands.MAX_KIT_FILES) stores ~3,000 views, so today's kits stay exact; bigger catalogues get it.
+ANN_MIN_VECTORS = 8_000
 # HNSW parameters (scripts/bench_index.py: M 16 / efConstruction 100 / efSearch 128 gave recall@10 >= 0.99).
 HNSW_M = 16
 EF_CONSTRUCTION = 100
@@ -65,9 +67,28 @@ class StaleIndex(ValueError):
 
 
 def _faiss() -> Any:
+    """FAISS, searching on one thread. Why: a candidate's 15 crops on two OpenMP threads cost 2.2x the CPU of one
+    thread (16.2 vs 7.3 ms measured at 3,000 vectors: the second thread mostly waits), and parallel scans run one
+    worker per core already. Inserts take every core (``_all_cores``): ``brand add`` runs alone."""
     import faiss
 
+    if not _SEARCH_THREADS_SET:
+        faiss.omp_set_num_threads(1)
+        _SEARCH_THREADS_SET.append(True)
     return faiss
+
+
+_SEARCH_THREADS_SET: list[bool] = []
+
+
+@contextlib.contextmanager
+def _all_cores() -> Iterator[None]:
+    faiss = _faiss()
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(1)
 
 
 @dataclass
@@ -150,7 +171,8 @@ class AnnVectorIndex:
                 self.rows.live.append(True)
                 vectors.append(vec)
         if vectors:
-            self.graph.add(np.asarray(vectors, np.float32))
+            with _all_cores():
+                self.graph.add(np.asarray(vectors, np.float32))
 
     def _remove(self, ref_id: str) -> None:
         self._shape = None

@@ -169,7 +169,10 @@ module "model_endpoint" {
   cpu                 = var.model_cpu
   memory              = var.model_memory
   deletion_protection = false
-  invokers            = { embed = module.iam.function_service_accounts["embed"].member }
+  invokers = { # the functions given MODEL_ENDPOINT_URL (locals.tf function_environment)
+    embed   = module.iam.function_service_accounts["embed"].member
+    cluster = module.iam.function_service_accounts["cluster"].member
+  }
 
   depends_on = [google_project_service.this]
 }

@@ -52,6 +52,7 @@ from common.clusters import fingerprints as fp  # noqa: E402
 from common.clusters import views  # noqa: E402
 from common.clusters.keys import listing_keys  # noqa: E402
 from common.clusters.membership import add_listing  # noqa: E402
+from common.copyverify import sift_features, verify_pair  # noqa: E402
 from common.embedding.synthetic import load_rgb, sample_image_paths  # noqa: E402
 from common.imaging import open_working, preprocess  # noqa: E402
 from common.messages import Verdict  # noqa: E402
@@ -61,7 +62,7 @@ MARKETS = ("shopmart", "bazaar", "marketo", "tradepost")
 EDITS = ("jpeg", "resize", "crop", "bright", "mirror", "crop+jpeg", "resize+bright")
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 PDQ_SWEEP = (16, 24, 31, 40, 48, 56)
-COS_SWEEP = (0.85, 0.88, 0.90, 0.92, 0.94, 0.96, 1.01)  # 1.01: embedding off
+COS_SWEEP = (0.88, 0.90, 0.92, 0.94, 0.95, 0.96, 1.01)  # 1.01: embedding off
 
 
 @dataclass
@@ -73,6 +74,7 @@ class Item:
     photo: str  # which composed photo (same photo <=> same image)
     jpeg: bytes = b""
     prints: fp.Prints | None = None
+    image: Image.Image | None = None  # the working copy
     ms: dict[str, float] = field(default_factory=dict)
 
 
@@ -204,7 +206,7 @@ def fingerprint_all(items: list[Item], deps: Any) -> None:
     for it in items:
         start = time.perf_counter()
         _result, working = preprocess(it.jpeg, max_bytes=20_000_000, max_pixels=40_000_000)
-        image = open_working(working)
+        image = it.image = open_working(working)
         mid = time.perf_counter()
         it.prints = fp.fingerprint(image, model)
         it.ms["preprocess"] = (mid - start) * 1000
@@ -250,8 +252,9 @@ def score(items: list[Item], cluster_of: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def simulate(items: list[Item], pdq_max: int, cos_min: float) -> dict[str, str]:
-    """The same linking rule in memory (every pair compared): exact keys, PDQ (and mirror), embedding."""
+def simulate(items: list[Item], pdq_max: int, cos_min: float, check: bool = False) -> dict[str, str]:
+    """The same linking rule in memory (every pair compared): exact keys, PDQ (and mirror), embedding, and
+    (``check``) SIFT verification of the grey zone ``[VERIFY_MIN_COSINE, cos_min)`` without the per-verdict cap."""
     ids = [it.listing["listing_id"] for it in items]
     parent = {i: i for i in ids}
 
@@ -272,6 +275,8 @@ def simulate(items: list[Item], pdq_max: int, cos_min: float) -> dict[str, str]:
             holder.setdefault(key.doc_id, it.listing["listing_id"])
     pdq_d, cos = pair_matrices(items)
     close = (pdq_d <= pdq_max) | (cos >= cos_min)
+    if check:
+        close |= verified_pairs(items) & (cos >= VERIFY_MIN_COSINE)
     for i, j in zip(*np.nonzero(np.triu(close, 1)), strict=True):
         join(ids[i], ids[j])
     return {i: find(i) for i in ids}
@@ -310,6 +315,39 @@ def pair_matrices(items: list[Item]) -> tuple[np.ndarray, np.ndarray]:
     return _MATRICES[key]
 
 
+_VERIFIED: dict[int, np.ndarray] = {}
+# --sift-check: the geometric check tried for the embedding's grey zone (not shipped: see docs)
+VERIFY_MIN_COSINE = 0.75
+MIN_INLIERS = 12  # common.vision.sift.MIN_INLIERS
+MIN_INLIER_SHARE = 0.5  # of the ratio-test matches: against repetitive textures
+
+
+def same_photo(own: Any, other: Any) -> bool:
+    result = verify_pair(own, other)
+    return bool(result["inliers"] >= MIN_INLIERS and result["inliers"] >= MIN_INLIER_SHARE * result["good"])
+
+
+def verified_pairs(items: list[Item]) -> np.ndarray:
+    """SIFT + RANSAC verdict (``same_photo``) for every pair in the grey zone of the sweep, once."""
+    key = id(items)
+    if key not in _VERIFIED:
+        _pdq, cos = pair_matrices(items)
+        top = max(c for c in COS_SWEEP if c <= 1)
+        out = np.zeros(cos.shape, bool)
+        feats: dict[int, Any] = {}
+        start, checked = time.perf_counter(), 0
+        for i, j in zip(*np.nonzero(np.triu((cos >= VERIFY_MIN_COSINE) & (cos < top), 1)), strict=True):
+            for k in (i, j):
+                if k not in feats:
+                    feats[k] = sift_features(items[k].image)
+            out[i, j] = out[j, i] = same_photo(feats[i], feats[j])
+            checked += 1
+        ms = (time.perf_counter() - start) * 1000 / max(checked, 1)
+        print(f"SIFT-checked {checked} grey-zone pairs (cosine {VERIFY_MIN_COSINE}-{top}), {ms:.0f} ms each")
+        _VERIFIED[key] = out
+    return _VERIFIED[key]
+
+
 def distances(items: list[Item]) -> None:
     pdq_d, cos = pair_matrices(items)
     same_photo = np.array([[a.photo == b.photo for b in items] for a in items])
@@ -341,10 +379,20 @@ def distances(items: list[Item]) -> None:
             (f"{d.min():>8} {int(np.median(d)):>8} {d.max():>8}") if d.size else f"{'-':>8} {'-':>8} {'-':>8}"
         )
         print(f"{label:<34} {int(mask.sum()):>6} {pd} {c.min():>8.3f} {np.median(c):>8.3f} {c.max():>8.3f}")
+    diff = ~same_photo & upper
+    for name, matrix, order in (("PDQ", pdq_d, 1), ("cosine", cos, -1)):
+        flat = np.flatnonzero(diff.ravel())
+        closest = flat[np.argsort(order * matrix.ravel()[flat], kind="stable")[:3]]
+        shown = ", ".join(
+            f"{items[k // len(items)].photo} ~ {items[k % len(items)].photo} ({matrix.ravel()[k]:.3g})"
+            for k in closest
+        )
+        print(f"closest different photos by {name}: {shown}")
 
 
-def sweep(items: list[Item]) -> None:
-    print("\nThreshold sweep (in-memory, same rule): planted groups recovered / false-merge clusters")
+def sweep(items: list[Item], check: bool) -> None:
+    how = ", grey zone SIFT-checked" if check else ""
+    print(f"\nThreshold sweep (in-memory, same rule{how}): planted groups recovered / false-merge clusters")
     print(
         f"{'PDQ <= ':>10}"
         + "".join(f"{('cos>=' + format(c, '.2f')) if c <= 1 else 'no embed':>13}" for c in COS_SWEEP)
@@ -352,7 +400,7 @@ def sweep(items: list[Item]) -> None:
     for t in PDQ_SWEEP:
         cells = []
         for c in COS_SWEEP:
-            s = score(items, simulate(items, t, c))
+            s = score(items, simulate(items, t, c, check))
             cells.append(f"{s['recovered']:>3}/{s['planted']:<3} {s['false_merge_clusters']:>3}fm")
         print(f"{t:>10}" + "".join(f"{cell:>13}" for cell in cells))
 
@@ -387,6 +435,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--store-groups", type=int, default=8, help="planted groups of one store URL (2-3)")
     parser.add_argument("--unrelated", type=int, default=60, help="unrelated single listings")
+    parser.add_argument("--sift-check", action="store_true",
+                        help="also sweep with a SIFT + RANSAC check of cosine 0.75..threshold (tried, not shipped)")  # fmt: skip
     args = parser.parse_args(argv)
     print(f"bench_clusters --seed {args.seed} --image-groups {args.image_groups} --seller-groups "
           f"{args.seller_groups} --store-groups {args.store_groups} --unrelated {args.unrelated}")  # fmt: skip
@@ -400,8 +450,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{len(items)} listings; {flat} without a PDQ (flat image); embedding model {items[0].prints.model}"
         )  # type: ignore[union-attr]
         distances(items)
-        sweep(items)
+        sweep(items, False)
         cluster_of, costs = run_store(items, Path(tmp) / "store")
+        if args.sift_check:
+            sweep(items, True)
     s = score(items, cluster_of)
     sim = score(items, simulate(items, fp.PDQ_CLUSTER_DISTANCE, fp.EMBED_CLUSTER_COSINE))
     print(f"\nIncremental run on the local store, shipped thresholds (PDQ <= {fp.PDQ_CLUSTER_DISTANCE}, "
@@ -418,7 +470,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{sim['false_merge_clusters']} false-merge clusters ({'same' if same else 'DIFFERENT'})")  # fmt: skip
     fps = [it.ms["fingerprint"] for it in items]
     print(f"  ms per listing (median): fingerprint {statistics.median(fps):.1f} (PDQ + embedding), "
-          f"store update {statistics.median(costs):.1f}; preprocess {statistics.median(it.ms['preprocess'] for it in items):.1f}")  # fmt: skip
+          f"store update {statistics.median(costs):.1f}; preprocess "
+          f"{statistics.median(it.ms['preprocess'] for it in items):.1f}")  # fmt: skip
     return 0 if same else 1
 
 

@@ -26,10 +26,19 @@ from common.embedding.extractor import embed_images, model_id
 from common.hashing import compute_hashes
 
 # PDQ bits within which two listing images count as one photo: ThreatExchange's confident match (31 of 256).
+# Measured (scripts/bench_clusters.py --seed 7): re-encoded, resized, re-lit and mirrored copies mostly 0-22
+# bits (the product-region crop can flip between copies, then 98-136); different photos >= 56, except one
+# pair of two mostly plain photos 10 bits apart on seed 11 (a false merge at any threshold); next closest 52
+# (seed 11) and 46 (seed 13). 40-48 recovered one more group on seed 7 and 56 made the first false merge.
 PDQ_CLUSTER_DISTANCE = 31
 # Whole-image embedding cosine from which two listing images count as one (edited) photo: far above the embed
-# channel's "shows the product" (~0.62), where different photos of one product still sit.
-EMBED_CLUSTER_COSINE = 0.92
+# channel's "shows the product" (~0.62), where different photos of one product still sit. Measured
+# (scripts/bench_clusters.py, seeds 7 and 11): different photos reach 0.933 and 0.950 (crops of one textured
+# photo: gravel, clock, star field); at 0.94 seed 11 merged 3 clusters falsely, at 0.95 none by embedding,
+# for 2 and 1 fewer planted groups recovered; held-out seed 13: 2 false merges at 0.94, none at 0.95. Edited
+# copies lie at 0.73-1.0 (crops lowest), which is why PDQ and the exact keys carry the rest. Merging is worse
+# than splitting here: a cluster is decided at once.
+EMBED_CLUSTER_COSINE = 0.95
 PDQ_BITS = 256
 
 

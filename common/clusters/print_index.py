@@ -4,8 +4,8 @@ Both read the same documents (``paths.cluster_prints``: ``pdq_vector``, ``embedd
 ``added_at``) written by ``common.clusters.membership`` through the DocumentStore, and answer the same range
 question: which stored prints lie within ``min_cosine`` of a query vector.
 
-Local: the brand's prints in two float32 matrices, cached per process (``Deps.cache``) and topped up on each
-query with the prints added since the last one (``added_at >=`` the newest seen, minus a margin for writers
+Local: the brand's prints in two float32 matrices (rows appended, never rebuilt), cached per process
+(``Deps.cache``) and topped up on each query with the prints added since the last one (``added_at >=`` the newest seen, minus a margin for writers
 whose clocks or commits lag), so a query reads only new documents, then costs one matrix-vector product.
 Firestore: ``find_nearest`` (COSINE, ``distance_threshold``) on the collection; production needs single-field
 vector indexes on collection group ``cluster_prints`` for ``pdq_vector`` (256) and ``embedding`` (the model's
@@ -33,39 +33,52 @@ FIRESTORE_MAX_LIMIT = 1000  # find_nearest's own limit
 TOP_UP_MARGIN = timedelta(seconds=5)
 
 
+class _FieldRows:
+    """One vector field of a brand's prints as a growing float32 matrix (rows overwritten in place on a
+    re-scan, appended otherwise, capacity doubled), so a new print costs one row, never a rebuild."""
+
+    def __init__(self) -> None:
+        self.matrix: np.ndarray | None = None
+        self.n = 0
+        self.row: dict[str, int] = {}
+        self.ids: list[str] = []
+        self.models: list[str | None] = []
+
+    def put(self, listing_id: str, value: Any, model: str | None) -> None:
+        i = self.row.get(listing_id)
+        if not value:
+            if i is not None:  # the re-scanned image has no such print: its old row can no longer match
+                assert self.matrix is not None
+                self.matrix[i] = 0.0
+            return
+        vec = np.asarray(value, np.float32)
+        if self.matrix is None:
+            self.matrix = np.zeros((64, len(vec)), np.float32)
+        if vec.shape != (self.matrix.shape[1],):
+            return  # another model's dimension: never comparable with these rows
+        if i is None:
+            if self.n == len(self.matrix):
+                self.matrix = np.concatenate([self.matrix, np.zeros_like(self.matrix)])
+            i = self.row[listing_id] = self.n
+            self.n += 1
+            self.ids.append(listing_id)
+            self.models.append(model)
+        self.matrix[i] = vec
+        self.models[i] = model
+
+
 class _BrandPrints:
     def __init__(self) -> None:
-        self.row: dict[str, int] = {}  # listing id -> row
-        self.ids: list[str] = []
-        self.vectors: dict[str, list[list[float] | None]] = {f: [] for f in FIELDS}
-        self.models: list[str | None] = []
+        self.fields = {f: _FieldRows() for f in FIELDS}
         self.newest: datetime | None = None
-        self.matrices: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # field -> (rows, matrix)
 
     def put(self, listing_id: str, doc: dict[str, Any]) -> None:
-        i = self.row.get(listing_id)
-        if i is None:
-            i = self.row[listing_id] = len(self.ids)
-            self.ids.append(listing_id)
-            self.models.append(None)
-            for f in FIELDS:
-                self.vectors[f].append(None)
+        model = doc.get("embedding_model")
         for f in FIELDS:
-            value = doc.get(f)
-            self.vectors[f][i] = [float(v) for v in value] if value else None
-        self.models[i] = doc.get("embedding_model")
+            self.fields[f].put(listing_id, doc.get(f), model if f == "embedding" else None)
         added = doc.get("added_at")
         if isinstance(added, datetime) and (self.newest is None or added > self.newest):
             self.newest = added
-        self.matrices.clear()
-
-    def matrix(self, field: str) -> tuple[np.ndarray, np.ndarray]:
-        if field not in self.matrices:
-            rows = [i for i, v in enumerate(self.vectors[field]) if v is not None]
-            dim = len(self.vectors[field][rows[0]] or []) if rows else 0
-            mat = np.asarray([self.vectors[field][i] for i in rows], np.float32).reshape(len(rows), dim)
-            self.matrices[field] = (np.asarray(rows, np.int64), mat)
-        return self.matrices[field]
 
 
 class LocalPrintIndex:
@@ -100,22 +113,19 @@ class LocalPrintIndex:
         if field not in FIELDS:
             raise ValueError(f"field must be one of {FIELDS}")
         with self._lock:
-            state = self._prints(brand_id)
-            rows, mat = state.matrix(field)
-            if len(rows) == 0:
+            rows = self._prints(brand_id).fields[field]
+            if rows.matrix is None or rows.n == 0:
                 return []
             query = np.asarray(vector, np.float32)
-            if query.shape != (mat.shape[1],):
+            if query.shape != (rows.matrix.shape[1],):
                 return []  # another model's dimension: nothing comparable
-            sims = mat @ query
+            sims = rows.matrix[: rows.n] @ query
             hits = np.flatnonzero(sims >= min_cosine)
-            order = hits[np.argsort(-sims[hits], kind="stable")]
             out = []
-            for j in order:
-                i = int(rows[j])
-                if field == "embedding" and model is not None and state.models[i] != model:
+            for i in hits[np.argsort(-sims[hits], kind="stable")]:
+                if field == "embedding" and model is not None and rows.models[i] != model:
                     continue
-                out.append((state.ids[i], float(sims[j])))
+                out.append((rows.ids[i], float(sims[i])))
                 if len(out) >= limit:
                     break
             return out

@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from common import paths
 from common import signals as signal_registry
+from common.clusters import views as cluster_views
 from common.evidence.bundle import evidence_doc_path, verify_recorded
 from common.evidence.sources import find_reference
 from common.ports import NotFound
@@ -156,6 +157,7 @@ def item(ctx: ReviewContext, brand: str, scan_id: str) -> Response:
         title=it.verdict.listing_id,
         it=it,
         listing=scan.get("listing") or {},
+        cluster=cluster_views.cluster_of_listing(ctx.deps().docs, brand, it.verdict.listing_id),
         has_reference=reference is not None,
         reference=reference.ref_id if reference else None,
         **case_context(ctx.deps().docs, brand, scan_id),

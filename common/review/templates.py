@@ -148,6 +148,8 @@ ITEM = """{% extends base %}{% block body %}{% set v = it.verdict %}
 <dl id="facts">{% for key, text in [('seller_id','Seller'),('price','Price'),('marketplace','Marketplace'),
   ('title','Title')] %}{% if listing.get(key) is not none %}<dt>{{ text }}</dt><dd>{{ listing.get(key) }}
   {{ listing.get('currency') or '' if key == 'price' }}</dd>{% endif %}{% endfor %}</dl>
+{% if cluster and cluster[1].size > 1 %}<p id="cluster-link">In <a href="{{ url_for('cluster_view',
+ brand=v.brand_id, cluster_id=cluster[0]) }}">a cluster of {{ cluster[1].size }} listings</a></p>{% endif %}
 {% if it.review %}<p id="current-review">Decided: <b>{{ it.review.decision }}</b> by {{ it.review.reviewer }}
  {% if it.review.note %}— “{{ it.review.note }}”{% endif %}</p>{% endif %}
 <form class="decide" method="post" action="{{ url_for('decide', brand=v.brand_id, scan_id=v.scan_id) }}?{{ qs }}">

@@ -357,8 +357,10 @@ def test_model_endpoint_reads_images_through_the_same_settings() -> None:
     assert set(env) <= settings_env_names()
     assert {"CANDIDATES_BUCKET", "WORK_BUCKET", "REFERENCES_BUCKET"} <= set(env)
     assert LOCALS["function_environment"]["embed"]["MODEL_ENDPOINT_URL"] == "${module.model_endpoint.url}"
+    callers = {n for n, env in LOCALS["function_environment"].items() if "MODEL_ENDPOINT_URL" in env}
+    assert callers == {"embed", "cluster"}  # every function given the endpoint may invoke it
     assert module_call("model_endpoint")["invokers"] == {
-        "embed": '${module.iam.function_service_accounts["embed"].member}'
+        name: f'${{module.iam.function_service_accounts["{name}"].member}}' for name in callers
     }
 
 

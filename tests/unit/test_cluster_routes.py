@@ -53,6 +53,9 @@ def test_cluster_list_and_view_show_only_the_reviewers_brands(client, deps: Deps
         "dup-b", "dup-a", "dup-e", "dup-d", "dup-c"
     ]  # fmt: skip
     assert "bazaar" in page.text and "marketo" in page.text and "Tier 2" in page.text
+    item = client.get("/brands/acme/items/sc-dup-c", headers=auth()).text  # the item page links its cluster
+    assert f"/brands/acme/clusters/{cid}" in item and "a cluster of 5 listings" in item
+    assert 'id="cluster-link"' not in client.get("/brands/acme/items/sc-lone", headers=auth()).text
     assert client.get(f"/brands/acme/clusters/{cid}", headers=auth("tok-other")).status_code == 403
     [other] = views.list_clusters(deps.docs, "other", min_size=1)
     assert client.get(f"/brands/acme/clusters/{other['cluster_id']}", headers=auth()).status_code == 404

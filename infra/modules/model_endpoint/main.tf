@@ -1,5 +1,5 @@
 # The self-hosted ONNX model endpoint (model_server/Dockerfile) on Cloud Run. Private: only the identities in
-# `invokers` (the embed function) may call it; the function sends an ID token for the service URL.
+# `invokers` (the embed and cluster functions) may call it; the function sends an ID token for the service URL.
 
 resource "google_service_account" "runtime" {
   project      = var.project_id

@@ -302,10 +302,23 @@ class AnnVectorIndex:
             graph = faiss.deserialize_index(np.frombuffer(body[meta_len:], np.uint8))
         except RuntimeError as exc:
             raise StaleIndex(f"FAISS could not read the graph ({str(exc)[:120]})") from exc
+        try:
+            return cls._from_parts(brand_id, model, meta, graph)
+        except (KeyError, IndexError, TypeError, ValueError) as exc:  # a well-formed file never gets here
+            raise StaleIndex(
+                f"metadata does not describe the graph ({exc.__class__.__name__}: {exc})"
+            ) from exc
+
+    @classmethod
+    def _from_parts(cls, brand_id: str, model: str, meta: dict[str, Any], graph: Any) -> AnnVectorIndex:
+        faiss = _faiss()
         index = cls(brand_id, model, int(meta["dim"]))
         owners, views = list(meta["owners"]), list(meta["views"])
         if graph.d != index.dim or graph.ntotal != len(owners) or len(views) != len(owners):
             raise StaleIndex("graph and metadata disagree on the number or size of rows")
+        n_refs, n_rows = len(meta["refs"]), len(owners)
+        if not all(0 <= o < n_refs for o in owners) or not all(0 <= d < n_rows for d in meta["dead"]):
+            raise StaleIndex("metadata points at rows or references that do not exist")
         if not isinstance(graph, faiss.IndexHNSWFlat):  # deserialize_index returns the concrete class
             raise StaleIndex(f"persisted graph is a {type(graph).__name__}, not an IndexHNSWFlat")
         index.graph = graph

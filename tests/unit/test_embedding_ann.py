@@ -238,3 +238,29 @@ def test_brand_add_builds_and_stores_the_graph(tmp_path: Path, runtime, demo_dir
         graph.nearest(queries, 3),
         LocalVectorIndex.from_references(brand.references, model=model).nearest(queries, 3),
     )
+
+
+def test_checksummed_but_inconsistent_metadata_is_stale() -> None:
+    """A file with a valid checksum but metadata that does not describe the graph (written by a bug or by
+    someone with access to the bucket) is refused, never half-loaded."""
+    import hashlib
+    import json
+
+    data = ann.AnnVectorIndex.build("acme", MODEL, _refs(np.random.default_rng(11), 3)).to_bytes()
+    _, meta_len, graph_len, _ = ann._HEAD.unpack_from(data)
+    meta = json.loads(data[ann._HEAD.size : ann._HEAD.size + meta_len])
+    graph = data[ann._HEAD.size + meta_len :]
+    for key, value in (
+        ("owners", [-1] * len(meta["owners"])),
+        ("dead", [10**6]),
+        ("views", []),
+        ("dim", "x"),
+    ):
+        bad = json.dumps(dict(meta, **{key: value})).encode()
+        blob = (
+            ann._HEAD.pack(ann._MAGIC, len(bad), graph_len, hashlib.sha256(bad + graph).digest())
+            + bad
+            + graph
+        )
+        with pytest.raises(ann.StaleIndex):
+            ann.AnnVectorIndex.from_bytes(blob, "acme", MODEL)

@@ -36,6 +36,7 @@ PLUGIN_MODULES = (
     "common.evaluate",
     "common.calibrate",
     "common.review.app",
+    "common.clusters.backfill",
     "common.doctor",
     "common.hashlists_cli",
     "common.enforcement.cases_cli",

@@ -50,8 +50,8 @@ def _png(img: Image.Image) -> bytes:
     return buf.getvalue()
 
 
-def seed_clusters(deps: Any) -> dict[str, str]:
-    """Scans, verdicts, queue rows, images and clusters; returns listing id -> scan id."""
+def seed_clusters(deps: Any, cluster: bool = True) -> dict[str, str]:
+    """Scans, verdicts, queue rows, images and (``cluster``) clusters; returns listing id -> scan id."""
     scans = {}
     for i, (brand, listing, seller, market, tier, seed, edit) in enumerate(LISTINGS):
         scan_id = f"sc-{listing}"
@@ -71,6 +71,7 @@ def seed_clusters(deps: Any) -> dict[str, str]:
                           created_at=T0 + timedelta(hours=i))  # fmt: skip
         deps.docs.set(f"brands/{brand}/verdicts/{scan_id}", verdict.model_dump(mode="python"))
         record_verdict(deps.docs, verdict, doc)
-        add_listing(deps, doc, verdict, fingerprint(image, None))
+        if cluster:
+            add_listing(deps, doc, verdict, fingerprint(image, None))
         scans[listing] = scan_id
     return scans

@@ -203,3 +203,32 @@ def test_seller_ranking_counts_confirmed_listings_across_marketplaces(deps: Deps
     assert [(r["seller_id"], r["confirmed"]) for r in ranked] == [("bad", 2), ("meh", 1)]
     assert ranked[0]["marketplaces"] == {"m1": 1, "m2": 1}
     assert "m3/alias" in ranked[0]["linked_accounts"]
+
+
+def test_backfill_clusters_verdicts_recorded_before_the_step(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Verdicts, scans and working copies without clusters -> the same clusters the step makes; a rerun
+    skips every verdict; the CLI refuses a brand COUNTERFEIT_BRANDS does not allow."""
+    from common import cli
+    from common.clusters.backfill import backfill_clusters
+    from tests.support.cluster_seed import seed_clusters
+
+    monkeypatch.setenv("COUNTERFEIT_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("COUNTERFEIT_BACKEND", "local")
+    from common.settings import get_settings
+
+    get_settings.cache_clear()
+    deps = build_deps(get_settings())
+    deps.clock = lambda: T0
+    seed_clusters(deps, cluster=False)
+    deps._model = None  # the real model: embeddings as the chain makes them
+    report = backfill_clusters(deps, "acme")
+    assert (report.read, report.clustered, report.already) == (6, 6, 0)
+    assert frozenset({"dup-a", "dup-b", "dup-c", "dup-d", "dup-e"}) in partition(deps)
+    again = backfill_clusters(deps, "acme")
+    assert (again.clustered, again.already) == (0, 6)
+    monkeypatch.setenv("COUNTERFEIT_BRANDS", "other")
+    assert cli.main(["clusters", "backfill", "--brand", "acme"]) == 2
+    monkeypatch.delenv("COUNTERFEIT_BRANDS")
+    assert cli.main(["clusters", "backfill", "--brand", "other"]) == 0
+    assert partition(deps, "other") == {frozenset({"dup-x"})}
+    get_settings.cache_clear()

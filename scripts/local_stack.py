@@ -54,6 +54,12 @@ FUNCTIONS: dict[str, str] = {
     "ingest_gcs": "cloudevent",
     "ingest_webhook": "http",
 }
+# Request threads per function process (functions-framework's gunicorn reads THREADS; its default is 4 per
+# core). The CPU-bound steps get one per core: more only interleaves image decodes, SIFT and ONNX runs on the
+# same cores (more memory, more context switches, no more throughput: docs/speed.md). The cloud runs each of
+# them at concurrency 1 per 1-vCPU instance (infra/modules/cloud_function) and scales by instances.
+CPU_BOUND_FUNCTIONS = ("preprocess", "hash_match", "embed", "logo_ocr", "evidence")
+CPU_BOUND_THREADS = max(1, os.cpu_count() or 1)
 # Fixed ports for `up` (the README demo); tests use free ports instead.
 FIXED_PORTS = {"firestore": 8081, "pubsub": 8085, "storage": 9023, "model": 8900} | {
     name: 8101 + i for i, name in enumerate(FUNCTIONS)
@@ -231,7 +237,10 @@ class Stack:
             str(Path(PYTHON).parent / "functions-framework"), "--target", name, "--source", str(source),
             "--signature-type", FUNCTIONS[name], "--host", "127.0.0.1", "--port", str(self.ports[name]),
         ]  # fmt: skip
-        self._spawn(name, argv, self._function_env(extra))
+        env = self._function_env(extra)
+        if name in CPU_BOUND_FUNCTIONS:
+            env.setdefault("THREADS", str(CPU_BOUND_THREADS))
+        self._spawn(name, argv, env)
 
     def _wait_http(self, name: str, path: str) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_S

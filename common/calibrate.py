@@ -119,6 +119,85 @@ def suggest(
     return out
 
 
+# The brand marks fusion's Tier 2 floor lets stand alone (common.fusion.IMAGE_MARKS), plus the listing's own
+# evidence, whose pair with a price anomaly is the seed-002 floor.
+ALONE_SIGNALS = ("hash", "copy", "logo", "ocr_text", "barcode", "listing_text")
+
+
+@dataclass(frozen=True)
+class Alone:
+    """How often a brand-mark signal fires on positives and negatives, and how often it is the only one."""
+
+    signal: str
+    fired_positive: int
+    fired_negative: int
+    alone_positive: int  # fired with no other brand-mark signal fired
+    alone_negative: int
+    min_positive: float | None  # lowest score among positive firings
+    max_negative: float | None  # highest score among negative firings
+
+    @property
+    def precision(self) -> float | None:
+        n = self.fired_positive + self.fired_negative
+        return self.fired_positive / n if n else None
+
+    @property
+    def alone_precision(self) -> float | None:
+        n = self.alone_positive + self.alone_negative
+        return self.alone_positive / n if n else None
+
+
+def alone_table(samples: Sequence[tuple[dict[str, Any], bool]]) -> list[Alone]:
+    """Per brand-mark signal, from (signals, positive) pairs: the data behind fusion's Tier 2 floors. Signals
+    are ``messages.Signal`` or their JSON dicts (a benchmark's ``scan --json`` records)."""
+    out = []
+    for name in ALONE_SIGNALS:
+        pos, neg, alone_pos, alone_neg = 0, 0, 0, 0
+        pos_scores: list[float] = []
+        neg_scores: list[float] = []
+        for signals, positive in samples:
+            status, score = _status_score(signals.get(name))
+            if status != "fired":
+                continue
+            others = [k for k in ALONE_SIGNALS if k != name and _status_score(signals.get(k))[0] == "fired"]
+            if positive:
+                pos, alone_pos = pos + 1, alone_pos + (not others)
+                pos_scores.append(score)
+            else:
+                neg, alone_neg = neg + 1, alone_neg + (not others)
+                neg_scores.append(score)
+        out.append(
+            Alone(
+                name, pos, neg, alone_pos, alone_neg,
+                min(pos_scores) if pos_scores else None, max(neg_scores) if neg_scores else None,
+            )
+        )  # fmt: skip
+    return out
+
+
+def _status_score(sig: Any) -> tuple[str | None, float]:
+    if sig is None:
+        return None, 0.0
+    if isinstance(sig, dict):
+        return sig.get("status"), float(sig.get("score") or 0.0)
+    return sig.status, float(sig.score or 0.0)
+
+
+def format_alone(rows: Sequence[Alone], positive: str = "conf", negative: str = "rej") -> str:
+    lines = [
+        f"{'signal fired':<14} {positive:>5} {negative:>5} {'prec':>6}  {'alone ' + positive:>11} "
+        f"{'alone ' + negative:>10} {'prec':>6}  {'min ' + positive:>9} {'max ' + negative:>8}"
+    ]
+    for r in rows:
+        lines.append(
+            f"{r.signal:<14} {r.fired_positive:>5} {r.fired_negative:>5} {_fmt(r.precision)}  "
+            f"{r.alone_positive:>11} {r.alone_negative:>10} {_fmt(r.alone_precision)}  "
+            f"{'' if r.min_positive is None else f'{r.min_positive:.3f}':>9} "
+            f"{'' if r.max_negative is None else f'{r.max_negative:.3f}':>8}"
+        )
+    return "\n".join(lines)
+
+
 def _fmt(value: float | None) -> str:
     return "   —  " if value is None else f"{100 * value:5.1f}%"
 
@@ -161,6 +240,11 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
             f"(not-sure decisions are left out)"
         )
         print(format_table(suggestions) if suggestions else "no confirmed or rejected decisions yet")
+        samples = [(v.signals, r.get("decision") == "confirmed") for v, r in decided
+                   if r.get("decision") in ("confirmed", "rejected")]  # fmt: skip
+        if samples:
+            print("\nbrand-mark signals alone (the data behind fusion's Tier 2 floors):")
+            print(format_alone(alone_table(samples)))
     return 0
 
 

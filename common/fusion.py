@@ -8,7 +8,14 @@ Order of decisions, each written into ``Verdict.rule`` and ``reasons``:
    channel (``not_run``/``error``) must count neither for nor against: it simply adds nothing.
    Tiers: >= 0.85 with at least two primary signals fired -> 1; >= 0.65 -> 2; >= 0.40 -> 3; else 4.
 4. Dual track (S17): visual look-alikes without a brand mark, brand text, barcode or copied photo -> at most Tier 3.
-5. Secondhand wording (S18) -> never Tier 1, routed to review (Tier 2) when it would have been Tier 1;
+   A brand pattern is a brand mark: the trained mark detector reports tiled patterns as ``logo`` hits, so a
+   product covered in the brand's pattern is never capped as a look-alike.
+5. Floors that follow the seed's Tier 2 ("only one signal fired; requires human confirmation"), for sellers not on
+   the whitelist: one confident brand mark read from the image (``IMAGE_MARKS``: a verified copy, a logo, brand
+   text matched by a rule, the brand's barcode) -> at least Tier 2 (rule ``one_brand_mark``); the brand named in
+   the listing with a price anomaly (seed 002: brand + abnormal price = counterfeit) -> at least Tier 2 (rule
+   ``brand_named_price_anomaly``). The noisy-OR alone leaves them at 0.56-0.63 (docs/detection.md).
+6. Secondhand wording (S18) -> never Tier 1, routed to review (Tier 2) when it would have been Tier 1;
    the exemption is void when the listing's inventory shows many units (seed 004, Stage 2 cross-check).
 Auxiliary signals (colour, price, SpI) only add weight when a brand mark fired (hash, copy, logo, barcode,
 brand text): a blue product, a cheap price or a cheap look-alike is not evidence of counterfeiting.
@@ -22,7 +29,7 @@ from datetime import datetime
 from common import signals as registry
 from common.brand_model import Brand
 from common.messages import Listing, Signal, Verdict
-from common.tiers import TIER1_MIN, tier_of_score
+from common.tiers import TIER1_MIN, TIER2_MIN, tier_of_score
 
 # Weights and roles (primary, brand mark, auxiliary, info) of every signal: the registry, common.signals.
 BRAND_MARKS = registry.names("brand_mark")  # dual-track: not just "looks alike"
@@ -34,6 +41,13 @@ INFO = registry.names("info")  # shown, never scored
 EMBEDDING_HIGH = 0.80
 EMBEDDING_MODERATE = 0.50
 SHORT_CIRCUIT_SCORE_FLOOR = TIER1_MIN
+
+# Brand marks read from the image itself, and the score each needs to stand alone for Tier 2 (the channel's own
+# "fired" cut, except where the benchmark showed a firing below it to be as likely legit: docs/detection.md).
+IMAGE_MARKS: dict[str, float] = {"hash": 0.0, "copy": 0.0, "logo": 0.0, "ocr_text": 0.75, "barcode": 0.0}
+# A trained detector's hit is a probability, not a geometric confirmation: it counts as a brand mark (Tier 2
+# floor, noisy-OR) but short-circuits to Tier 1 only at this calibrated probability (docs/detection.md).
+DETECTOR_CONFIRMS = 0.97
 
 # Seed 004 S18: "a genuine secondhand seller has only one unit ... if inventory shows 999 units, the exemption
 # rule should automatically lapse". More than a handful of units is not a private resale.
@@ -81,12 +95,23 @@ def decide(
     if short is not None:
         tier, rule = 1, short
         score = max(score, SHORT_CIRCUIT_SCORE_FLOOR)
+    elif tier == 1 and not _verified_mark(fired):
+        tier, rule = 2, "weighted_unverified_mark"
+        reasons.append(
+            "The only brand mark is a trained detector's hit below its confirmation level: a human confirms."
+        )
     elif tier <= 3 and not any(k in fired for k in BRAND_MARKS) and "embedding" in fired:
         if tier < 3:
             reasons.append(
                 "Looks like the genuine product but carries no brand mark or text: at most Tier 3 (S17)."
             )
         tier, rule = max(tier, 3), "lookalike_without_mark"
+    if tier > 2:
+        floor = _tier2_floor(fired)
+        if floor is not None:
+            rule, why = floor
+            tier, score = 2, max(score, TIER2_MIN)
+            reasons.append(why)
 
     secondhand = _secondhand(listing)
     if secondhand is not None:
@@ -129,14 +154,50 @@ def _tier_from_score(score: float, n_primary_fired: int) -> tuple[int, str]:
     return tier, "weighted_multi_signal" if tier == 1 else "weighted"
 
 
+def _tier2_floor(fired: dict[str, Signal]) -> tuple[str, str] | None:
+    """(rule, reason) when one brand mark alone, or the brand name with a price anomaly, earns Tier 2."""
+    marks = [k for k, floor in IMAGE_MARKS.items() if k in fired and float(fired[k].score or 0.0) >= floor]
+    if marks:
+        return (
+            "one_brand_mark",
+            f"One brand mark in the image ({marks[0]}): at least Tier 2, a human confirms (seed 004 Tier 2).",
+        )
+    if "listing_text" in fired and "price" in fired:
+        return (
+            "brand_named_price_anomaly",
+            "The listing names the brand at an abnormal price: at least Tier 2 (seed 002).",
+        )
+    return None
+
+
+def logo_confirmed(logo: Signal) -> bool:
+    """A geometric (SIFT + RANSAC) or Cloud Vision logo hit confirms the mark; a trained detector's hit alone
+    does so only at ``DETECTOR_CONFIRMS``: detectors answer "looks like a mark of this kind", and a competitor's
+    mark of the same layout is exactly what they confuse (docs/detection.md, competitor marks)."""
+    hits = logo.detail.get("hits") or []
+    if not hits:
+        return True  # a fired logo signal from a backend that reports no hits (Cloud Vision names a mark)
+    return any(
+        h.get("method") != "mark_detector" or float(h.get("confidence") or 0.0) >= DETECTOR_CONFIRMS
+        for h in hits
+    )
+
+
+def _verified_mark(fired: dict[str, Signal]) -> bool:
+    """Tier 1 needs one brand mark that is verified, not just probable: any brand-mark signal but a logo found
+    only by the trained detector below ``DETECTOR_CONFIRMS``."""
+    return any(k in fired and (k != "logo" or logo_confirmed(fired[k])) for k in BRAND_MARKS)
+
+
 def _short_circuit(fired: dict[str, Signal], ran: dict[str, Signal]) -> str | None:
     if "hash" in fired:
         return "hash_short_circuit"
     embedding = ran.get("embedding")
     emb = float(embedding.score or 0.0) if embedding is not None else 0.0
-    if "logo" in fired and emb >= EMBEDDING_HIGH:
+    confirmed = "logo" in fired and logo_confirmed(fired["logo"])
+    if confirmed and emb >= EMBEDDING_HIGH:
         return "logo_confirmed_embedding_high"
-    if "logo" in fired and emb >= EMBEDDING_MODERATE:
+    if confirmed and emb >= EMBEDDING_MODERATE:
         return "logo_confirmed_embedding_moderate"
     if "copy" in fired and emb >= EMBEDDING_HIGH:
         return "modified_copy_verified"

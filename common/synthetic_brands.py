@@ -300,6 +300,35 @@ def product_scene(
     return Scene(_finish(img, view, rng), center, size, box)
 
 
+def own_product(
+    spec: BrandSpec, rng: random.Random, *, mark: Image.Image | None, mark_size: int | None = None
+) -> Scene:
+    """A counterfeiter's own product that shares no pixels with the brand's photos: a box of a random colour,
+    angle and backdrop with the mark printed on its front (merchandise fakes, seed 004 S3/S6)."""
+    colour = (rng.randint(40, 230), rng.randint(40, 230), rng.randint(40, 230))
+    img, front = _box_scene(rng, colour, rng.choice(BOX_TEXTURES), rng.uniform(0.0, 0.2))
+    xs, ys = front[:, 0], front[:, 1]
+    fw, fh = float(xs.max() - xs.min()), float(ys.max() - ys.min())
+    size = mark_size or int(fh * rng.uniform(0.45, 0.7))
+    center = (int(xs.mean()), int(ys.mean()))
+    if mark is not None:
+        quad = face_inset(front, 0.5 - size / (2 * fw), 0.5 - size / (2 * fh), size / fw, size / fh)
+        img = warp_onto(img, mark, quad)
+    return Scene(
+        _finish(img, "other", rng), center, size, (int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max()))
+    )
+
+
+def marked_product(
+    spec: BrandSpec, rng: random.Random, *, mark: Image.Image | None, mark_size: int | None = None
+) -> Scene:
+    """Half the time the brand's product re-shot (another view: copy verification may see the scene), half the
+    time the counterfeiter's own product (only the mark is the brand's)."""
+    if rng.random() < 0.5:
+        return own_product(spec, rng, mark=mark, mark_size=mark_size)
+    return product_scene(spec, "other", rng, mark=mark, mark_size=mark_size)
+
+
 def _finish(img: Image.Image, view: str, rng: random.Random) -> Image.Image:
     if view == "reference":
         return img
@@ -321,13 +350,55 @@ def tint(img: Image.Image, colour: tuple[int, int, int], box: tuple[int, int, in
     return Image.fromarray(arr)
 
 
-def lookalike(spec: BrandSpec, rng: random.Random, *, colour: tuple[int, int, int] | None = None) -> Scene:
-    """The same kind of product without any mark (S17), optionally in the brand's colour (S9): a competitor's."""
-    scene = product_scene(spec, "other", rng, mark=None, colour=colour)
+def photo_lookalike(spec: BrandSpec, rng: random.Random) -> Scene:
+    """The brand's own product scene re-shot, mirrored and blurred, without its mark. Derived from the brand's
+    photography (the stereo twin, or the same photo), so it is *not* an independent look-alike: a copy
+    verifier that tries the mirror image rightly sees the brand's photo in it. Used only under counterfeit
+    labels (a stolen photo with the mark removed or replaced)."""
+    scene = product_scene(spec, "other", rng, mark=None)
     img = scene.image
     if spec.product != "box":
         img = ImageOps.mirror(img).filter(ImageFilter.GaussianBlur(rng.uniform(0.6, 1.4)))
-    return Scene(img, scene.mark_center, scene.mark_size, scene.product_box)
+    return Scene(
+        img, (img.width - scene.mark_center[0], scene.mark_center[1]), scene.mark_size, scene.product_box
+    )
+
+
+def _cup_scene(rng: random.Random, colour: tuple[int, int, int]) -> Scene:
+    """An espresso cup on its saucer, drawn from above at an angle on a photographed texture: a competitor's
+    cup that shares no pixels with the brand's coffee photo."""
+    w, h = 600, 400
+    bg = shipped(rng.choice(BOX_TEXTURES)).resize((w, h)).filter(ImageFilter.GaussianBlur(2))
+    bg = relight(bg, rng.uniform(0.05, 0.2), rng.uniform(0.6, 0.9))
+    d = ImageDraw.Draw(bg)
+    cx, cy = w // 2 + rng.randint(-40, 40), h // 2 + rng.randint(-10, 20)
+    dark = tuple(int(c * 0.6) for c in colour)
+    d.ellipse((cx - 200, cy - 80, cx + 200, cy + 150), fill=dark, outline=(30, 20, 15), width=3)  # saucer
+    d.ellipse((cx - 170, cy - 60, cx + 170, cy + 125), fill=colour)
+    d.rectangle((cx - 120, cy - 110, cx + 120, cy + 40), fill=colour)  # cup body
+    d.ellipse((cx - 120, cy, cx + 120, cy + 80), fill=colour)
+    d.ellipse((cx - 170, cy - 30, cx - 100, cy + 50), outline=colour, width=18)  # handle
+    d.ellipse((cx - 125, cy - 175, cx + 125, cy - 55), fill=(245, 242, 235), outline=(60, 40, 30), width=3)
+    d.ellipse((cx - 100, cy - 160, cx + 100, cy - 70), fill=(150, 95, 50))  # crema
+    d.ellipse((cx - 60, cy - 140, cx + 40, cy - 95), fill=(190, 130, 75))
+    scene = bg.filter(ImageFilter.GaussianBlur(0.8))
+    return Scene(_finish(scene, "other", rng), (cx, cy - 20), 64, (cx - 200, cy - 175, cx + 200, cy + 150))
+
+
+def lookalike(spec: BrandSpec, rng: random.Random, *, colour: tuple[int, int, int] | None = None) -> Scene:
+    """A competitor's product of the same kind without any mark (S17), optionally in the brand's colour (S9),
+    sharing no pixels with the brand's photography: a freshly rendered box or cup; for the motorbike brand,
+    whose only photos are the brand's own stereo pair, a competitor's boxed product (docs/detection.md)."""
+    if spec.product == "box":
+        return product_scene(spec, "other", rng, mark=None, colour=colour)
+    if spec.product == "cup":
+        return _cup_scene(rng, colour or (rng.randint(90, 230), rng.randint(30, 200), rng.randint(20, 180)))
+    if colour is None:
+        return own_product(spec, rng, mark=None)
+    img, front = _box_scene(rng, colour, rng.choice(BOX_TEXTURES), rng.uniform(0.0, 0.2))
+    xs, ys = front[:, 0], front[:, 1]
+    box = (int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max()))
+    return Scene(_finish(img, "other", rng), (int(xs.mean()), int(ys.mean())), 80, box)
 
 
 # ---- kits --------------------------------------------------------------------------------------------------

@@ -38,7 +38,10 @@ from common.synthetic_brands import (
     face_inset,
     font,
     lookalike,
+    marked_product,
+    own_product,
     paste_mark,
+    photo_lookalike,
     product_scene,
     reference_photos,
     shipped,
@@ -167,11 +170,11 @@ def modified_copy(spec: BrandSpec, rng: random.Random) -> tuple[Image.Image, dic
 
 def heavy_watermark(spec: BrandSpec, rng: random.Random) -> tuple[Image.Image, dict[str, Any]]:
     """S2/S5: dense diagonal text over all of it plus an opaque banner: together over half the photo."""
-    img = _tiled_text(_reference(spec, rng), rng, alpha=rng.randint(130, 170))
+    img = _tiled_text(_reference(spec, rng), rng, alpha=rng.randint(140, 200))
     w, h = img.size
     d = ImageDraw.Draw(img)
-    band = int(h * rng.uniform(0.28, 0.36))
-    top = 0 if rng.random() < 0.5 else h - band
+    band = int(h * rng.uniform(0.28, 0.4))
+    top = rng.randint(0, h - band)
     d.rectangle((0, top, w, top + band), fill=(rng.randint(150, 255), rng.randint(0, 60), rng.randint(0, 60)))
     d.text((w // 2, top + band // 2), rng.choice(["SALE -70%", "HOT DEAL", "FREE SHIPPING"]),
            font=font(max(20, band // 2)), fill=(255, 255, 255), anchor="mm")  # fmt: skip
@@ -190,18 +193,18 @@ def mirrored_rotated_cropped(spec: BrandSpec, rng: random.Random) -> tuple[Image
 
 def self_shot(spec: BrandSpec, rng: random.Random) -> tuple[Image.Image, dict[str, Any]]:
     """S3: the counterfeiter's own photo of a fake that carries the mark."""
-    return product_scene(spec, "other", rng, mark=draw_mark(spec)).image, {}
+    return marked_product(spec, rng, mark=draw_mark(spec)).image, {}
 
 
 def small_mark(spec: BrandSpec, rng: random.Random) -> tuple[Image.Image, dict[str, Any]]:
     """S16-like: the mark only 30-60 px wide on the product."""
     size = rng.randint(30, 60)
-    return product_scene(spec, "other", rng, mark=draw_mark(spec), mark_size=size).image, {"mark_px": size}
+    return marked_product(spec, rng, mark=draw_mark(spec), mark_size=size).image, {"mark_px": size}
 
 
 def tiled_pattern(spec: BrandSpec, rng: random.Random) -> tuple[Image.Image, dict[str, Any]]:
     """S11: the product covered in the brand's mark as an all-over pattern."""
-    scene = product_scene(spec, "other", rng, mark=None)
+    scene = marked_product(spec, rng, mark=None)
     img = scene.image
     x0, y0, x1, y1 = scene.product_box
     step = rng.randint(40, 60)
@@ -222,12 +225,12 @@ def altered_mark(spec: BrandSpec, rng: random.Random) -> tuple[Image.Image, dict
     else:
         kind = "font_" + rng.choice([f for f in FONTS if f != "sans"])
         mark = draw_mark(spec, face=kind.split("_")[1])
-    return product_scene(spec, "other", rng, mark=mark).image, {"alteration": kind}
+    return marked_product(spec, rng, mark=mark).image, {"alteration": kind}
 
 
 def stylised(spec: BrandSpec, rng: random.Random) -> tuple[Image.Image, dict[str, Any]]:
     """S15: a painterly / cartoon render of a marked product (generated-looking imagery)."""
-    img = np.asarray(product_scene(spec, "other", rng, mark=draw_mark(spec)).image)
+    img = np.asarray(marked_product(spec, rng, mark=draw_mark(spec)).image)
     style = rng.choice(["stylization", "cartoon", "oil"])
     if style == "stylization":
         out = cv2.stylization(img, sigma_s=rng.uniform(30, 60), sigma_r=rng.uniform(0.25, 0.45))
@@ -272,15 +275,19 @@ def _label_on(img: Image.Image, rng: random.Random, lines: list[tuple[str, int]]
     return img
 
 
+def _unmarked(spec: BrandSpec, rng: random.Random) -> Image.Image:
+    """An unmarked product: a look-alike of the brand's (embedding may agree) or an unrelated own product."""
+    return photo_lookalike(spec, rng).image if rng.random() < 0.5 else own_product(spec, rng, mark=None).image
+
+
 def wordmark_alone(spec: BrandSpec, rng: random.Random) -> tuple[Image.Image, dict[str, Any]]:
     """S7: the exact wordmark printed on an unmarked product, no logo, neutral title."""
-    img = lookalike(spec, rng).image
-    return _label_on(img, rng, [(spec.name, rng.randint(44, 64))]), {}
+    return _label_on(_unmarked(spec, rng), rng, [(spec.name, rng.randint(44, 64))]), {}
 
 
 def leetspeak(spec: BrandSpec, rng: random.Random) -> tuple[Image.Image, dict[str, Any]]:
     """S7: the name disguised as leetspeak ("V0LTA") on a label."""
-    img = lookalike(spec, rng).image
+    img = _unmarked(spec, rng)
     return _label_on(img, rng, [(spec.leet, rng.randint(44, 64)), ("ORIGINAL", 30)]), {"text": spec.leet}
 
 
@@ -290,7 +297,7 @@ def title_price(spec: BrandSpec, rng: random.Random) -> tuple[Image.Image, dict[
         f"{spec.name} {rng.choice(spec.product_words)} original, {rng.choice(['new', 'sealed', 'genuine'])}"
     )
     price = round(spec.reference_price * rng.uniform(0.08, 0.12), 2)
-    return lookalike(spec, rng).image, {"title": title, "price": price}
+    return _unmarked(spec, rng), {"title": title, "price": price}
 
 
 def barcode_box(spec: BrandSpec, rng: random.Random) -> tuple[Image.Image, dict[str, Any]]:
@@ -339,15 +346,23 @@ def lookalike_s9(spec: BrandSpec, rng: random.Random) -> tuple[Image.Image, dict
 
 
 def competitor_mark(spec: BrandSpec, rng: random.Random) -> tuple[Image.Image, dict[str, Any]]:
-    """S17 with a mark: a similar product carrying another brand's mark (ZENO, or another benchmark brand)."""
+    """S17 with a mark: a competitor's similar product carrying its own mark (ZENO, or another benchmark brand)."""
     other = rng.choice([COMPETITOR, *(b for b in BRANDS if b.brand_id != spec.brand_id)])
     scene = lookalike(spec, rng)
-    img = scene.image
-    if spec.product == "box":
-        img = product_scene(spec, "other", rng, mark=draw_mark(other)).image
-    else:
-        cx, cy = scene.mark_center
-        img = paste_mark(img, draw_mark(other), (img.width - cx, cy), scene.mark_size, rng.uniform(-6, 6))
+    cx, cy = scene.mark_center
+    size = max(56, scene.mark_size)
+    return paste_mark(scene.image, draw_mark(other), (cx, cy), size, rng.uniform(-6, 6)), {
+        "mark": other.brand_id
+    }
+
+
+def stolen_photo_other_mark(spec: BrandSpec, rng: random.Random) -> tuple[Image.Image, dict[str, Any]]:
+    """The brand's own photography, mirrored, its mark replaced by another brand's: a stolen photo (seed 004
+    category 2, S2) even though the mark is not the brand's. This is the earlier attempt's "ZENO on a mirrored
+    brand bike" false positive: it was labelled a competitor's look-alike, but its pixels are the brand's."""
+    other = rng.choice([COMPETITOR, *(b for b in BRANDS if b.brand_id != spec.brand_id)])
+    scene = photo_lookalike(spec, rng)
+    img = paste_mark(scene.image, draw_mark(other), scene.mark_center, scene.mark_size, rng.uniform(-6, 6))
     return img, {"mark": other.brand_id}
 
 
@@ -376,6 +391,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("leetspeak", COUNTERFEIT, "counterfeit", "S7", leetspeak, "leetspeak name on a label"),
     Scenario("title_price", COUNTERFEIT, "counterfeit", "seed 002", title_price,
              "brand in the title, price at 10 % of reference"),
+    Scenario("stolen_photo_other_mark", COUNTERFEIT, "counterfeit", "S2", stolen_photo_other_mark,
+             "the brand's photo mirrored, another brand's mark on it"),
     Scenario("barcode_box", COUNTERFEIT, "counterfeit", "S10", barcode_box, "brand EAN-13 on a plain box"),
     Scenario("secondhand", REVIEW, "review", "S18", secondhand, "used, one unit: expected Tier 2"),
     Scenario("authorized", LEGIT, "authorized", "S19", authorized, "authorized dealer: expected Tier 4"),

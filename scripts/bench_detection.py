@@ -231,6 +231,57 @@ def format_deltas(before: dict[str, Any], after: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def alone_samples(
+    labels: list[dict[str, Any]], records: list[dict[str, Any]]
+) -> list[tuple[dict[str, Any], bool]]:
+    """(signals, is counterfeit or secondhand) per scanned listing, authorized sellers left out: the input of
+    calibrate.alone_table, which says how far one brand mark alone can be trusted."""
+    by_key = {(r["brand_id"], r["listing_id"]): r for r in records if r.get("signals")}
+    out = []
+    for lab in labels:
+        r = by_key.get((lab["brand_id"], lab["listing_id"]))
+        if r is not None and lab["group"] != "authorized":
+            out.append((r["signals"], lab["label"] != LEGIT))
+    return out
+
+
+def replay(work: Path, labels: list[dict[str, Any]], home: str) -> list[dict[str, Any]]:
+    """Fusion only: the kept ``scan --json`` records of a run decided again by this checkout's common.fusion
+    (same signals, so a fusion change is measured in seconds; channels are not re-run)."""
+    from datetime import UTC, datetime
+
+    from common.brand_model import Brand
+    from common.fusion import decide
+    from common.messages import Listing, Signal
+
+    records = [json.loads(x) for x in (work / home / "records.jsonl").read_text().splitlines()]
+    listings: dict[tuple[str, str], Listing] = {}
+    brands: dict[str, Brand] = {}
+    for spec in BRANDS:
+        path = work / "set" / f"listings-{spec.brand_id}.jsonl"
+        if path.exists():
+            for line in path.read_text().splitlines():
+                listing = Listing.model_validate_json(line)
+                listings[(spec.brand_id, listing.listing_id)] = listing
+        kit = json.loads((work / "set" / "kits" / spec.brand_id / "brand.json").read_text())
+        brands[spec.brand_id] = Brand(
+            brand_id=spec.brand_id, display_name=kit["display_name"], trademarks=kit["trademarks"],
+            colors=kit["colors"], authorized_sellers=kit["authorized_sellers"], barcodes=kit["barcodes"],
+            reference_price=kit["reference_price"], currency=kit["currency"], category=kit["category"],
+            spi=None, version="replay",
+        )  # fmt: skip
+    out = []
+    for r in records:
+        if not r.get("signals"):
+            out.append(r)
+            continue
+        signals = {k: Signal.model_validate(v) for k, v in r["signals"].items()}
+        v = decide(brands[r["brand_id"]], listings[(r["brand_id"], r["listing_id"])], signals,
+                   scan_id="replay", now=datetime.now(UTC))  # fmt: skip
+        out.append(r | {"tier": v.tier, "score": v.score, "rule": v.rule})
+    return out
+
+
 def git_ref_worktree(ref: str) -> Path:
     """A detached worktree of ``ref`` under /tmp (removed by the caller)."""
     path = Path(tempfile.mkdtemp(prefix="bench-before-"))
@@ -250,6 +301,9 @@ def evaluate(
     code_root: Path, data: Path, labels: list[dict[str, Any]], home: Path
 ) -> tuple[dict[str, Any], list[Outcome], float]:
     records, seconds = run_pipeline(code_root, data, home)
+    home.mkdir(parents=True, exist_ok=True)
+    with open(home / "records.jsonl", "w") as fh:  # every verdict with its signals (--keep keeps them)
+        fh.writelines(json.dumps(r) + "\n" for r in records)
     results = outcomes(labels, records)
     return summarise(results), results, seconds
 
@@ -267,7 +321,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--before", metavar="REF", help="also scan the set with git ref REF and print deltas")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     parser.add_argument("--keep", type=Path, help="write the set and per-item results here (kept)")
+    parser.add_argument("--replay", type=Path, metavar="DIR",
+                        help="no scanning: decide the records kept in DIR (--keep) again with this fusion")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.replay:
+        return replay_main(args.replay, args.json)
     n = args.n or (QUICK_N if args.quick else DEFAULT_N)
     chosen = args.scenarios.split(",") if args.scenarios else None
     unknown = sorted(set(chosen or []) - {s.name for s in SCENARIOS})
@@ -308,10 +366,47 @@ def main(argv: list[str]) -> int:
         if "before" in runs:
             print(f"\n== deltas ({args.before} -> this checkout) ==")
             print(format_deltas(runs["before"][0], runs["after"][0]))
+        from common.calibrate import alone_table, format_alone
+
+        stored = [json.loads(x) for x in (work / "home-after" / "records.jsonl").read_text().splitlines()]
+        print(
+            "\nbrand-mark signals (this checkout), counterfeit (cf) vs legit (lg), authorized sellers left out:"
+        )
+        print(format_alone(alone_table(alone_samples(labels, stored)), "cf", "lg"))
         return 0
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def replay_main(work: Path, as_json: bool) -> int:
+    from common.calibrate import alone_table, format_alone
+
+    labels = [json.loads(line) for line in (work / "set" / "labels.jsonl").read_text().splitlines()]
+    summaries = {}
+    for home in sorted(p.name for p in work.glob("home-*") if (p / "records.jsonl").exists()):
+        stored = [json.loads(x) for x in (work / home / "records.jsonl").read_text().splitlines()]
+        summaries[home] = (
+            summarise(outcomes(labels, stored)),
+            summarise(outcomes(labels, replay(work, labels, home))),
+        )
+        if not as_json:
+            print(format_table(summaries[home][0], f"== {home}: as scanned =="))
+            print()
+            print(
+                format_table(
+                    summaries[home][1], f"== {home}: signals re-decided by this checkout's fusion =="
+                )
+            )
+            print(f"\n== deltas ({home}: as scanned -> this fusion) ==")
+            print(format_deltas(*summaries[home]))
+            print(
+                "\nbrand-mark signals, counterfeit (cf) vs legit (lg) listings, authorized sellers left out:"
+            )
+            print(format_alone(alone_table(alone_samples(labels, stored)), "cf", "lg"))
+    if as_json:
+        print(json.dumps({k: {"scanned": a, "redecided": b} for k, (a, b) in summaries.items()}, indent=2))
+    return 0
 
 
 if __name__ == "__main__":

@@ -99,3 +99,23 @@ def test_cli_prints_the_table(
     assert "8 reviewed verdicts for acme: 4 confirmed, 3 rejected" in out
     line = next(row for row in out.splitlines() if row.startswith("embedding"))
     assert "0.700" in line and "80.0%" in line
+
+
+def test_alone_table_counts_firings_and_lone_firings() -> None:
+    """The data behind fusion's Tier 2 floors: how often a brand mark fires, and fires alone, per class."""
+    fired, clear = {"status": "fired", "score": 0.9}, {"status": "clear", "score": 0.1}
+    samples = [
+        ({"ocr_text": fired, "logo": clear}, True),
+        ({"ocr_text": {"status": "fired", "score": 0.8}, "logo": fired}, True),
+        ({"ocr_text": Signal(name="ocr_text", status="fired", score=0.76)}, False),
+        ({"logo": clear}, False),
+    ]
+    rows = {r.signal: r for r in calibrate.alone_table(samples)}
+    ocr = rows["ocr_text"]
+    assert (ocr.fired_positive, ocr.fired_negative, ocr.alone_positive, ocr.alone_negative) == (2, 1, 1, 1)
+    assert (ocr.min_positive, ocr.max_negative) == (0.8, 0.76)
+    assert ocr.precision == pytest.approx(2 / 3) and ocr.alone_precision == 0.5
+    assert (rows["logo"].fired_positive, rows["logo"].alone_positive) == (1, 0)
+    assert rows["barcode"].precision is None
+    table = calibrate.format_alone(list(rows.values()), "cf", "lg")
+    assert table.splitlines()[0].split()[:3] == ["signal", "fired", "cf"] and "66.7%" in table

@@ -146,3 +146,66 @@ def test_price_signal_seed002():
     assert normal.status == "clear"
     other = price_signal(BRAND, listing(price=10.0, currency="EUR"))
     assert other.status == "not_run"
+
+
+@pytest.mark.parametrize("mark,score", [("ocr_text", 1.0), ("logo", 0.6), ("barcode", 0.8), ("copy", 0.5)])
+def test_one_confident_image_mark_alone_is_at_least_tier2(mark: str, score: float):
+    """Seed 004 Tier 2: one brand mark read from the image needs a human, even when its weight alone is short."""
+    v = run({mark: fired(mark, score), "embedding": clear("embedding", 0.1), "hash": clear("hash", 0.2)})
+    assert (v.tier, v.rule) == (2, "one_brand_mark")
+    assert v.score >= 0.65
+    assert any("One brand mark" in r for r in v.reasons)
+
+
+def test_one_mark_floor_never_overrides_the_whitelist():
+    v = run({"ocr_text": fired("ocr_text", 1.0)}, seller_id="acme-official")
+    assert v.tier == 4 and v.exemptions == ["authorized_seller"]
+
+
+def test_brand_in_title_with_price_anomaly_is_at_least_tier2():
+    """Seed 002: brand name + abnormal price = counterfeit; weights alone gave 0.59-0.63 (Tier 3)."""
+    listing_text = fired("listing_text", 1.0)
+    v = run(
+        {"listing_text": listing_text, "price": fired("price", 0.9), "embedding": clear("embedding", 0.2)}
+    )
+    assert (v.tier, v.rule) == (2, "brand_named_price_anomaly")
+    named_only = run({"listing_text": listing_text, "price": clear("price", 0.0)})
+    assert named_only.tier >= 3  # the brand's name at a normal price is a normal listing
+
+
+def test_lookalike_without_mark_stays_tier3_even_when_cheap():
+    v = run(
+        {"embedding": fired("embedding", 0.99), "price": fired("price", 0.9), "color": fired("color", 1.0)}
+    )
+    assert (v.tier, v.rule) == (3, "lookalike_without_mark")
+
+
+def _detector_logo(confidence: float) -> Signal:
+    hit = {
+        "ref_id": "logo:mark.png",
+        "confidence": confidence,
+        "method": "mark_detector",
+        "box": [0, 0, 9, 9],
+    }
+    return Signal(name="logo", status="fired", score=confidence, detail={"hits": [hit]})
+
+
+def test_detector_hit_alone_does_not_short_circuit_tier1():
+    """A trained detector's probability is no geometric confirmation: a competitor's mark of the same layout on
+    a look-alike (embedding high) must not reach Tier 1 through the logo short-circuit."""
+    v = run({"logo": _detector_logo(0.6), "embedding": fired("embedding", 0.95)})
+    assert not v.rule.startswith("logo_confirmed")
+    sure = run({"logo": _detector_logo(0.99), "embedding": fired("embedding", 0.95)})
+    assert (sure.tier, sure.rule) == (1, "logo_confirmed_embedding_high")
+    sift = Signal(name="logo", status="fired", score=0.6,
+                  detail={"hits": [{"method": "sift_homography", "confidence": 0.6}]})  # fmt: skip
+    assert run({"logo": sift, "embedding": fired("embedding", 0.95)}).rule == "logo_confirmed_embedding_high"
+
+
+def test_detector_hit_with_lookalike_embedding_is_review_not_tier1():
+    """The competitor-mark false positive: an unconfirmed detector hit + a high embedding summed past 0.85."""
+    v = run({"logo": _detector_logo(0.9), "embedding": fired("embedding", 0.95)})
+    assert (v.tier, v.rule) == (2, "weighted_unverified_mark")
+    with_text = run({"logo": _detector_logo(0.9), "embedding": fired("embedding", 0.95),
+                     "ocr_text": fired("ocr_text", 1.0)})  # fmt: skip
+    assert with_text.tier == 1  # the brand's name read in the image verifies it

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,20 @@ def test_a_dying_worker_costs_only_its_item(demo_home: Path, demo_dir: Path):
     assert records[1]["tier"] == records[5]["tier"] == 1
     assert records[2]["error"] == "line 3 is not valid JSON"
     assert records[3]["error"] == "internal error: RuntimeError: injected bug"
+
+
+def test_an_abandoned_batch_ends_its_workers_without_waiting_for_their_items(demo_home: Path, demo_dir: Path):
+    exact = str(demo_dir / "candidates" / "s1-exact.jpg")
+    items = [Listing(listing_id="raise-first", image=exact), Listing(listing_id="slow-second", image=exact)]
+    config = WorkerConfig(Settings(home=demo_home), "acme", task="tests.support.faulty_scan:scan_or_die")
+    records = scan_parallel(config, items, workers=2)
+    assert next(records)["error"] == "internal error: RuntimeError: injected bug"
+    workers = multiprocessing.active_children()
+    assert len(workers) == 2
+    records.close()  # as Ctrl-C or a consumer that stops reading would
+    assert not multiprocessing.active_children()
+    # ended at once (SIGTERM), not left to finish the slow item and exit 0 as at the end of a complete batch
+    assert [w.exitcode for w in workers] == [-signal.SIGTERM, -signal.SIGTERM]
 
 
 def test_default_workers_are_the_cores_for_big_batches_only():

@@ -8,7 +8,6 @@ or the name leaves "logo" and "ocr_text" clear, so fusion can cap it at Tier 3. 
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 from PIL import Image
@@ -17,6 +16,7 @@ from common.messages import Listing, Preprocessed, Signal
 from common.vision.barcode import barcode_signal
 from common.vision.color import color_signal
 from common.vision.logo_extractor import load_brand_logos
+from common.vision.ocr_inputs import OCR_TEXT_FIRE, ocr_match_inputs
 from common.vision.port import VisionResult
 from common.vision.textmatch import best_text_score, match_brand_text
 
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from common.brand_model import Brand
     from common.channels import Candidate
 
-OCR_TEXT_FIRE = 0.75  # same cut as fusion's LISTING_TEXT_FIRE: every rule-backed textmatch scores >= 0.75
 MAX_TEXT_IN_DETAIL = 2000
 
 
@@ -78,39 +77,6 @@ def logo_signal(result: VisionResult, n_logos: int) -> Signal:
     )
 
 
-# OCR often drops the space between a capitalised mark and the next word ("N1KEAir", "ACMEskates", measured
-# with scripts/bench_vision.py on blurred, half-size text). Splitting only at case boundaries — a lower-case
-# letter before a capital, then either before the last capital of a run followed by lower case ("N1KE|Air") or
-# after the whole run ("ACME|skates"): the two readings are ambiguous, so both are offered — restores the word
-# without splitting words written in one case ("acmeist", "Nikel", "NIKEL" stay whole).
-_LOWER_UPPER = re.compile(r"(?<=[a-z])(?=[A-Z])")
-_RUN_THEN_WORD = (
-    re.compile(r"(?<=[A-Z0-9]{2})(?=[A-Z][a-z])"),  # N1KEAir -> N1KE Air
-    re.compile(r"(?<=[A-Z0-9]{3})(?=[a-z]{2})"),  # ACMEskates -> ACME skates
-)
-
-
-def case_splits(text: str) -> list[str]:
-    """The distinct case-boundary readings of ``text`` other than ``text`` itself."""
-    base = _LOWER_UPPER.sub(" ", text)
-    out = []
-    for boundary in _RUN_THEN_WORD:
-        split = boundary.sub(" ", base)
-        if split != text and split not in out:
-            out.append(split)
-    if base != text and base not in out:
-        out.append(base)
-    return out
-
-
-def ocr_match_inputs(lines: list[str]) -> list[tuple[str, str]]:
-    """What the brand-text matcher sees from OCR: each line, the lines joined (a mark split over two detected
-    boxes, "Nik" | "e"), and the case-split form of any of those that changes under it."""
-    texts = [*lines, " ".join(lines)] if len(lines) > 1 else list(lines)
-    texts += [split for text in list(texts) for split in case_splits(text) if split not in texts]
-    return [("ocr", t) for t in texts]
-
-
 def ocr_text_signal(result: VisionResult, trademarks: list[str]) -> Signal:
     if "ocr" in result.errors:
         return _error("ocr_text", f"OCR failed: {result.errors['ocr']}")
@@ -144,7 +110,9 @@ def run_logo_ocr_channel(
         logos = load_brand_logos(deps, brand)
     except Exception as exc:  # noqa: BLE001 - unreadable features: logo errors, the rest still runs
         logos, logo_load_error = [], f"{type(exc).__name__}: {exc}"
-    result = deps.vision.analyze(image, logos, list(brand.trademarks))
+    box = pre.product_box
+    product_box = None if box is None else (box.x, box.y, box.w, box.h)
+    result = deps.vision.analyze(image, logos, list(brand.trademarks), product_box)
     if logo_load_error:
         result.errors["logo"] = f"could not load logo features: {logo_load_error}"
     signals = {

@@ -136,9 +136,14 @@ class CloudVisionBackend:
         }
 
     def analyze(
-        self, image: Image.Image, logos: Sequence[LogoFeatures], trademarks: Sequence[str]
+        self,
+        image: Image.Image,
+        logos: Sequence[LogoFeatures],
+        trademarks: Sequence[str],
+        product_box: tuple[int, int, int, int] | None = None,
     ) -> VisionResult:
-        """``logos`` (reference features) are deliberately unused: nothing derived from references is sent."""
+        """``logos`` (reference features) are deliberately unused: nothing derived from references is sent.
+        ``product_box`` too: Cloud Vision reads the whole image at its own resolution (no local zoom)."""
         content = _png_bytes(image)
         scale = min(1.0, MAX_UPLOAD_SIDE / max(image.size))
         holder = VisionResult(backend=self.name)

@@ -197,11 +197,17 @@ class RapidOcrEngine:
         self._get()
 
     def read(self, image: Image.Image) -> list[OcrLine]:
+        """Lines recognised with at least :data:`MIN_TEXT_SCORE`, boxes in ``image`` pixels."""
+        return [line for line in self.read_all(image) if line.confidence >= MIN_TEXT_SCORE]
+
+    def read_all(self, image: Image.Image) -> list[OcrLine]:
+        """Every box the detector found with its recognition, however unsure: the low-confidence ones are
+        where small or faint text probably is (common.vision.ocr_zoom reads them again, enlarged)."""
         rgb = np.asarray(image.convert("RGB"))
         scale = min(1.0, INPUT_MAX_SIDE / max(rgb.shape[:2]))
         if scale < 1.0:
             rgb = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        out = self._get()(np.ascontiguousarray(rgb[:, :, ::-1]), use_cls=False, text_score=MIN_TEXT_SCORE)
+        out = self._get()(np.ascontiguousarray(rgb[:, :, ::-1]), use_cls=False, text_score=0.0)
         boxes = getattr(out, "boxes", None)
         txts = getattr(out, "txts", None)
         scores = getattr(out, "scores", None)

@@ -39,7 +39,11 @@ class VisionBackend(Protocol):
     name: str
 
     def analyze(
-        self, image: Image.Image, logos: Sequence[LogoFeatures], trademarks: Sequence[str]
+        self,
+        image: Image.Image,
+        logos: Sequence[LogoFeatures],
+        trademarks: Sequence[str],
+        product_box: tuple[int, int, int, int] | None = None,  # x, y, w, h: where small text is likely
     ) -> VisionResult: ...
 
 

@@ -243,3 +243,95 @@ def boxed_label(code: str, seed: int, size: tuple[int, int] = (800, 600)) -> Ima
     buf = io.BytesIO()
     Image.fromarray(arr).save(buf, "JPEG", quality=int(rng.integers(70, 90)))
     return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+
+
+WORDMARK_FONTS = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans-ExtraLight.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSansNarrow-Regular.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+)
+WORDMARK_STYLES = ("print", "emboss", "deboss")
+PHOTO_BACKGROUNDS = (0, 1, 2, 3)  # astronaut, coffee, chelsea, rocket: photos, not micrographs
+
+
+@functools.cache
+def _wordmark_font(index: int, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    try:
+        return ImageFont.truetype(WORDMARK_FONTS[index % len(WORDMARK_FONTS)], size)
+    except OSError:
+        return font(size)
+
+
+def small_wordmark_scene(
+    word: str, seed: int, size: tuple[int, int] = (800, 600)
+) -> tuple[Image.Image, tuple[int, int, int, int]]:
+    """A product photographed with a small wordmark printed straight on its surface under the brand's emblem
+    (issue 14: "a wordmark ~60 px wide under a mark" was missed): the word is 40-70 px wide, grey on a mid-grey
+    surface (contrast 22-45 levels), printed flat or embossed/debossed (a light and a dark edge around a fill
+    close to the surface), in a thin, regular, narrow or bold font, turned up to 6°, the product seen in mild
+    perspective on a photo, softened and JPEG 75-90. Returns (image, the word's box x0, y0, x1, y1)."""
+    rng = np.random.default_rng(seed)
+    img = background(int(rng.choice(PHOTO_BACKGROUNDS)), size)
+    w, h = size
+    # The product's front: a flat panel with a soft vertical light gradient.
+    pw, ph = int(rng.uniform(0.32, 0.45) * w), int(rng.uniform(0.4, 0.55) * h)
+    grey = float(rng.uniform(95, 165))
+    tint = rng.uniform(-12, 12, 3)
+    panel = np.zeros((ph, pw, 4), np.float32)
+    panel[..., :3] = grey + tint + np.linspace(-14, 14, ph)[:, None, None]
+    panel[..., 3] = 255
+    # The emblem: a darker disc with a triangle cut out, ~30 % of the panel's width, in the upper half.
+    em = int(pw * rng.uniform(0.24, 0.34))
+    ex, ey = pw // 2 - em // 2, int(ph * rng.uniform(0.12, 0.22))
+    dark = (*(int(v) for v in np.clip(grey + tint - rng.uniform(45, 80), 0, 255)), 255)
+    k = em // 4
+    triangle = [(ex + k, ey + em - k), (ex + em // 2, ey + k), (ex + em - k, ey + em - k)]
+    # The wordmark: rendered big, then shrunk to 40-70 px wide (how a small print really looks after resampling).
+    target_w = int(rng.integers(40, 71))
+    f = _wordmark_font(int(rng.integers(0, len(WORDMARK_FONTS))), 64)
+    box = ImageDraw.Draw(Image.new("L", (1, 1))).textbbox((0, 0), word, font=f)
+    glyphs = Image.new("L", (int(box[2] - box[0]) + 8, int(box[3] - box[1]) + 8), 0)
+    ImageDraw.Draw(glyphs).text((4 - box[0], 4 - box[1]), word, fill=255, font=f)
+    th = max(6, round(glyphs.height * target_w / glyphs.width))
+    mask = np.asarray(glyphs.resize((target_w, th), Image.Resampling.LANCZOS)).astype(np.float32) / 255
+    tx = pw // 2 - target_w // 2 + int(rng.integers(-6, 7))
+    ty = ey + em + int(rng.integers(4, 14))
+    style = WORDMARK_STYLES[int(rng.integers(0, len(WORDMARK_STYLES)))]
+    contrast = float(rng.uniform(22, 45)) * float(rng.choice([-1, 1]))
+    region = panel[ty : ty + th, tx : tx + target_w, :3]
+    if style == "print":
+        region += contrast * mask[..., None]
+    else:  # a raised (emboss) or pressed (deboss) word: light edge on one side, shadow on the other
+        sign = 1.0 if style == "emboss" else -1.0
+        up = np.roll(mask, (-1, -1), axis=(0, 1))
+        down = np.roll(mask, (1, 1), axis=(0, 1))
+        region += abs(contrast) * sign * (up - down)[..., None] + 0.3 * contrast * mask[..., None]
+    panel[ty : ty + th, tx : tx + target_w, :3] = region
+    layer = Image.fromarray(np.clip(panel, 0, 255).astype(np.uint8), "RGBA")
+    draw = ImageDraw.Draw(layer)
+    draw.ellipse((ex, ey, ex + em, ey + em), fill=dark)
+    draw.polygon(triangle, fill=(*(int(v) for v in panel[0, 0, :3]), 255))
+    # Turn the panel a little, then place it in perspective on the photo.
+    angle = float(rng.uniform(-6, 6))
+    x0, y0 = rng.uniform(0.1, 0.9 - pw / w) * w, rng.uniform(0.1, 0.9 - ph / h) * h
+    j = rng.uniform(-0.06, 0.06, (4, 2)) * [pw, ph]
+    quad = np.array([[x0, y0], [x0 + pw, y0], [x0 + pw, y0 + ph], [x0, y0 + ph]]) + j
+    c, s = np.cos(np.radians(angle)), np.sin(np.radians(angle))
+    centre = quad.mean(axis=0)
+    quad = (quad - centre) @ np.array([[c, s], [-s, c]]) + centre
+    src = np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], dtype=np.float32)
+    m = cv2.getPerspectiveTransform(src, quad.astype(np.float32))
+    rgba = cv2.warpPerspective(np.asarray(layer), m, size, flags=cv2.INTER_LINEAR)
+    alpha = rgba[..., 3:4].astype(np.float32) / 255
+    out = np.asarray(img).astype(np.float32) * (1 - alpha) + rgba[..., :3].astype(np.float32) * alpha
+    word_quad = cv2.perspectiveTransform(
+        np.array([[[tx, ty], [tx + target_w, ty], [tx + target_w, ty + th], [tx, ty + th]]], np.float32), m
+    )[0]
+    arr = cv2.GaussianBlur(out.astype(np.uint8), (0, 0), float(rng.uniform(0.3, 0.7)))
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, "JPEG", quality=int(rng.integers(75, 91)))
+    x_lo, y_lo = word_quad.min(axis=0)
+    x_hi, y_hi = word_quad.max(axis=0)
+    return Image.open(io.BytesIO(buf.getvalue())).convert("RGB"), (int(x_lo), int(y_lo), int(x_hi), int(y_hi))

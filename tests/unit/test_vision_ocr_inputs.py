@@ -4,8 +4,9 @@ glues together on blurred text (measured in scripts/bench_vision.py: 'N1KEAir', 
 import pytest
 
 from common.vision.backends import VisionResult
-from common.vision.channel import case_splits, ocr_match_inputs, ocr_text_signal
+from common.vision.channel import ocr_text_signal
 from common.vision.ocr import OcrLine
+from common.vision.ocr_inputs import case_splits, ocr_match_inputs
 
 
 def _result(*texts: str) -> VisionResult:

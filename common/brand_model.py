@@ -44,3 +44,6 @@ class Brand:
     kit_dir: str | None = None
     references: list[dict[str, Any]] = field(default_factory=list)
     models: dict[str, dict[str, Any]] = field(default_factory=dict)  # brand.json "models" (authenticate)
+    # The trained mark detector's record (blob name, training key, threshold; common/vision/mark_training.py),
+    # None when the kit trained none.
+    mark_detector: dict[str, Any] | None = None

@@ -133,6 +133,10 @@ class RegisterResult:
     updated: list[str]
     removed: list[str]
     unchanged: list[str]
+    mark_detector: dict[str, Any] | None = (
+        None  # the brand document's record (common/vision/mark_training.py)
+    )
+    mark_detector_reused: bool = False  # the kit's marks were unchanged: no retraining
 
 
 def extractors() -> list[ReferenceExtractor]:
@@ -337,6 +341,23 @@ def register_brand(deps: Deps, kit_dir: Path) -> RegisterResult:
         del data
     if problems:
         raise BadInput("invalid brand kit:\n  " + "\n  ".join(problems))
+    from common.vision import mark_training
+
+    def read_image(path: Path) -> bytes:
+        return read_kit_file(kit_dir, path, deps.settings.max_image_bytes)
+
+    def decode_image(data: bytes) -> Any:
+        return _decode_reference(deps, data).image
+
+    training = (
+        mark_training.validate_training(  # KIT/training/ (+ COCO boxes), checked before anything is stored
+            Path(kit_dir),
+            [path.name for kind, path in files if kind == "logo"],
+            read_image,
+            decode_image,
+            lambda p: kit_path(kit_dir, p),
+        )
+    )
     from common.authenticate.kit import register_closeups
 
     register_closeups(  # validates every close-up before storing; read like every other kit file
@@ -378,10 +399,28 @@ def register_brand(deps: Deps, kit_dir: Path) -> RegisterResult:
     for ref_id in removed:
         deps.docs.delete(f"{ref_collection}/{ref_id}")
 
+    # The per-brand mark detector (common/vision/mark_training.py): trained from the logo files, the wordmarks and
+    # training/, reused as long as they and the trainer are unchanged.
+    old_brand = deps.docs.get(paths.brand(brand_id)) or {}
+    detector = mark_training.train_for_kit(
+        deps,
+        brand_id,
+        kit.trademarks,
+        [
+            (ref_id, sha, decode_image(read_image(path)))
+            for ref_id, kind, path, sha in prepared
+            if kind == "logo"
+        ],
+        training,
+        read_image,
+        decode_image,
+        old_brand.get("mark_detector"),
+    )
     digest = hashlib.sha256(kit.model_dump_json().encode())
     for ref_id, _, _, sha in sorted(prepared):
         digest.update(f"{ref_id}={sha};".encode())
     digest.update(json.dumps(versions, sort_keys=True).encode())
+    digest.update(f"mark_detector={detector['key'] if detector else None}".encode())
     version = digest.hexdigest()[:16]
     _stage_for_discovery(deps, kit, kit_dir, prepared)
     brand_doc = kit.model_dump() | {
@@ -389,11 +428,13 @@ def register_brand(deps: Deps, kit_dir: Path) -> RegisterResult:
         "version": version,
         "kit_dir": str(Path(kit_dir).resolve()),
         "updated_at": deps.clock(),
+        "mark_detector": detector,
     }
     deps.docs.set(paths.brand(brand_id), brand_doc)
     deps.cache.pop(("brand", brand_id), None)
     prepare_vector_indexes(deps, get_brand(deps, brand_id))
-    return RegisterResult(brand_id, version, added, updated, removed, unchanged)
+    reused = detector is not None and detector == old_brand.get("mark_detector")
+    return RegisterResult(brand_id, version, added, updated, removed, unchanged, detector, reused)
 
 
 def _stage_for_discovery(
@@ -453,6 +494,7 @@ def get_brand(deps: Deps, brand_id: str) -> Brand:
         kit_dir=doc.get("kit_dir"),
         references=refs,
         models=dict(doc.get("models") or {}),
+        mark_detector=doc.get("mark_detector") or None,
     )
     deps.cache[("brand", brand_id)] = brand
     return brand

@@ -225,6 +225,7 @@ def cmd_brand_add(args: argparse.Namespace) -> int:
                 "updated": result.updated,
                 "removed": result.removed,
                 "unchanged": result.unchanged,
+                "mark_detector": result.mark_detector,
             }
         )
         return EXIT_OK
@@ -232,6 +233,17 @@ def cmd_brand_add(args: argparse.Namespace) -> int:
         f"brand {result.brand_id} registered (version {result.version}): {len(result.added)} added, "
         f"{len(result.updated)} updated, {len(result.removed)} removed, {len(result.unchanged)} unchanged"
     )
+    detector = result.mark_detector
+    if detector:
+        how = (
+            "reused (marks unchanged)"
+            if result.mark_detector_reused
+            else f"trained in {detector.get('train_seconds')} s"
+        )
+        print(
+            f"mark detector {how}: {', '.join(detector.get('classes') or [])}, "
+            f"threshold {detector.get('threshold')}"
+        )
     return EXIT_OK
 
 

@@ -201,3 +201,10 @@ def vector_index(brand_id: str, model: str) -> str:
     Keyed by the model id (``name@version``): vectors of another model never share a graph."""
     safe = "".join(c if c.isalnum() or c in "._@-" else "_" for c in model)
     return f"{brand_id}/indexes/embed-{safe}.ann"
+
+
+def mark_detector(brand_id: str, key: str) -> str:
+    """References bucket: the brand's trained mark detector (weights .npz; common/vision/mark_training.py), named
+    by its training key so an unchanged kit finds its model and a retrained one never overwrites a model a
+    running scan still reads."""
+    return f"{brand_id}/detector/mark-{key}.npz"

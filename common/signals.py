@@ -64,7 +64,8 @@ SIGNALS: tuple[SignalSpec, ...] = (
     ),
     SignalSpec(
         "logo", "logo_ocr", "brand_mark", 0.80, ("logo",),
-        "a registered logo is present (verified geometric match)",
+        "a registered logo is present: a verified SIFT geometric match or the brand's trained mark detector "
+        "(calibrated probability; detail says which detector saw it and where)",
     ),
     SignalSpec(
         "ocr_text", "logo_ocr", "brand_mark", 0.60, ("trademarks",),

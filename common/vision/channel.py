@@ -12,12 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
+from common.embedding.manifest import default_manifest_path
 from common.messages import Listing, Preprocessed, Signal
 from common.vision.barcode import barcode_signal
 from common.vision.color import color_signal
 from common.vision.logo_extractor import load_brand_logos
+from common.vision.mark_detector import detect, load_detector
+from common.vision.mark_features import feature_extractor
 from common.vision.ocr_inputs import OCR_TEXT_FIRE, ocr_match_inputs
-from common.vision.port import VisionResult
+from common.vision.port import VisionResult, timed_job
 from common.vision.textmatch import best_text_score, match_brand_text
 
 if TYPE_CHECKING:
@@ -32,12 +35,16 @@ def _error(name: str, why: str) -> Signal:
     return Signal(name=name, status="error", reason=why)
 
 
-def logo_signal(result: VisionResult, n_logos: int) -> Signal:
-    if "logo" in result.errors:
+def logo_signal(result: VisionResult, n_logos: int, detector: dict[str, Any] | None = None) -> Signal:
+    """SIFT (or Cloud Vision) hits and the brand's trained mark detector's hits, strongest first; ``detector``
+    is what the detector saw (its best window even below threshold, or why it did not run)."""
+    if "logo" in result.errors and not any(h.method == "mark_detector" for h in result.logos):
         return _error("logo", f"logo detection failed: {result.errors['logo']}")
     if n_logos == 0 and result.backend == "local":
         return Signal.not_run("logo", "brand kit has no logo files")
     detail: dict[str, Any] = {"backend": result.backend, "logos_checked": n_logos}
+    if detector is not None:
+        detail["detector"] = detector
     if result.objects:
         detail["objects"] = result.objects
     if result.web:
@@ -61,11 +68,10 @@ def logo_signal(result: VisionResult, n_logos: int) -> Signal:
         }
         for h in result.logos
     ]
-    how = (
-        f"{best.inliers} RANSAC inliers"
-        if best.method == "sift_homography"
-        else "Cloud Vision logo detection"
-    )
+    how = {
+        "sift_homography": f"{best.inliers} RANSAC inliers",
+        "mark_detector": f"the brand's trained mark detector, p={best.confidence:.2f}",
+    }.get(best.method, "Cloud Vision logo detection")
     mirrored = " (mirrored)" if best.mirrored else ""
     return Signal(
         name="logo",
@@ -115,8 +121,9 @@ def run_logo_ocr_channel(
     result = deps.vision.analyze(image, logos, list(brand.trademarks), product_box)
     if logo_load_error:
         result.errors["logo"] = f"could not load logo features: {logo_load_error}"
+    detector = run_mark_detector(deps, brand, image, result)
     signals = {
-        "logo": logo_signal(result, len(logos)),
+        "logo": logo_signal(result, len(logos), detector),
         "ocr_text": ocr_text_signal(result, list(brand.trademarks)),
         "color": color_signal(list(brand.colors), pre.dominant_colors),
         "barcode": (
@@ -128,6 +135,31 @@ def run_logo_ocr_channel(
     for sig in signals.values():
         sig.detail.setdefault("timings_ms", result.timings_ms)
     return signals
+
+
+def run_mark_detector(
+    deps: Deps, brand: Brand, image: Image.Image, result: VisionResult
+) -> dict[str, Any] | None:
+    """The brand's own trained detector beside SIFT: its hits join ``result.logos`` (strongest first); returns
+    the signal detail's ``detector`` entry (None when the kit trained none). A detector failure is reported
+    there and leaves SIFT's answer standing."""
+    if not brand.mark_detector:
+        return None
+    info: dict[str, Any] = {"model": brand.mark_detector.get("key")}
+    try:
+        model = load_detector(deps, brand)
+        if model is None:
+            return None
+        fx = feature_extractor(str(default_manifest_path(deps.settings)))
+        if model.meta.get("backbone_sha256") not in (None, fx.model_sha256):
+            return info | {"error": "trained on another backbone model; run brand add again to retrain"}
+        found = timed_job(result, "mark_detector", lambda: detect(model, image, fx))
+    except Exception as exc:  # noqa: BLE001 - an unreadable or foreign model: reported, SIFT still decides
+        return info | {"error": f"{type(exc).__name__}: {str(exc)[:300]}"}
+    if found is None:
+        return info | {"error": result.errors.pop("mark_detector", "failed")}
+    result.logos = sorted([*result.logos, *found.hits], key=lambda h: -h.confidence)
+    return info | {"threshold": round(model.threshold, 4), "fired": bool(found.hits), "best": found.best}
 
 
 class LogoOcrChannel:

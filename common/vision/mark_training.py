@@ -66,7 +66,7 @@ NEGATIVE_IOU = 0.1
 INSIDE_REGION = 0.8  # a window this much inside an all-over pattern counts as showing it
 # Calibration: held-out composites through the full detection path (pyramid over a listing-sized image).
 CALIBRATION_SIZE = (512, 384)
-CALIBRATION_POSITIVES = 30
+CALIBRATION_POSITIVES = 20
 CALIBRATION_NEGATIVES = 30
 MAX_FALSE_POSITIVE_RATE = 0.01  # the fire threshold keeps at most 1% of held-out negatives above it
 MIN_THRESHOLD = 0.5

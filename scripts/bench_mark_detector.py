@@ -55,8 +55,8 @@ CLASSES: tuple[tuple[str, str, tuple[float, float]], ...] = (
 )
 ALTERNATIVES = {
     "stride-16 blocks 10+7 (192-d), logistic": (FEATURE_TENSORS, 16, "logistic"),
-    "stride-16 blocks 10+7 (192-d), linear SVM": (FEATURE_TENSORS, 16, "linear_svm"),
     "stride-32 head (1280-d), logistic": (("/_swish_1/Clip_output_0",), 32, "logistic"),
+    "stride-16 blocks 10+7 (192-d), linear SVM": (FEATURE_TENSORS, 16, "linear_svm"),
 }
 
 
@@ -139,40 +139,7 @@ def share(rows: list[tuple[bool, bool]], which: int | None) -> float:
     return sum(hits) / max(1, len(hits))
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="4 images per class instead of 10")
-    parser.add_argument("--alternatives", action="store_true", help="also train and test the alternatives")
-    args = parser.parse_args(argv)
-    per_class, n_neg = (4, 8) if args.quick else (10, 20)
-    photos = list(synth.bundled_photo_names())
-    train_bg, test_bg = photos[0::2], photos[1::2]
-    logo = demo_logo()
-    tests = test_set(logo, test_bg, per_class, n_neg)
-    positives, negatives = tests
-
-    # SIFT alone, as the logo channel runs it today (common.vision.logo), on the very same images.
-    feats = [extract_logo_features("logo:acme-mark.png", logo)]
-    sift: dict[int, bool] = {}
-    sift_ms: list[float] = []
-    for _, comp in positives:
-        start = time.perf_counter()
-        sift[id(comp)] = bool(find_logos(candidate_features(comp.image), feats))
-        sift_ms.append((time.perf_counter() - start) * 1000)
-    for _, img in negatives:
-        sift[id(img)] = bool(find_logos(candidate_features(img), feats))
-
-    configs = ALTERNATIVES if args.alternatives else dict(list(ALTERNATIVES.items())[:1])
-    results = []
-    for name, (tensors, stride, head) in configs.items():
-        fx = (
-            feature_extractor()
-            if tensors == FEATURE_TENSORS
-            else FeatureExtractor(feature_extractor().manifest, tensors=tensors, stride=stride)
-        )
-        results.append(run(name, fx, head, logo, train_bg, tests, sift))
-
-    main_result = results[0]
+def print_main(main_result: dict[str, object], per_class: int, sift_ms: list[float]) -> None:
     model: DetectorModel = main_result["model"]  # type: ignore[assignment]
     print(f"## Mark detector vs SIFT ({per_class} held-out images per class, {SIZE[0]}x{SIZE[1]})\n")
     print(f"threshold {model.threshold:.3f}; calibration {model.meta.get('calibration')}\n")
@@ -206,6 +173,52 @@ def main(argv: list[str]) -> int:
         f"{float(main_result['ms']) / sift_med:.2f}); training {main_result['train_cpu']:.1f} s CPU "  # type: ignore[arg-type]
         f"({main_result['train_wall']:.1f} s wall)"
     )
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="4 images per class instead of 10")
+    parser.add_argument("--alternatives", action="store_true", help="also train and test the alternatives")
+    args = parser.parse_args(argv)
+    per_class, n_neg = (4, 8) if args.quick else (10, 20)
+    photos = list(synth.bundled_photo_names())
+    train_bg, test_bg = photos[0::2], photos[1::2]
+    logo = demo_logo()
+    tests = test_set(logo, test_bg, per_class, n_neg)
+    positives, negatives = tests
+
+    # SIFT alone, as the logo channel runs it today (common.vision.logo), on the very same images.
+    feats = [extract_logo_features("logo:acme-mark.png", logo)]
+    sift: dict[int, bool] = {}
+    sift_ms: list[float] = []
+    for _, comp in positives:
+        start = time.perf_counter()
+        sift[id(comp)] = bool(find_logos(candidate_features(comp.image), feats))
+        sift_ms.append((time.perf_counter() - start) * 1000)
+    for _, img in negatives:
+        sift[id(img)] = bool(find_logos(candidate_features(img), feats))
+
+    configs = ALTERNATIVES if args.alternatives else dict(list(ALTERNATIVES.items())[:1])
+    results = []
+    for name, (tensors, stride, head) in configs.items():
+        fx = (
+            feature_extractor()
+            if tensors == FEATURE_TENSORS
+            else FeatureExtractor(feature_extractor().manifest, tensors=tensors, stride=stride)
+        )
+        results.append(run(name, fx, head, logo, train_bg, tests, sift))
+        if len(results) == 1:
+            print_main(results[0], per_class, sift_ms)
+        if args.alternatives:  # each configuration as soon as it is measured (a long run may be cut short)
+            res = results[-1]
+            pos = [r for v in res["per_class"].values() for r in v]  # type: ignore[attr-defined]
+            neg = [r for v in res["fp"].values() for r in v]  # type: ignore[attr-defined]
+            print(
+                f"measured: {name}: recall {share(pos, 0):.2f}, false positives {share(neg, 0):.3f}, "
+                f"{float(res['ms']):.0f} ms/image, training {float(res['train_cpu']):.1f} s CPU",  # type: ignore[arg-type]
+                flush=True,
+            )
+
     if len(results) > 1:
         print("\n## Alternatives (same training and test images)\n")
         print("| features, head | recall | false-positive rate | ms/image | training s CPU |")

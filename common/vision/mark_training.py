@@ -411,7 +411,7 @@ def negative_windows(fx: FeatureExtractor, seed: int, n: int, bg: tuple[str, ...
         rng = np.random.default_rng([seed, 1])
         return [_native_windows(fx, synth.negative(rng, CANVAS, bg).image)[0] for _ in range(n)]
 
-    return _memo(("train", fx.model_sha256, FEATURES_VERSION, seed, n, bg), make)
+    return _memo(("train", fx.model_sha256, fx.tensors, fx.stride, FEATURES_VERSION, seed, n, bg), make)
 
 
 def calibration_negatives(fx: FeatureExtractor, seed: int, n: int, bg: tuple[str, ...]) -> list[np.ndarray]:
@@ -421,7 +421,7 @@ def calibration_negatives(fx: FeatureExtractor, seed: int, n: int, bg: tuple[str
         rng = np.random.default_rng([seed, 2])
         return [fx.windows(synth.negative(rng, CALIBRATION_SIZE, bg).image).features for _ in range(n)]
 
-    return _memo(("calibrate", fx.model_sha256, FEATURES_VERSION, seed, n, bg), make)
+    return _memo(("calibrate", fx.model_sha256, fx.tensors, fx.stride, FEATURES_VERSION, seed, n, bg), make)
 
 
 def train_detector(

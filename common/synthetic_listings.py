@@ -311,8 +311,12 @@ def barcode_box(spec: BrandSpec, rng: random.Random) -> tuple[Image.Image, dict[
     code = ean13_image(spec.ean13, module=3, height=110).convert("RGBA")
     label = Image.new("RGBA", (code.width + 40, code.height + 40), (255, 255, 255, 255))
     label.paste(code, (20, 20))
-    fw = rng.uniform(0.55, 0.75)
-    quad = face_inset(front, rng.uniform(0.05, 0.95 - fw), rng.uniform(0.3, 0.5), fw, 0.42)
+    # The label's width follows from the resolution a photo of a real label gives: 2-3 px per bar module
+    # (95 modules; the symbol is rendered at 3 px per module). Below ~1.5 px per module the bars are not
+    # resolved at all — no decoder (nor a person) reads them — so such a photo would test nothing.
+    face_px = float(np.linalg.norm(front[1] - front[0]))
+    fw = min(0.95, label.width * rng.uniform(2.0, 3.0) / 3 / face_px)
+    quad = face_inset(front, rng.uniform(0.02, max(0.03, 0.98 - fw)), rng.uniform(0.3, 0.5), fw, 0.42)
     return warp_onto(img, label, quad), {"code": spec.ean13}
 
 

@@ -64,14 +64,15 @@ def closeup_features(
     """What the region's check needs from one close-up; raises BadInput with the retake reason."""
     from common.authenticate import quality, seam, stamp, texture
 
-    cap = quality.assess(name, data, max_bytes=max_bytes, max_pixels=max_pixels)
+    check = contract.region_check(region)
+    cap = quality.assess(name, data, max_bytes=max_bytes, max_pixels=max_pixels,
+                         max_blur_mm=quality.max_blur_for(check))  # fmt: skip
     if not cap.usable or cap.rectified is None or cap.detection is None:
         raise BadInput(f"{name}: retake: {'; '.join(cap.retake)}")
-    check = contract.region_check(region)
     doc: dict[str, Any] = {"check": check, "quality": cap.metrics}
     try:
         if check == "spi":
-            doc["spi"] = seam.measure_spi(cap.rectified, cap.detection.reprojection_mm).to_dict()
+            doc["spi"] = seam.measure_capture(cap).to_dict()
         elif check == "stamp":
             doc["stamp"] = stamp.features(cap.rectified).to_doc()
         else:

@@ -4,8 +4,8 @@ Thresholds are physical, measured on the card whose appearance is known (black m
 do not depend on what the item looks like:
 * no card: fewer than 2 of its markers detected (no scale, no homography);
 * too dark: the card's paper below ``MIN_PAPER_LEVEL`` of full scale (noise then dominates thread contrast);
-* too blurry: the edge spread of the markers on the card plane above ``MAX_BLUR_MM`` (a Gaussian blur of that
-  width keeps ~1/3 of the contrast of a 0.65 mm stitch period, SPI 39, the finest in seed 003's table);
+* too blurry: the edge spread of the markers on the card plane above ``MAX_BLUR_MM`` (fine texture and stamp
+  detail), or ``SEAM_MAX_BLUR_MM`` for a seam, whose estimator then only searches the periods the blur leaves;
   the variance of the Laplacian on the rectified card is reported beside it;
 * too oblique: the card plane tilted more than ``MAX_TILT_DEG`` from the image plane (from the homography);
 * too far: fewer than ``MIN_PX_PER_MM`` photo pixels per millimetre on the card (SPI 39 would alias).
@@ -25,10 +25,19 @@ from common.imaging import decode
 
 MIN_PAPER_LEVEL = 0.25
 MAX_BLUR_MM = 0.25
+# A seam photo is sent back as too blurry only past this edge spread: up to it, coarse stitches are still
+# resolved (SPI <= ~20 at 0.4 mm) and the SPI search is capped at what the blur leaves (seam.MTF_FLOOR), so a
+# finer seam is declined with that reason rather than mis-measured. Texture and stamp detail need MAX_BLUR_MM.
+SEAM_MAX_BLUR_MM = 0.4
 MAX_TILT_DEG = 40.0
 MIN_PX_PER_MM = 4.0
 _PAPER_POINTS_MM = np.array([[card.CARD_W_MM / 2, 12.0], [card.CARD_W_MM / 2, card.CARD_H_MM - 12.0],
                              [30.0, card.CARD_H_MM / 2 - 8], [card.CARD_W_MM - 30.0, card.CARD_H_MM / 2 + 8]])  # fmt: skip
+
+
+def max_blur_for(check: str) -> float:
+    """The blur limit for a region's check (``contract.region_check``)."""
+    return SEAM_MAX_BLUR_MM if check == "spi" else MAX_BLUR_MM
 
 
 @dataclass
@@ -106,8 +115,11 @@ def _card_sharpness(gray: np.ndarray, detection: card.CardDetection) -> tuple[fl
     return sigma_px / s, lap, paper, ink
 
 
-def assess(name: str, data: bytes, *, max_bytes: int, max_pixels: int) -> Capture:
-    """Decode (the project's safe decoder), find the card, run the checks, rectify when usable."""
+def assess(
+    name: str, data: bytes, *, max_bytes: int, max_pixels: int, max_blur_mm: float = MAX_BLUR_MM
+) -> Capture:
+    """Decode (the project's safe decoder), find the card, run the checks, rectify when usable. A seam's
+    stitch period survives more blur than texture and stamp detail: its check passes ``seam.MAX_BLUR_MM``."""
     cap = Capture(name)
     try:
         decoded = decode(data, max_bytes=max_bytes, max_pixels=max_pixels)
@@ -146,9 +158,9 @@ def assess(name: str, data: bytes, *, max_bytes: int, max_pixels: int) -> Captur
     if px_per_mm < MIN_PX_PER_MM:
         cap.retake.append(f"too far: {px_per_mm:.1f} photo pixels per mm, at least {MIN_PX_PER_MM:g} "
                           "needed (move closer, keep the card in view)")  # fmt: skip
-    if blur_mm > MAX_BLUR_MM and paper >= MIN_PAPER_LEVEL:
+    if blur_mm > max_blur_mm and paper >= MIN_PAPER_LEVEL:
         cap.retake.append(f"too blurry: edges spread over {blur_mm:.2f} mm on the card, at most "
-                          f"{MAX_BLUR_MM:g} mm (hold still, focus on the region)")  # fmt: skip
+                          f"{max_blur_mm:g} mm (hold still, focus on the region)")  # fmt: skip
     if not cap.retake:
         cap.rectified = card.rectify(rgb, detection)
     return cap

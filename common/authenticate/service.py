@@ -33,7 +33,7 @@ class Photo:
 def _spi_finding(cap: quality.Capture, spec: dict[str, Any], genuine: list[dict[str, Any]]) -> Finding:
     assert cap.rectified is not None and cap.detection is not None
     try:
-        m = seam.measure_spi(cap.rectified, cap.detection.reprojection_mm)
+        m = seam.measure_capture(cap)
     except seam.SeamNotFound as exc:
         return Finding("inconclusive", f"retake: {exc}")
     measured_genuine = [float(d["spi"]["spi"]) for d in genuine if "spi" in d]
@@ -86,7 +86,7 @@ def authenticate(deps: Deps, brand_id: str, model: str, photos: list[Photo]) -> 
     for photo in photos:
         check = contract.region_check(photo.region)
         cap = quality.assess(photo.name, photo.data, max_bytes=deps.settings.max_image_bytes,
-                             max_pixels=deps.settings.max_image_pixels)  # fmt: skip
+                             max_pixels=deps.settings.max_image_pixels, max_blur_mm=quality.max_blur_for(check))  # fmt: skip
         if not cap.usable:
             finding = Finding("inconclusive", "retake: " + "; ".join(cap.retake))
         elif check == "spi":

@@ -83,6 +83,7 @@ def load_baseline(commit: str) -> types.ModuleType | None:
     except (OSError, subprocess.CalledProcessError):
         return None
     module = types.ModuleType(f"seam_{commit}")
+    sys.modules[module.__name__] = module  # dataclasses look their module up
     exec(compile(src, f"seam@{commit}", "exec"), module.__dict__)  # noqa: S102 - our own repository's code
     return module
 

@@ -227,7 +227,10 @@ def _search(hp: np.ndarray, inner: np.ndarray, c: float, f_lo: float, f_hi: floa
         ntiles = (d - tile) // hop + 1
         starts = np.arange(ntiles) * hop
         idx = starts[:, None] + np.arange(tile)[None, :]
-        tile_ok = np.asarray(full[:, idx].all(axis=2))  # nbands x ntiles
+        run = np.concatenate(
+            [np.zeros((nbands, 1), np.int32), np.cumsum(full, axis=1, dtype=np.int32)], axis=1
+        )
+        tile_ok = (run[:, starts + tile] - run[:, starts]) == tile  # nbands x ntiles
         if tile_ok.sum() < 20:
             continue
         bi, ti = np.nonzero(tile_ok)
@@ -509,7 +512,7 @@ def measure_spi(rect: Rectified, card_rms_mm: float = 0.0, blur_mm: float = 0.0,
     c, s = SEARCH_PX_PER_MM, rect.px_per_mm
     f_lo, f_hi = _band_limits(c, blur_mm)
     hp_c, inner_c = _contrast(rect, c)
-    reason = "no regular stitch pattern found along any line (is the seam in focus and in view?)"
+    reason = ""  # why the most periodic line was refused
     best: SpiMeasurement | None = None
     for score, coarse, f_peak in _search(hp_c, inner_c, c, f_lo, f_hi):
         scale = s / c
@@ -521,7 +524,7 @@ def measure_spi(rect: Rectified, card_rms_mm: float = 0.0, blur_mm: float = 0.0,
             line = _refine(rect, line, f_peak)
             profile, ends_mm = _profile(rect, line)
         except SeamNotFound as exc:
-            reason = str(exc)
+            reason = reason or str(exc)
             continue
         length = len(profile) / s
         # Which of the peak and its significant sub-multiples is the stitch period: the one whose period the
@@ -530,7 +533,7 @@ def measure_spi(rect: Rectified, card_rms_mm: float = 0.0, blur_mm: float = 0.0,
         hypotheses = []
         for f0 in _fundamentals(profile, s, f_peak, f_lo):
             if length * f0 < MIN_PERIODS:
-                reason = f"only {length * f0:.1f} stitches in view: show at least {MIN_PERIODS}"
+                reason = reason or f"only {length * f0:.1f} stitches in view: show at least {MIN_PERIODS}"
                 continue
             f, f_se = _refined(profile, s, f0)
             hypotheses.append((len(_agreeing_segments(profile, s, f)), -f, f, f_se))
@@ -539,12 +542,12 @@ def measure_spi(rect: Rectified, card_rms_mm: float = 0.0, blur_mm: float = 0.0,
         _, _, f, f_se = max(hypotheses)
         agreeing = _agreeing_segments(profile, s, f)
         if len(agreeing) < MIN_AGREEING:
-            reason = (f"a periodic line was found but its period is not the same along it "
+            reason = reason or (f"a periodic line was found but its period is not the same along it "
                       f"({len(agreeing)} of {SEGMENTS} pieces agree): not a seam, or the seam is broken/curved")  # fmt: skip
             continue
         shared = _beside_share(rect, line, f, profile)
         if shared >= BESIDE_SHARE:
-            reason = (f"a periodic line was found but its period repeats {BESIDE_MM[0]:g}-{BESIDE_MM[1]:g} mm "
+            reason = reason or (f"a periodic line was found but its period repeats {BESIDE_MM[0]:g}-{BESIDE_MM[1]:g} mm "
                       "beside it: a pattern of the material, not a seam")  # fmt: skip
             continue
         seg_se = float(np.std(agreeing) / math.sqrt(len(agreeing)))
@@ -568,6 +571,9 @@ def measure_spi(rect: Rectified, card_rms_mm: float = 0.0, blur_mm: float = 0.0,
         if best is None or (m.segments_agreeing, m.peak_ratio) > (best.segments_agreeing, best.peak_ratio):
             best = m
     if best is None:
+        reason = "no regular stitch pattern found along any line (is the seam in focus and in view?)" + (
+            f"; the most periodic line: {reason}" if reason else ""
+        )
         if f_hi < SPI_RANGE[1] / INCH_MM:
             reason += (f"; at this blur ({blur_mm:.2f} mm on the card) stitches finer than {f_hi * INCH_MM:.0f} "
                        "SPI cannot be resolved: retake it sharper if the seam is finer")  # fmt: skip

@@ -5,15 +5,17 @@ so a stitch period in pixels is a physical length and the plausible periods are 
 0.5 mm). A seam is not the strongest edge in a close-up (a brick's mortar, a crease, a panel edge out-contrast a
 thin thread) but the one line along which the colour repeats at one period: thread dashes and needle holes. So
 
-1. *search*: every direction (1.5 degree steps) and every offset (1 mm bands) on a 4 px/mm copy is scored by
-   the spectrum of the colour profile along that band, whitened twice: against the other bands in the same
-   direction (a woven canvas or a brick course repeats in every band, a seam in one) and against the band's
-   own broadband level (a dark mortar line is strong at every frequency, a seam at one and its harmonics);
+1. *search*: every direction (3 degree steps, followed between steps by small slopes) and every offset (1 mm
+   bands) on a 4 px/mm copy is scored by the spectra of 32 mm tiles of the colour profile along that band,
+   whitened twice: against all tiles in the same direction (a woven canvas or a brick course repeats in every
+   band, a seam in one) and against the tile's own broadband level (a dark mortar line is strong at every
+   frequency, a seam at one and its harmonics); a line adds its tiles' evidence at one frequency;
 2. *refine*: along each of the best few candidate lines the band-passed stitch energy is located across the
    line segment by segment and a line is fitted through it (the search's direction is only good to ~1 degree);
-3. *check*: the profile along the refined line is split in segments; the seam is accepted only when most
-   segments show the same period (a texture's chance peak is not repeated along the line), and the segments'
-   spread enters the uncertainty;
+3. *check*: the profile along the refined line is split in pieces; the seam is accepted only when most pieces
+   show the same period (a texture's chance peak is not repeated along the line) and the period does not
+   repeat on lines beside it (a material's pattern does); the fundamental is the peak or the sub-multiple the
+   pieces agree on, and their spread enters the uncertainty;
 4. *measure*: the unwrapped phase of the band-passed profile (a linear ramp whose slope is the stitch frequency)
    gives the period well below a frequency bin, independently of thread/background polarity. The uncertainty
    combines the phase fit's residual, the segments' disagreement and the card's scale (corner residual and how

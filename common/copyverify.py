@@ -21,7 +21,7 @@ from PIL import Image
 from common import paths
 from common.bootstrap import Deps
 from common.messages import Signal
-from common.vision.sift import MIN_INLIERS, RATIO, fit_homography, sift
+from common.vision.sift import MIN_INLIERS, RATIO, fit_homography, kdtree_matcher, sift
 
 if TYPE_CHECKING:
     from common.brand_model import Brand
@@ -133,13 +133,10 @@ class ReferenceFeatureIndex:
             stacked = np.ascontiguousarray(np.concatenate(blocks).astype(np.float32))
             if self.rows <= EXACT_MAX_ROWS:
                 self.matcher: Any = cv2.BFMatcher(cv2.NORM_L2)
+                self.matcher.add([stacked])
+                self.matcher.train()
             else:
-                self.matcher = cv2.FlannBasedMatcher(
-                    {"algorithm": 1, "trees": FLANN_TREES}, {"checks": FLANN_CHECKS}
-                )
-                cv2.setRNGSeed(FLANN_SEED)
-            self.matcher.add([stacked])
-            self.matcher.train()
+                self.matcher = kdtree_matcher(stacked, checks=FLANN_CHECKS, trees=FLANN_TREES)
 
     @property
     def references(self) -> int:

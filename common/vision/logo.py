@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from common.vision.sift import MIN_INLIERS, fit_homography, ratio_test, sift
+from common.vision.sift import MIN_INLIERS, fit_homography, kdtree_matcher, ratio_test, sift
 
 REFERENCE_SIDE = 400  # logos are normalised to this longest side before feature extraction
 REFERENCE_PAD = 24  # white margin so keypoints at the logo's edge exist
@@ -177,10 +177,8 @@ def candidate_features(image: Image.Image) -> CandidateFeatures:
     size = (image.width, image.height)
     if desc is None or len(kps) < 2:
         return CandidateFeatures(np.zeros((0, 2), np.float32), np.zeros((0, 128), np.float32), None, size)
-    matcher = cv2.FlannBasedMatcher({"algorithm": 1, "trees": 4}, {"checks": 48})  # 1 = FLANN_INDEX_KDTREE
     desc = desc.astype(np.float32)
-    matcher.add([desc])
-    matcher.train()
+    matcher = kdtree_matcher(desc, checks=48)
     pts = np.array([k.pt for k in kps], dtype=np.float32) / scale
     return CandidateFeatures(pts, desc, matcher, size)
 
@@ -296,9 +294,7 @@ def build_logo_index(logos: Sequence[LogoFeatures]) -> LogoIndex:
     )
     if not descs:
         return LogoIndex(list(logos), owner, None)
-    matcher = cv2.FlannBasedMatcher({"algorithm": 1, "trees": 4}, {"checks": 16})
-    matcher.add([np.concatenate(descs).astype(np.float32)])
-    matcher.train()
+    matcher = kdtree_matcher(np.concatenate(descs), checks=16)
     return LogoIndex(list(logos), owner, matcher)
 
 

@@ -27,6 +27,20 @@ def sift(n_features: int) -> Any:
     return cv2.SIFT_create(nfeatures=n_features)  # type: ignore[attr-defined]  # stubs lag the headless build
 
 
+# FLANN's kd-trees are randomised at build time: unseeded, the same photo now and then gets another nearest
+# neighbour, hence another logo hit or copy verdict, in another process or run. One fixed seed per build.
+FLANN_SEED = 20261203
+
+
+def kdtree_matcher(descriptors: np.ndarray, checks: int, trees: int = 4) -> Any:
+    """A trained FLANN kd-tree matcher over ``descriptors``, built from a fixed seed (same answers everywhere)."""
+    matcher = cv2.FlannBasedMatcher({"algorithm": 1, "trees": trees}, {"checks": checks})  # 1 = KDTREE
+    matcher.add([np.ascontiguousarray(descriptors, dtype=np.float32)])
+    cv2.setRNGSeed(FLANN_SEED)
+    matcher.train()
+    return matcher
+
+
 def ratio_test(knn: Iterable[Sequence[Any]], ratio: float = RATIO) -> list[tuple[int, int]]:
     """(query, train) index pairs of the k=2 matches whose best neighbour is clearly better than the second."""
     return [

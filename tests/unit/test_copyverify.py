@@ -71,3 +71,24 @@ def test_kd_tree_index_is_deterministic_and_agrees_with_brute_force(photos, monk
     assert approx[0] == approx[1]
     assert approx[0][1:] == exact[1:] == ("rocket", True)
     assert approx[0][0] >= 0.7 * exact[0]
+
+
+def test_kd_trees_do_not_depend_on_what_the_process_did_before():
+    """FLANN's trees are randomised from OpenCV's global RNG: a worker that scanned other images first must
+    build the same trees (and give the same logo hits) as a fresh one."""
+    import cv2
+    import numpy as np
+
+    from common.vision import synthetic as syn
+    from common.vision.logo import candidate_features
+
+    img = syn.paste(syn.background(2), syn.synthetic_logo(2), 80, (300, 250))
+    probe = np.random.default_rng(0).random((300, 128), dtype=np.float32) * 100
+
+    def answers():
+        return [m.trainIdx for p in candidate_features(img).matcher.knnMatch(probe, k=2) for m in p]
+
+    first = answers()
+    cv2.randu(np.zeros((64, 64), np.float32), 0, 1)  # anything else drawing from the global RNG
+    candidate_features(syn.background(5))
+    assert answers() == first

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.emulator_stack import _local_stack
+
 pytestmark = pytest.mark.emulator
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "local_stack.py"
@@ -31,7 +33,12 @@ def test_up_status_env_down(tmp_path):
         status = _run(home, "status")
         assert status.returncode == 0
         lines = [line for line in status.stdout.splitlines() if line.strip()]
-        assert len(lines) == 12 and all(line.rstrip().endswith("up") for line in lines), status.stdout
+        names = {line.split()[0] for line in lines}
+        # the three emulators, the dead-letter recorder and every function of the stack (none is forgotten)
+        assert names == {"firestore", "pubsub", "storage", "dead_letter", *_local_stack().FUNCTIONS}, (
+            status.stdout
+        )
+        assert all(line.rstrip().endswith("up") for line in lines), status.stdout
 
         env = _run(home, "env").stdout
         assert (

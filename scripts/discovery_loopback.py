@@ -25,7 +25,7 @@ SERVED = {
     "/images/I/71s1exact.jpg": "s1-exact.jpg",
     "/736x/4f/s1pin.jpg": "s1-exact.jpg",
     "/kf/S2modified.jpg": "s2-modified.jpg",
-    "/wp/s17lookalike.jpg": "s17-lookalike.jpg",
+    "/wp/s17lookalike.jpg": "s2-mirrored.jpg",  # the demo's former look-alike (now a mirrored copy)
     "/s3selfshot.jpg": "s3-selfshot.jpg",
     "/images/g/s6composite.jpg": "s6-composite.jpg",
     "/s7text.jpg": "s7-text.jpg",

@@ -23,7 +23,7 @@ APPROVED = {"enabled": True, "approved_by": "Jane Doe, Head of Brand Protection"
 SERVED = {  # path on the loopback web -> demo candidate; every other found URL answers 404 (scans cost seconds)
     "/images/I/71s1exact.jpg": "s1-exact.jpg",
     "/736x/4f/s1pin.jpg": "s1-exact.jpg",  # the same bytes at another URL
-    "/wp/s17lookalike.jpg": "s17-lookalike.jpg",
+    "/wp/s17lookalike.jpg": "s2-mirrored.jpg",  # the demo's former look-alike (now a mirrored copy)
 }
 
 

@@ -26,8 +26,9 @@ from typing import Any
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageOps
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter
 
+from common.embedding.synthetic import mirror_rotate_crop
 from common.synthetic_brands import (
     BRANDS,
     BY_ID,
@@ -183,12 +184,11 @@ def heavy_watermark(spec: BrandSpec, rng: random.Random) -> tuple[Image.Image, d
 
 def mirrored_rotated_cropped(spec: BrandSpec, rng: random.Random) -> tuple[Image.Image, dict[str, Any]]:
     """The issue's miss: mirrored, rotated 8 degrees, cropped by 20 %."""
-    img = ImageOps.mirror(_reference(spec, rng))
+    img = _reference(spec, rng)
     angle = rng.choice([-8.0, 8.0])
-    img = img.rotate(angle, resample=Image.Resampling.BICUBIC, expand=False, fillcolor=(255, 255, 255))
     w, h = img.size
     x, y = rng.randint(0, int(w * 0.2)), rng.randint(0, int(h * 0.2))
-    return img.crop((x, y, x + int(w * 0.8), y + int(h * 0.8))), {"angle": angle}
+    return mirror_rotate_crop(img, angle, (x, y, x + int(w * 0.8), y + int(h * 0.8))), {"angle": angle}
 
 
 def self_shot(spec: BrandSpec, rng: random.Random) -> tuple[Image.Image, dict[str, Any]]:

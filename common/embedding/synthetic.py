@@ -156,15 +156,21 @@ def watermark_tiled(img: Image.Image, rng: random.Random) -> Image.Image:
     return Image.alpha_composite(base, layer).convert("RGB")
 
 
+def mirror_rotate_crop(img: Image.Image, angle: float, box: tuple[int, int, int, int]) -> Image.Image:
+    """The brand photo mirrored, rotated by ``angle`` degrees on white (same size) and cropped to ``box``."""
+    rotated = ImageOps.mirror(img).rotate(
+        angle, resample=Image.Resampling.BICUBIC, expand=False, fillcolor=(255, 255, 255)
+    )
+    return rotated.crop(box)
+
+
 def mirrored_rotated_crop(img: Image.Image, rng: random.Random) -> Image.Image:
     """Issue 14's miss: the brand photo mirrored, rotated by ~8 degrees and cropped by ~20 %."""
-    out = ImageOps.mirror(img).rotate(
-        rng.uniform(6, 10) * rng.choice([-1, 1]), resample=Image.Resampling.BICUBIC, fillcolor=(255, 255, 255)
-    )
-    w, h = out.size
+    angle = rng.uniform(6, 10) * rng.choice([-1, 1])
+    w, h = img.size
     keep = rng.uniform(0.78, 0.82)
     x0, y0 = rng.uniform(0, 1 - keep) * w, rng.uniform(0, 1 - keep) * h
-    return out.crop((int(x0), int(y0), int(x0 + keep * w), int(y0 + keep * h)))
+    return mirror_rotate_crop(img, angle, (int(x0), int(y0), int(x0 + keep * w), int(y0 + keep * h)))
 
 
 def flip(img: Image.Image, rng: random.Random) -> Image.Image:

@@ -82,7 +82,7 @@ class CopyExtractor:
         return {"copy_features": blob, "copy_keypoints": int(len(points))}
 
 
-def _reference_features(deps: Deps, brand_id: str, ref: dict[str, Any]) -> Features:
+def _reference_features(deps: Deps, ref: dict[str, Any]) -> Features:
     with np.load(io.BytesIO(deps.blobs.read(deps.settings.references_bucket, ref["copy_features"]))) as npz:
         return (
             npz["points"],
@@ -168,7 +168,7 @@ def reference_index(deps: Deps, brand: Brand) -> ReferenceFeatureIndex:
         groups = []
         for ref in brand.references:
             if ref.get("kind") == "reference" and ref.get("copy_features"):
-                features = _reference_features(deps, brand.brand_id, ref)
+                features = _reference_features(deps, ref)
                 groups.append(_Group(ref["ref_id"], False, features))
                 groups.append(_Group(ref["ref_id"], True, mirrored(features)))
         deps.cache[key] = ReferenceFeatureIndex(groups)

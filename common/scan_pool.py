@@ -26,7 +26,6 @@ import contextlib
 import importlib
 import logging
 import multiprocessing
-import os
 import signal
 import sys
 import traceback
@@ -36,7 +35,9 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
+from common import native_threads
 from common.messages import Listing
+from common.native_threads import available_cores
 from common.scan import ListingError
 from common.settings import Settings
 
@@ -47,17 +48,6 @@ DEFAULT_TASK = "common.scan_pool:scan_task"
 STOP_TIMEOUT_S = 10.0
 
 Record = dict[str, Any]
-
-
-def available_cores() -> int:
-    """The CPUs this process may run on (its affinity mask, as ``os.process_cpu_count`` in Python 3.13)."""
-    counter = getattr(os, "process_cpu_count", None)
-    if counter is not None:
-        return int(counter() or 1)
-    try:
-        return len(os.sched_getaffinity(0)) or 1
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def workers_for(requested: int | None, items: int) -> int:
@@ -98,6 +88,7 @@ def worker_main(conn: Connection, config: WorkerConfig) -> None:
     """A worker's life: build the runtime once, then ``(index, listing)`` in, ``(index, record)`` out, until
     ``None`` or the parent goes away. Ctrl-C is the parent's to handle (it stops the workers)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    native_threads.limit_opencv()  # this worker's share of the cores (its environment, set by _Worker)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("common.chain").setLevel(logging.ERROR)  # as in cmd_scan: error records say it
     from common.authz import scoped_for_cli_brand
@@ -126,10 +117,13 @@ def worker_main(conn: Connection, config: WorkerConfig) -> None:
 
 
 class _Worker:
-    def __init__(self, ctx: Any, config: WorkerConfig) -> None:
+    def __init__(self, ctx: Any, config: WorkerConfig, threads: int) -> None:
+        """``threads``: the worker's share of the cores for its native pools (onnxruntime, OpenCV, BLAS), put
+        in its environment before it starts: BLAS reads it when numpy loads (common.native_threads)."""
         self.conn, child = ctx.Pipe()
         self.proc = ctx.Process(target=worker_main, args=(child, config), daemon=True)
-        self.proc.start()
+        with native_threads.environment(native_threads.worker_environment(threads)):
+            self.proc.start()
         child.close()
         self.held: tuple[int, Listing] | None = None
 
@@ -155,6 +149,7 @@ def scan_parallel(
     """One record per item, in input order (a record waits for the items before it). Items are taken from
     ``items`` only when a worker is free, so a progress bar wrapped around them advances as work is handed out."""
     ctx = multiprocessing.get_context("spawn")
+    threads = native_threads.per_worker(workers)
     source = iter(enumerate(items))
     finished: dict[int, Record] = {}
     pool: list[_Worker] = []
@@ -179,7 +174,7 @@ def scan_parallel(
 
     try:
         for _ in range(workers):
-            worker = _Worker(ctx, config)
+            worker = _Worker(ctx, config, threads)
             pool.append(worker)
             if not hand_out(worker):
                 break
@@ -205,7 +200,7 @@ def scan_parallel(
                         "error": f"worker process died (exit code {worker.proc.exitcode}) while scanning this item",
                     }
                     if not exhausted:
-                        replacement = _Worker(ctx, config)
+                        replacement = _Worker(ctx, config, threads)
                         pool.append(replacement)
                         hand_out(replacement)
             while next_out in finished:

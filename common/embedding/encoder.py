@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from common.embedding.manifest import ModelManifest, verify_model_file
+from common.native_threads import ort_session_options
 
 # Activations cost several MB per image (RSS grows ~200 MB for a batch of 16, scripts/bench_embed.py), and on
 # 2 cores larger batches barely change ms/image; longer requests are split into chunks of this size.
@@ -78,9 +79,17 @@ def to_tensor(images: Sequence[Image.Image], manifest: ModelManifest) -> np.ndar
     if not images:
         return np.zeros((0, 3, manifest.input_size[1], manifest.input_size[0]), np.float32)
     arr = np.stack([np.asarray(resize_for_model(img.convert("RGB"), manifest)) for img in images])
-    scaled = arr.astype(np.float32) * np.float32(manifest.pixel_scale)
-    x: np.ndarray = (scaled - np.asarray(manifest.mean, np.float32)) / np.asarray(manifest.std, np.float32)
-    return np.ascontiguousarray(x.transpose(0, 3, 1, 2), dtype=np.float32)
+    # In place on one N x 3 x H x W float32 array, channels moved by the first copy: the same float32 operations
+    # in the same order as (arr * scale - mean) / std on a float copy, so bit-identical, at a seventh of the
+    # cost (15 crops: 2.2 ms instead of 15 ms CPU; no float temporaries, no transposed copy).
+    x = np.empty((arr.shape[0], 3, arr.shape[1], arr.shape[2]), np.float32)
+    np.copyto(x, arr.transpose(0, 3, 1, 2), casting="unsafe")
+    channel = (slice(None), None, None)
+    if manifest.pixel_scale != 1.0:
+        x *= np.float32(manifest.pixel_scale)
+    x -= np.asarray(manifest.mean, np.float32)[channel]
+    x /= np.asarray(manifest.std, np.float32)[channel]
+    return x
 
 
 def l2_normalise(x: np.ndarray) -> np.ndarray:
@@ -89,16 +98,17 @@ def l2_normalise(x: np.ndarray) -> np.ndarray:
 
 
 class OnnxEncoder:
-    """One onnxruntime session per process (loading takes ~100 ms and ~20 MB); thread-safe ``run``."""
+    """One onnxruntime session per process (loading takes ~100 ms and ~20 MB); thread-safe ``run``.
+
+    ``threads``: intra-op threads, by default this process's budget (``common.native_threads``: a scan worker's
+    share of the cores, else all of them), with spinning off."""
 
     def __init__(self, manifest: ModelManifest, threads: int | None = None):
         import onnxruntime as ort
 
         self.manifest = manifest
         path = verify_model_file(manifest)
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
+        options = ort_session_options(threads)
         self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self._lock = (
             threading.Lock()

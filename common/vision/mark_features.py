@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 from common.embedding.manifest import DEFAULT_MANIFEST, ModelManifest, load_manifest, verify_model_file
+from common.native_threads import ort_session_options
 
 # Tensors of the shipped graph the detector reads (names from the torch export; the cut fails loudly if a new
 # export renames them, and the manifest's sha256 pins the file).
@@ -70,7 +71,7 @@ class FeatureExtractor:
     def __init__(
         self,
         manifest: ModelManifest,
-        threads: int = 2,
+        threads: int | None = None,
         tensors: tuple[str, ...] = FEATURE_TENSORS,
         stride: int = STRIDE,
     ):
@@ -81,8 +82,7 @@ class FeatureExtractor:
             tensors,
             stride,
         )  # other cuts: alternatives scripts/bench_mark_detector.py measures
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
+        options = ort_session_options(threads)  # the process's thread budget, no spinning
         self._session = ort.InferenceSession(
             _cut_model(manifest, tensors), options, providers=["CPUExecutionProvider"]
         )

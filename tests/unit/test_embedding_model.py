@@ -14,7 +14,7 @@ from PIL import Image
 from common.embedding import synthetic
 from common.embedding.calibration import auc
 from common.embedding.client import InProcessModelClient, ModelUnavailable, build_model_client
-from common.embedding.encoder import BadImageData, OnnxEncoder, resize_for_model
+from common.embedding.encoder import BadImageData, OnnxEncoder, resize_for_model, to_tensor
 from common.embedding.manifest import (
     DEFAULT_MANIFEST,
     ManifestError,
@@ -108,6 +108,23 @@ def test_resize_rules_give_model_input_size(rule: str) -> None:
     manifest = replace(load_manifest(), resize=rule)
     for size in [(640, 200), (50, 400), (224, 224)]:
         assert resize_for_model(Image.new("RGB", size), manifest).size == manifest.input_size
+
+
+@pytest.mark.parametrize("pixel_scale", [1.0, 1 / 255])
+def test_tensor_is_the_manifest_normalisation_bit_for_bit(pixel_scale: float) -> None:
+    """to_tensor's in-place arithmetic gives exactly (pixels * scale - mean) / std in float32, channels first."""
+    from dataclasses import replace
+
+    manifest = replace(load_manifest(), pixel_scale=pixel_scale, mean=(0.4, 0.5, 0.6), std=(0.2, 0.25, 0.3))
+    rng = np.random.default_rng(1)
+    images = [Image.fromarray(rng.integers(0, 256, (60 + 9 * i, 80, 3), dtype=np.uint8)) for i in range(3)]
+    pixels = np.stack([np.asarray(resize_for_model(img, manifest)) for img in images]).astype(np.float32)
+    expected = (pixels * np.float32(pixel_scale) - np.asarray(manifest.mean, np.float32)) / np.asarray(
+        manifest.std, np.float32
+    )
+    got = to_tensor(images, manifest)
+    assert got.dtype == np.float32 and got.flags.c_contiguous
+    np.testing.assert_array_equal(got, expected.transpose(0, 3, 1, 2))
 
 
 def test_build_model_client_selects_by_settings() -> None:

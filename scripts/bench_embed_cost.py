@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""The embed channel's cost on the demo candidates, before/after side by side in one run (docs/speed.md).
+
+1. onnxruntime session options for the channel's crop batch (whole image + product box + tiles of each demo
+   candidate's working copy): onnxruntime's defaults (one intra-op thread per core, spinning) against this
+   code's ``native_threads.ort_session_options`` at the process budget (all cores) and at 1 thread — alone, and
+   as 2 concurrent sessions (what 2 scan workers on 2 cores do), as images/s of crops.
+2. Crop preprocessing (``encoder.to_tensor``): the former float-temporaries normalisation against the in-place
+   one (bit-identical output, checked here).
+
+Variants are interleaved per image so that a shared, loaded machine slows them alike; wall and CPU time are
+printed (CPU of this process, every thread).
+
+Usage: python scripts/bench_embed_cost.py [--repeat 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from common import imaging  # noqa: E402
+from common.embedding.encoder import resize_for_model, to_tensor  # noqa: E402
+from common.embedding.manifest import ModelManifest, load_manifest, verify_model_file  # noqa: E402
+from common.embedding.regions import candidate_regions, crop_all  # noqa: E402
+from common.native_threads import available_cores, ort_session_options  # noqa: E402
+
+
+def demo_working_copies(work: Path) -> list[tuple[str, Image.Image, Any]]:
+    """(name, working copy, product box) of each demo candidate, as preprocess makes them."""
+    spec = importlib.util.spec_from_file_location("make_demo", ROOT / "scripts" / "make_demo.py")
+    assert spec and spec.loader
+    make_demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_demo)
+    make_demo.build(work / "demo")
+    out = []
+    for path in sorted((work / "demo" / "candidates").glob("*.jpg")):
+        if path.name.startswith("corrupt"):
+            continue
+        result, working = imaging.preprocess(path.read_bytes(), max_bytes=1 << 26, max_pixels=50_000_000)
+        out.append((path.stem, imaging.open_working(working), result.product_box))
+    return out
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, float]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000
+
+
+def former_to_tensor(images: list[Image.Image], manifest: ModelManifest) -> np.ndarray:
+    """to_tensor as it was before the in-place normalisation (the baseline)."""
+    arr = np.stack([np.asarray(resize_for_model(img.convert("RGB"), manifest)) for img in images])
+    scaled = arr.astype(np.float32) * np.float32(manifest.pixel_scale)
+    x: np.ndarray = (scaled - np.asarray(manifest.mean, np.float32)) / np.asarray(manifest.std, np.float32)
+    return np.ascontiguousarray(x.transpose(0, 3, 1, 2), dtype=np.float32)
+
+
+def sessions(manifest: ModelManifest) -> dict[str, Callable[[], Any]]:
+    """Factories of a session per option set."""
+    import onnxruntime as ort
+
+    path = str(verify_model_file(manifest))
+    cores = available_cores()
+
+    def default() -> Any:
+        return ort.InferenceSession(path, ort.SessionOptions(), providers=["CPUExecutionProvider"])
+
+    def ours(threads: int) -> Callable[[], Any]:
+        return lambda: ort.InferenceSession(
+            path, ort_session_options(threads), providers=["CPUExecutionProvider"]
+        )
+
+    return {
+        "onnxruntime defaults (before)": default,
+        f"this code, {cores} threads, no spin": ours(cores),
+        "this code, 1 thread, no spin": ours(1),
+    }
+
+
+def bench_sessions(manifest: ModelManifest, batches: list[np.ndarray], repeat: int) -> None:
+    factories = sessions(manifest)
+    name = manifest.input_name
+    alone = {label: make() for label, make in factories.items()}
+    for session in alone.values():
+        session.run(None, {name: batches[0]})
+    wall: dict[str, list[float]] = {k: [] for k in alone}
+    cpu: dict[str, list[float]] = {k: [] for k in alone}
+    for _ in range(repeat):
+        for x in batches:
+            for label, session in alone.items():
+                w, c = timed(lambda s=session, x=x: s.run(None, {name: x}))
+                wall[label].append(w / len(x))
+                cpu[label].append(c / len(x))
+    crops = sum(len(x) for x in batches)
+    print(
+        f"\n1. model on the channel's crops ({crops} crops of {len(batches)} demo candidates, one batch each)"
+    )
+    print(f"{'session options':<40}{'ms/crop':>9}{'CPU ms/crop':>13}{'vs before':>11}")
+    base = statistics.median(wall["onnxruntime defaults (before)"])
+    for label in alone:
+        m = statistics.median(wall[label])
+        print(f"{label:<40}{m:>9.1f}{statistics.median(cpu[label]):>13.1f}{m / base:>10.2f}x")
+
+    print("\n   2 concurrent sessions (2 scan workers on the cores), crops/s over both")
+    print(f"{'session options':<40}{'crops/s':>9}{'CPU ms/crop':>13}{'vs before':>11}")
+    rates: dict[str, float] = {}
+    for label, make in factories.items():
+        pair = [make(), make()]
+
+        def work(session: Any) -> None:
+            for _ in range(repeat):
+                for x in batches:
+                    session.run(None, {name: x})
+
+        threads = [threading.Thread(target=work, args=(s,)) for s in pair]
+        w, c = timed(lambda threads=threads: ([t.start() for t in threads], [t.join() for t in threads]))
+        done = 2 * repeat * crops
+        rates[label] = done / (w / 1000)
+        print(
+            f"{label:<40}{rates[label]:>9.1f}{c / done:>13.1f}"
+            f"{rates[label] / rates['onnxruntime defaults (before)']:>10.2f}x"
+        )
+
+
+def bench_tensor(manifest: ModelManifest, crops: list[list[Image.Image]], repeat: int) -> None:
+    before: list[float] = []
+    after: list[float] = []
+    for _ in range(repeat):
+        for images in crops:
+            before.append(timed(lambda images=images: former_to_tensor(images, manifest))[1])
+            after.append(timed(lambda images=images: to_tensor(images, manifest))[1])
+            same = np.array_equal(former_to_tensor(images, manifest), to_tensor(images, manifest))
+            assert same, "to_tensor no longer gives the former tensor bit for bit"
+    b, a = statistics.median(before), statistics.median(after)
+    print(
+        f"\n2. crop preprocessing, CPU ms per candidate ({statistics.median(len(c) for c in crops):.0f} crops)"
+    )
+    print(f"{'to_tensor':<40}{'CPU ms':>9}{'vs before':>11}")
+    print(f"{'former (float temporaries)':<40}{b:>9.1f}{1.0:>10.2f}x")
+    print(f"{'in place (bit-identical, checked)':<40}{a:>9.1f}{a / b:>10.2f}x")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args(argv)
+    manifest = load_manifest()
+    candidates = demo_working_copies(Path(tempfile.mkdtemp(prefix="bench-embed-cost-")))
+    crops = []
+    for _, image, box in candidates:
+        rgb = image.convert("RGB")
+        regions = candidate_regions(rgb.width, rgb.height, (box.x, box.y, box.w, box.h) if box else None)
+        crops.append(crop_all(rgb, regions))
+    batches = [to_tensor(c, manifest) for c in crops]
+    print(
+        f"{len(candidates)} demo candidates; {available_cores()} cores; load average {os.getloadavg()[0]:.1f}"
+    )
+    bench_sessions(manifest, batches, args.repeat)
+    bench_tensor(manifest, crops, args.repeat)
+    print(f"\nload average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (1/5/15 min)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -2,11 +2,14 @@
 
 Why boxes on the working copy: channels report boxes in working-copy pixels, so drawing on that image (scaled
 to the panel) puts each box exactly where the match was found.
+
+Why the panels are no taller than the taller picture (up to ``PANEL_HEIGHT``): enlarging a 500 px photo to
+640 px adds pixels, not detail (the PDF prints the picture at page width either way), and every pixel costs
+encoding time in the lossless PNG (the evidence step's largest single cost).
 """
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
 from PIL import Image, ImageDraw, ImageFont
@@ -14,6 +17,7 @@ from PIL import Image, ImageDraw, ImageFont
 from common.messages import Box
 
 PANEL_HEIGHT = 640  # px; readable when the PDF prints the picture at full page width (A4 at ~150 dpi)
+MIN_PANEL_HEIGHT = 360  # px; smaller pictures are enlarged to it: captions and labels stay in proportion
 CAPTION_HEIGHT = 44
 GAP = 16
 BOX_COLOURS = ((230, 25, 75), (0, 130, 200), (245, 130, 48), (60, 180, 75), (145, 30, 180))
@@ -32,22 +36,26 @@ def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
         return ImageFont.load_default(size=size)
 
 
-def _panel(image: Image.Image | None, caption: str, boxes: list[MarkedBox]) -> Image.Image:
+def panel_height(*images: Image.Image | None) -> int:
+    """The shared height of the panels: the taller picture's, within ``MIN_PANEL_HEIGHT``-``PANEL_HEIGHT``."""
+    heights = [image.height for image in images if image is not None]
+    return max(MIN_PANEL_HEIGHT, min(PANEL_HEIGHT, max(heights, default=PANEL_HEIGHT)))
+
+
+def _panel(image: Image.Image | None, caption: str, boxes: list[MarkedBox], height: int) -> Image.Image:
     if image is None:
-        width = PANEL_HEIGHT * 3 // 4
-        panel = Image.new("RGB", (width, PANEL_HEIGHT + CAPTION_HEIGHT), "white")
+        width = height * 3 // 4
+        panel = Image.new("RGB", (width, height + CAPTION_HEIGHT), "white")
         draw = ImageDraw.Draw(panel)
-        draw.rectangle(
-            (0, CAPTION_HEIGHT, width - 1, PANEL_HEIGHT + CAPTION_HEIGHT - 1), outline=(160, 160, 160)
-        )
-        draw.text(
-            (20, CAPTION_HEIGHT + PANEL_HEIGHT // 2), "not available", fill=(120, 120, 120), font=_font(22)
-        )
+        draw.rectangle((0, CAPTION_HEIGHT, width - 1, height + CAPTION_HEIGHT - 1), outline=(160, 160, 160))
+        draw.text((20, CAPTION_HEIGHT + height // 2), "not available", fill=(120, 120, 120), font=_font(22))
     else:
-        scale = PANEL_HEIGHT / image.height
+        scale = height / image.height
         width = max(1, round(image.width * scale))
-        shown = image.convert("RGB").resize((width, PANEL_HEIGHT), Image.Resampling.LANCZOS)
-        panel = Image.new("RGB", (width, PANEL_HEIGHT + CAPTION_HEIGHT), "white")
+        shown = image.convert("RGB")
+        if shown.size != (width, height):
+            shown = shown.resize((width, height), Image.Resampling.LANCZOS)
+        panel = Image.new("RGB", (width, height + CAPTION_HEIGHT), "white")
         panel.paste(shown, (0, CAPTION_HEIGHT))
         draw = ImageDraw.Draw(panel)
         for i, marked in enumerate(boxes):
@@ -68,13 +76,12 @@ def side_by_side(
     *,
     candidate_caption: str = "Listing image",
     reference_caption: str = "Brand reference",
-) -> bytes:
-    """PNG bytes of the two panels next to each other (a missing image shows as an empty labelled panel)."""
-    left = _panel(candidate, candidate_caption, boxes)
-    right = _panel(reference, reference_caption, [])
+) -> Image.Image:
+    """The two panels next to each other (a missing image shows as an empty labelled panel)."""
+    height = panel_height(candidate, reference)
+    left = _panel(candidate, candidate_caption, boxes, height)
+    right = _panel(reference, reference_caption, [], height)
     canvas = Image.new("RGB", (left.width + GAP + right.width, max(left.height, right.height)), "white")
     canvas.paste(left, (0, 0))
     canvas.paste(right, (left.width + GAP, 0))
-    out = io.BytesIO()
-    canvas.save(out, format="PNG", compress_level=1)  # lossless; higher levels cost seconds on photos
-    return out.getvalue()
+    return canvas

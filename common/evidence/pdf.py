@@ -18,6 +18,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from PIL import Image
 
+from common.evidence.fonts import CachedFontsProducer, add_cached_font
 from common.messages import Verdict
 
 # DejaVu covers Latin, Greek, Cyrillic and many symbols (listing titles are multilingual); Debian
@@ -47,6 +48,7 @@ class ReportContext:
     notice: dict[str, Any] | None = (
         None  # common.enforcement.notice: register, claims, statements (confirmed items)
     )
+    comparison_image: Image.Image | None = None  # comparison_png decoded, when the caller has it in memory
 
 
 class _Report(FPDF):
@@ -57,16 +59,40 @@ class _Report(FPDF):
         self.headings: list[tuple[int, float, float]] = []  # (page, y, kept mm) of every heading, for tests
         for path in UNICODE_FONT_PATHS:
             if path.is_file():
-                self.add_font("body", "", str(path))
+                add_cached_font(self, "body", "", path)
                 bold = path.with_name("DejaVuSans-Bold.ttf")
-                self.add_font("body", "B", str(bold if bold.is_file() else path))
+                add_cached_font(self, "body", "B", bold if bold.is_file() else path)
                 self.unicode = True
                 break
 
-    def multi_cell(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        """Left-aligned by default: justified text spreads hashes and ids into unreadable gaps."""
+    def output(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """fpdf2's output, embedding the process's cached faces (``common.evidence.fonts``)."""
+        kwargs.setdefault("output_producer_class", CachedFontsProducer)
+        return super().output(*args, **kwargs)
+
+    def multi_cell(self, w: float, h: float | None = None, text: str = "", **kwargs: Any) -> Any:  # type: ignore[override]
+        """Left-aligned by default: justified text spreads hashes and ids into unreadable gaps.
+
+        Text that fits on one line is written as that one line (``cell``, as fpdf2 writes each line it breaks):
+        fpdf2's line breaking measures the line so far again for every character it adds, which made it a
+        third of the report's layout time while most rows here are a single short line."""
         kwargs.setdefault("align", "L")
-        return super().multi_cell(*args, **kwargs)
+        if (
+            h is not None
+            and set(kwargs) <= {"align", "new_x"}
+            and kwargs["align"] == "L"
+            and self._one_line(w, text)
+        ):
+            page = self.page
+            self.cell(w, h, text, align="L", new_x=kwargs.get("new_x", XPos.RIGHT), new_y=YPos.NEXT)
+            return self.page != page  # what multi_cell returns: whether a page break happened
+        return super().multi_cell(w, h, text, **kwargs)
+
+    def _one_line(self, w: float, text: str) -> bool:
+        if "\n" in text or "\r" in text or "\f" in text:
+            return False
+        room = (w or self.w - self.r_margin - self.x) - 2 * self.c_margin
+        return self.get_string_width(text) < room - 0.01  # a hair of slack: fpdf2's own float tolerance
 
     def font(self, bold: bool = False, size: int = BODY_PT) -> None:
         self.set_font("body" if self.unicode else "helvetica", "B" if bold else "", size)
@@ -100,12 +126,15 @@ class _Report(FPDF):
         self.cell(0, 5, f"Page {self.page_no()}/{{nb}}", align="C")
 
 
-def _as_jpeg(png: bytes) -> io.BytesIO:
+def _as_jpeg(png: bytes, decoded: Image.Image | None = None) -> io.BytesIO:
     """Pictures go into the PDF as JPEG: a tenth of the size of embedded PNG and far faster to write; the
-    lossless PNGs stay beside the report in the bundle."""
+    lossless PNGs stay beside the report in the bundle. ``decoded``: the PNG's picture, when already in memory."""
     out = io.BytesIO()
-    with Image.open(io.BytesIO(png)) as img:
-        img.convert("RGB").save(out, format="JPEG", quality=JPEG_QUALITY)
+    if decoded is not None:
+        decoded.convert("RGB").save(out, format="JPEG", quality=JPEG_QUALITY)
+    else:
+        with Image.open(io.BytesIO(png)) as img:
+            img.convert("RGB").save(out, format="JPEG", quality=JPEG_QUALITY)
     out.seek(0)
     return out
 
@@ -176,7 +205,7 @@ def render_report(ctx: ReportContext) -> bytes:
         _claims(pdf, notice)
     comparison_h = _image_height(ctx.comparison_png, pdf.epw)
     pdf.heading("4. Side-by-side comparison (matched regions marked)", keep_mm=min(comparison_h, 120))
-    pdf.image(_as_jpeg(ctx.comparison_png), w=pdf.epw)
+    pdf.image(_as_jpeg(ctx.comparison_png, ctx.comparison_image), w=pdf.epw)
 
     pdf.heading("5. Detection signals")
     pdf.font(bold=True)

@@ -160,7 +160,9 @@ def test_bundle_holds_every_part_and_verifies(tmp_path: Path) -> None:
     # The comparison shows both images side by side with the logo box drawn in the box colour.
     comparison = Image.open(root / "comparison.png").convert("RGB")
     assert comparison.width > comparison.height
-    scale = 640 / 600  # PANEL_HEIGHT / working-copy height
+    # panels are as tall as the taller picture (the 600 px working copy; compare.panel_height), not enlarged
+    assert comparison.height == 44 + 600
+    scale = 1.0
     x, y = round(100 * scale), 44 + round(80 * scale) + 10
     assert comparison.getpixel((x, y))[0] > 200  # the logo box outline (first colour, red)
     r, g, b = comparison.getpixel((round(500 * scale), 44 + round(300 * scale) + 10))

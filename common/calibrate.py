@@ -245,6 +245,12 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         if samples:
             print("\nbrand-mark signals alone (the data behind fusion's Tier 2 floors):")
             print(format_alone(alone_table(samples)))
+            from common.calibrate_detector import format_sweep, samples_of
+
+            detector = samples_of(samples)
+            if detector:
+                print("\nthe trained mark detector's hit alone (the data behind fusion.DETECTOR_MARK):")
+                print(format_sweep(detector, "conf", "rej"))
     return 0
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any
 
 from common import signals as registry
 from common.brand_model import Brand
@@ -45,9 +46,16 @@ SHORT_CIRCUIT_SCORE_FLOOR = TIER1_MIN
 # Brand marks read from the image itself, and the score each needs to stand alone for Tier 2 (the channel's own
 # "fired" cut, except where the benchmark showed a firing below it to be as likely legit: docs/detection.md).
 IMAGE_MARKS: dict[str, float] = {"hash": 0.0, "copy": 0.0, "logo": 0.0, "ocr_text": 0.75, "barcode": 0.0}
-# A trained detector's hit is a probability, not a geometric confirmation: it counts as a brand mark (Tier 2
-# floor, noisy-OR) but short-circuits to Tier 1 only at this calibrated probability (docs/detection.md).
-DETECTOR_CONFIRMS = 0.97
+# A trained detector's hit is a probability, not a geometric confirmation. Per class kind (a logo file, or a
+# wordmark rendered from the trademark): from DETECTOR_MARK it counts as a brand mark (Tier 2 floor, look-alike
+# cap lifted, noisy-OR) — below it fusion scores the logo signal as clear and the hit stays in the verdict's
+# detail for reviewers; from DETECTOR_CONFIRMS it confirms the logo for the Tier 1 short-circuits (a kind without
+# an entry never does). Derived from labelled verdicts with common.calibrate_detector (docs/detection.md):
+# wordmark-class hits were the only detector hits on legit listings (look-alikes at p 0.69-0.82 on gravel, a
+# skyline) and the only brand mark of no counterfeit, whose wordmark OCR reads; no logo-class hit at p >= 0.70
+# came with an embedding >= 0.5 on a legit listing (highest 0.68, a competitor's mark of the same layout).
+DETECTOR_MARK: dict[str, float] = {"logo": 0.0, "wordmark": 0.90}  # logo: the brand's own fire threshold
+DETECTOR_CONFIRMS: dict[str, float] = {"logo": 0.80}
 
 # Seed 004 S18: "a genuine secondhand seller has only one unit ... if inventory shows 999 units, the exemption
 # rule should automatically lapse". More than a handful of units is not a private resale.
@@ -63,11 +71,8 @@ def decide(
     brand: Brand, listing: Listing, signals: dict[str, Signal], *, scan_id: str, now: datetime
 ) -> Verdict:
     """Pure: the same inputs always give the same verdict."""
-    ran = {
-        k: s
-        for k, s in signals.items()
-        if s.status in ("fired", "clear") and s.score is not None and k not in INFO
-    }
+    ran = scored(signals)
+    weak_logo = "logo" in ran and ran["logo"].status != signals["logo"].status  # a discounted detector hit
     fired = {k: s for k, s in ran.items() if s.status == "fired"}
     primary_fired = [k for k in PRIMARY if k in fired]
     brand_evidence = any(k in fired for k in BRAND_MARKS)
@@ -136,7 +141,26 @@ def decide(
             reasons.append(
                 f"Auxiliary signals ({', '.join(ignored)}) ignored: no brand evidence to support them."
             )
+    if weak_logo:
+        reasons.append(
+            f"The brand's trained mark detector saw a possible mark (p={float(signals['logo'].score or 0):.2f}) "
+            "below the level at which such a hit alone counts as a brand mark: not scored."
+        )
     return _verdict(brand, listing, signals, scan_id, now, tier, score, rule, exemptions, reasons, best)
+
+
+def scored(signals: dict[str, Signal]) -> dict[str, Signal]:
+    """The signals fusion scores (ran, not info), as it scores them: a logo signal whose only hits are a trained
+    detector's below ``DETECTOR_MARK`` counts as clear."""
+    ran = {
+        k: s
+        for k, s in signals.items()
+        if s.status in ("fired", "clear") and s.score is not None and k not in INFO
+    }
+    weak_logo = _weak_detector_logo(ran.get("logo"))
+    if weak_logo is not None:
+        ran["logo"] = weak_logo
+    return ran
 
 
 def _noisy_or(ran: dict[str, Signal], include_aux: bool) -> float:
@@ -170,6 +194,25 @@ def _tier2_floor(fired: dict[str, Signal]) -> tuple[str, str] | None:
     return None
 
 
+def _weak_detector_logo(logo: Signal | None) -> Signal | None:
+    """The logo signal as fusion scores it when its only hits are a trained detector's below ``DETECTOR_MARK``:
+    clear, score 0 (what the channel reports when no logo is found); None when the signal stands as it is."""
+    if logo is None or logo.status != "fired":
+        return None
+    hits = logo.detail.get("hits") or []
+    if not hits or any(_detector_level(h, DETECTOR_MARK) for h in hits):
+        return None
+    return logo.model_copy(update={"status": "clear", "score": 0.0})
+
+
+def _detector_level(hit: dict[str, Any], levels: dict[str, float]) -> bool:
+    """A SIFT / Cloud Vision hit, or a trained-detector hit at or above its class kind's level in ``levels``."""
+    if hit.get("method") != "mark_detector":
+        return True
+    kind = "wordmark" if str(hit.get("ref_id") or "").startswith("wordmark:") else "logo"
+    return kind in levels and float(hit.get("confidence") or 0.0) >= levels[kind]
+
+
 def logo_confirmed(logo: Signal) -> bool:
     """A geometric (SIFT + RANSAC) or Cloud Vision logo hit confirms the mark; a trained detector's hit alone
     does so only at ``DETECTOR_CONFIRMS``: detectors answer "looks like a mark of this kind", and a competitor's
@@ -177,10 +220,7 @@ def logo_confirmed(logo: Signal) -> bool:
     hits = logo.detail.get("hits") or []
     if not hits:
         return True  # a fired logo signal from a backend that reports no hits (Cloud Vision names a mark)
-    return any(
-        h.get("method") != "mark_detector" or float(h.get("confidence") or 0.0) >= DETECTOR_CONFIRMS
-        for h in hits
-    )
+    return any(_detector_level(h, DETECTOR_CONFIRMS) for h in hits)
 
 
 def _verified_mark(fired: dict[str, Signal]) -> bool:

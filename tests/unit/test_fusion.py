@@ -180,9 +180,9 @@ def test_lookalike_without_mark_stays_tier3_even_when_cheap():
     assert (v.tier, v.rule) == (3, "lookalike_without_mark")
 
 
-def _detector_logo(confidence: float) -> Signal:
+def _detector_logo(confidence: float, ref_id: str = "logo:mark.png") -> Signal:
     hit = {
-        "ref_id": "logo:mark.png",
+        "ref_id": ref_id,
         "confidence": confidence,
         "method": "mark_detector",
         "box": [0, 0, 9, 9],
@@ -204,8 +204,33 @@ def test_detector_hit_alone_does_not_short_circuit_tier1():
 
 def test_detector_hit_with_lookalike_embedding_is_review_not_tier1():
     """The competitor-mark false positive: an unconfirmed detector hit + a high embedding summed past 0.85."""
-    v = run({"logo": _detector_logo(0.9), "embedding": fired("embedding", 0.95)})
+    v = run({"logo": _detector_logo(0.79), "embedding": fired("embedding", 0.99)})
     assert (v.tier, v.rule) == (2, "weighted_unverified_mark")
-    with_text = run({"logo": _detector_logo(0.9), "embedding": fired("embedding", 0.95),
+    with_text = run({"logo": _detector_logo(0.79), "embedding": fired("embedding", 0.95),
                      "ocr_text": fired("ocr_text", 1.0)})  # fmt: skip
     assert with_text.tier == 1  # the brand's name read in the image verifies it
+    confirmed = run({"logo": _detector_logo(0.8), "embedding": fired("embedding", 0.95)})
+    assert (confirmed.tier, confirmed.rule) == (1, "logo_confirmed_embedding_high")
+    # A wordmark-class hit never confirms: the wordmark is OCR's to read.
+    word = run({"logo": _detector_logo(0.99, "wordmark:ACME"), "embedding": fired("embedding", 0.95)})
+    assert word.tier == 2
+
+
+def test_wordmark_class_detector_hit_below_its_mark_level_is_not_a_brand_mark():
+    """The look-alike false positive (S17, seed 2027): a wordmark-class hit on gravel at p 0.79 must not floor
+    Tier 2 nor lift the look-alike cap; from DETECTOR_MARK["wordmark"] it is one brand mark (Tier 2)."""
+    from common.fusion import DETECTOR_MARK
+
+    level = DETECTOR_MARK["wordmark"]
+    weak = run({"logo": _detector_logo(level - 0.05, "wordmark:ACME"), "embedding": fired("embedding", 0.7)})
+    assert weak.tier == 3 and weak.rule == "lookalike_without_mark"
+    assert any("not scored" in r for r in weak.reasons)
+    alone = run({"logo": _detector_logo(level - 0.05, "wordmark:ACME")})
+    assert alone.tier == 4 and alone.score == 0.0 and "No signal found evidence" in alone.reasons[0]
+    strong = run({"logo": _detector_logo(level, "wordmark:ACME")})
+    assert strong.tier == 2 and "not scored" not in " ".join(strong.reasons)
+    # A logo-class hit stands at the brand's own threshold.
+    assert run({"logo": _detector_logo(0.7)}).rule == "one_brand_mark"
+    sift = Signal(name="logo", status="fired", score=0.5,
+                  detail={"hits": [{"method": "sift_homography", "confidence": 0.5}]})  # fmt: skip
+    assert run({"logo": sift}).tier == 2  # a geometric match is never discounted

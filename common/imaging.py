@@ -16,7 +16,9 @@ import hashlib
 import io
 import math
 import re
+import threading
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import cv2
@@ -336,9 +338,32 @@ def open_working(data: bytes, reduce_to: int | None = None) -> Image.Image:
     """Open a working copy written by ``preprocess`` (still checked: it crossed a bucket).
 
     ``reduce_to``: a channel that needs fewer pixels (the hash step: ``hashing.HASH_DECODE_SIDE``) gets a
-    DCT-scaled decode, about half the cost."""
-    limit = WORKING_MAX_SIDE * WORKING_MAX_SIDE
-    return decode(data, max_bytes=64 * 1024 * 1024, max_pixels=limit, reduce_to=reduce_to).image
+    DCT-scaled decode, about half the cost.
+
+    Every step after preprocess opens the same working copy (hash_match, embed, logo_ocr, cluster): in one
+    process (the CLI, a scan worker) the decoded image is kept for the next step, keyed by the SHA-256 of the
+    bytes the caller has read itself (so its store's tenant check has run, and a rewritten blob is a new key).
+    Each caller gets its own copy: a channel that draws on its image cannot change the next one's."""
+    key = (hashlib.sha256(data).digest(), reduce_to)
+    with _DECODED_LOCK:
+        kept = _DECODED.get(key)
+        if kept is not None:
+            _DECODED.move_to_end(key)
+    if kept is None:
+        limit = WORKING_MAX_SIDE * WORKING_MAX_SIDE
+        kept = decode(data, max_bytes=64 * 1024 * 1024, max_pixels=limit, reduce_to=reduce_to).image
+        with _DECODED_LOCK:
+            _DECODED[key] = kept
+            while len(_DECODED) > DECODED_KEPT:
+                _DECODED.popitem(last=False)
+    return kept.copy()
+
+
+# Decoded working copies kept per process (open_working): a scan's steps run one after another, so the last few
+# are all that is ever reused; at most 1024 x 1024 RGB (3 MB) each.
+DECODED_KEPT = 4
+_DECODED: OrderedDict[tuple[bytes, int | None], Image.Image] = OrderedDict()
+_DECODED_LOCK = threading.Lock()
 
 
 # --- colour -------------------------------------------------------------------------------------------------

@@ -38,14 +38,16 @@ Outputs = list[tuple[str, Message]]
 
 
 def preprocess_step(deps: Deps, msg: ScanRequested) -> Outputs:
-    from common.imaging import preprocess
+    from common import imaging
 
     data = deps.blobs.read(msg.source.bucket, msg.source.name)
-    result, working_bytes = preprocess(
+    result, working_bytes = imaging.preprocess(
         data, max_bytes=deps.settings.max_image_bytes, max_pixels=deps.settings.max_image_pixels
     )
     working = BlobRef(bucket=deps.settings.work_bucket, name=paths.working_copy(msg.brand_id, msg.scan_id))
-    generation = deps.blobs.write(working.bucket, working.name, working_bytes, content_type="image/png")
+    generation = deps.blobs.write(
+        working.bucket, working.name, working_bytes, content_type=imaging.WORKING_CONTENT_TYPE
+    )
     image = result.to_message(working.model_copy(update={"generation": generation}))
     deps.docs.update(
         scan_path(msg.brand_id, msg.scan_id), {"status": "running", "image": image.model_dump(mode="json")}

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""The embed channel's cost on the demo candidates, before/after side by side in one run (docs/speed.md).
+"""The embed channel's cost and the working copy's decodes on the demo candidates, before/after side by side in
+one run (docs/speed.md).
 
 1. onnxruntime session options for the channel's crop batch (whole image + product box + tiles of each demo
    candidate's working copy): onnxruntime's defaults (one intra-op thread per core, spinning) against this
@@ -7,11 +8,15 @@
    as 2 concurrent sessions (what 2 scan workers on 2 cores do), as images/s of crops.
 2. Crop preprocessing (``encoder.to_tensor``): the former float-temporaries normalisation against the in-place
    one (bit-identical output, checked here).
+3. The working copy as the steps after preprocess open it (hash_match, embed, logo_ocr, cluster: 4 opens per
+   scan that runs every channel): decoded by each (before) against decoded once and copied (``open_working``).
+4. The whole-image vector, embedded by the embed channel and again by the cluster step's fingerprint: two model
+   runs (before) against one and a lookup by the pixels' SHA-256 (``InProcessModelClient.embed_pil``).
 
 Variants are interleaved per image so that a shared, loaded machine slows them alike; wall and CPU time are
 printed (CPU of this process, every thread).
 
-Usage: python scripts/bench_embed_cost.py [--repeat 2]
+Usage: python scripts/bench_embed_cost.py [--repeat 2] [--parts 1,2,3,4]
 """
 
 from __future__ import annotations
@@ -41,8 +46,8 @@ from common.embedding.regions import candidate_regions, crop_all  # noqa: E402
 from common.native_threads import available_cores, ort_session_options  # noqa: E402
 
 
-def demo_working_copies(work: Path) -> list[tuple[str, Image.Image, Any]]:
-    """(name, working copy, product box) of each demo candidate, as preprocess makes them."""
+def demo_working_copies(work: Path) -> list[tuple[str, Image.Image, Any, bytes]]:
+    """(name, working copy, product box, working-copy bytes) of each demo candidate, as preprocess makes them."""
     spec = importlib.util.spec_from_file_location("make_demo", ROOT / "scripts" / "make_demo.py")
     assert spec and spec.loader
     make_demo = importlib.util.module_from_spec(spec)
@@ -53,7 +58,7 @@ def demo_working_copies(work: Path) -> list[tuple[str, Image.Image, Any]]:
         if path.name.startswith("corrupt"):
             continue
         result, working = imaging.preprocess(path.read_bytes(), max_bytes=1 << 26, max_pixels=50_000_000)
-        out.append((path.stem, imaging.open_working(working), result.product_box))
+        out.append((path.stem, imaging.open_working(working), result.product_box, working))
     return out
 
 
@@ -156,14 +161,57 @@ def bench_tensor(manifest: ModelManifest, crops: list[list[Image.Image]], repeat
     print(f"{'in place (bit-identical, checked)':<40}{a:>9.1f}{a / b:>10.2f}x")
 
 
+def bench_working_opens(blobs: list[bytes], repeat: int, opens: int = 4) -> None:
+    limit = imaging.WORKING_MAX_SIDE * imaging.WORKING_MAX_SIDE
+    before: list[float] = []
+    after: list[float] = []
+    for _ in range(repeat):
+        for data in blobs:
+            before.append(
+                timed(
+                    lambda data=data: [
+                        imaging.decode(data, max_bytes=1 << 26, max_pixels=limit) for _ in range(opens)
+                    ]
+                )[1]
+            )
+            imaging._DECODED.clear()  # as a fresh scan: its working copy was never opened
+            after.append(timed(lambda data=data: [imaging.open_working(data) for _ in range(opens)])[1])
+    b, a = statistics.median(before), statistics.median(after)
+    print(f"\n3. the working copy opened by {opens} steps, CPU ms per scan")
+    print(f"{'opens':<40}{'CPU ms':>9}{'vs before':>11}")
+    print(f"{'decoded by each step (before)':<40}{b:>9.1f}{1.0:>10.2f}x")
+    print(f"{'decoded once, copies (open_working)':<40}{a:>9.1f}{a / b:>10.2f}x")
+
+
+def bench_whole_vector(images: list[Image.Image], repeat: int) -> None:
+    from common.embedding import client
+
+    model = client.InProcessModelClient()
+    encoder = model.encoder
+    before: list[float] = []
+    after: list[float] = []
+    for _ in range(repeat):
+        for image in images:
+            rgb = image.convert("RGB")
+            before.append(timed(lambda rgb=rgb: [encoder.embed_pil([rgb.copy()]) for _ in range(2)])[1])
+            client._SINGLE.clear()  # as a fresh scan
+            after.append(timed(lambda rgb=rgb: [model.embed_pil([rgb.copy()]) for _ in range(2)])[1])
+    b, a = statistics.median(before), statistics.median(after)
+    print("\n4. the whole-image vector (embed channel + cluster step), CPU ms per scan")
+    print(f"{'whole image embedded':<40}{'CPU ms':>9}{'vs before':>11}")
+    print(f"{'twice (before)':<40}{b:>9.1f}{1.0:>10.2f}x")
+    print(f"{'once, then kept (embed_pil)':<40}{a:>9.1f}{a / b:>10.2f}x")
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--parts", default="1,2,3,4", help="which of the tables above (default: all)")
     args = parser.parse_args(argv)
     manifest = load_manifest()
     candidates = demo_working_copies(Path(tempfile.mkdtemp(prefix="bench-embed-cost-")))
     crops = []
-    for _, image, box in candidates:
+    for _, image, box, _ in candidates:
         rgb = image.convert("RGB")
         regions = candidate_regions(rgb.width, rgb.height, (box.x, box.y, box.w, box.h) if box else None)
         crops.append(crop_all(rgb, regions))
@@ -171,8 +219,15 @@ def main(argv: list[str]) -> int:
     print(
         f"{len(candidates)} demo candidates; {available_cores()} cores; load average {os.getloadavg()[0]:.1f}"
     )
-    bench_sessions(manifest, batches, args.repeat)
-    bench_tensor(manifest, crops, args.repeat)
+    parts = set(args.parts.split(","))
+    if "1" in parts:
+        bench_sessions(manifest, batches, args.repeat)
+    if "2" in parts:
+        bench_tensor(manifest, crops, args.repeat)
+    if "3" in parts:
+        bench_working_opens([c[3] for c in candidates], args.repeat)
+    if "4" in parts:
+        bench_whole_vector([c[1] for c in candidates], args.repeat)
     print(f"\nload average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (1/5/15 min)")
     return 0
 

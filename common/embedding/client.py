@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import io
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,16 @@ def cached_encoder(manifest_path: str) -> OnnxEncoder:
     return OnnxEncoder(load_manifest(Path(manifest_path)))
 
 
+# Single-image vectors kept per process (InProcessModelClient.embed_pil): the embed channel's whole-image crop and
+# the cluster step's fingerprint are the same working-copy pixels embedded by the same model (~20 ms CPU on 2
+# cores); a scan's steps run one after another, so the last few are all that is reused. 5 KB each.
+SINGLE_KEPT = 8
+_SINGLE: OrderedDict[tuple[str, str, tuple[int, int], bytes], tuple[np.ndarray, dict[str, str]]] = (
+    OrderedDict()
+)
+_SINGLE_LOCK = threading.Lock()
+
+
 class InProcessModelClient:
     def __init__(self, manifest_path: Path | str = DEFAULT_MANIFEST):
         self.manifest_path = str(manifest_path)
@@ -67,7 +79,24 @@ class InProcessModelClient:
         return self.encoder.embed(images)
 
     def embed_pil(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, dict[str, str]]:
-        return self.encoder.embed_pil(images)
+        """Batches go straight to the encoder; a single image's vector is kept, keyed by this model and the
+        SHA-256 of its pixels (the same pixels give the same vector bit for bit, so a repeat is not computed
+        again). Callers get their own copies."""
+        if len(images) != 1:
+            return self.encoder.embed_pil(images)
+        image = images[0]
+        key = (self.manifest_path, image.mode, image.size, hashlib.sha256(image.tobytes()).digest())
+        with _SINGLE_LOCK:
+            kept = _SINGLE.get(key)
+            if kept is not None:
+                _SINGLE.move_to_end(key)
+        if kept is None:
+            kept = self.encoder.embed_pil(images)
+            with _SINGLE_LOCK:
+                _SINGLE[key] = kept
+                while len(_SINGLE) > SINGLE_KEPT:
+                    _SINGLE.popitem(last=False)
+        return kept[0].copy(), dict(kept[1])
 
 
 class HttpModelClient:

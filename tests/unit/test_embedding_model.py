@@ -165,3 +165,27 @@ def test_real_reshoot_pair_is_closer_than_other_photos(
     vecs, _ = encoder.embed_pil([left, right])
     others, _ = encoder.embed_pil([img for name, img in photos.items() if name != "motorcycle_left"])
     assert float(vecs[0] @ vecs[1]) > float((others @ vecs[1]).max()) + 0.1
+
+
+def test_a_single_image_is_embedded_once_per_process(
+    photos: dict[str, Image.Image], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The embed channel's whole image and the cluster step's fingerprint are the same pixels: one model run."""
+    from common.embedding import client as client_module
+
+    monkeypatch.setattr(client_module, "_SINGLE", type(client_module._SINGLE)())
+    model = InProcessModelClient()
+    runs: list[int] = []
+    real = model.encoder.embed_pil
+    monkeypatch.setattr(
+        type(model.encoder), "embed_pil", lambda self, images: runs.append(len(images)) or real(images)
+    )
+    coffee, cat = photos["coffee"], photos["chelsea"]
+    first, info = model.embed_pil([coffee])
+    first[0, 0] = 9.0  # a caller writing into its vector
+    again, info_again = model.embed_pil([coffee.copy()])
+    assert runs == [1] and info_again == info
+    np.testing.assert_array_equal(again, real([coffee])[0])
+    model.embed_pil([cat])
+    model.embed_pil([coffee, cat])  # batches are not kept
+    assert runs == [1, 1, 2]

@@ -333,6 +333,35 @@ def test_no_product_box_for_a_flat_image() -> None:
     assert imaging.product_box(Image.new("RGB", (300, 200), "white")) is None
 
 
+def test_open_working_keeps_the_decode_but_hands_out_copies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The steps after preprocess open the same working copy: decoded once per process, each caller its own
+    image, a garbage or other blob never served from what was kept."""
+    _, working = imaging.preprocess(encode(photo("coffee")), **LIMITS)
+    decodes: list[int | None] = []
+    real_decode = imaging.decode
+
+    def counting(data: bytes, **kwargs):
+        decodes.append(kwargs.get("reduce_to"))
+        return real_decode(data, **kwargs)
+
+    monkeypatch.setattr(imaging, "decode", counting)
+    monkeypatch.setattr(imaging, "_DECODED", type(imaging._DECODED)())
+    first = imaging.open_working(working)
+    first.paste((255, 0, 0), (0, 0, 50, 50))  # a channel drawing on its image
+    second = imaging.open_working(working)
+    assert decodes == [None]
+    assert second is not first and second.getpixel((10, 10)) != (255, 0, 0)
+    assert np.array_equal(np.asarray(second), np.asarray(real_decode(working, **LIMITS).image))
+    assert imaging.open_working(working, reduce_to=256).size == (300, 200)  # another decode, another entry
+    assert decodes == [None, 256]
+    others = [encode(Image.new("RGB", (64 + i, 64), (i * 40, 0, 0))) for i in range(imaging.DECODED_KEPT)]
+    for data in others:
+        imaging.open_working(data)
+    assert len(imaging._DECODED) == imaging.DECODED_KEPT
+    with pytest.raises(BadImage):
+        imaging.open_working(working[: len(working) // 2])  # truncated bytes are a new key and still refused
+
+
 def test_open_working_refuses_garbage() -> None:
     with pytest.raises(BadImage):
         imaging.open_working(b"not an image at all")

@@ -12,6 +12,8 @@ one run (docs/speed.md).
    scan that runs every channel): decoded by each (before) against decoded once and copied (``open_working``).
 4. The whole-image vector, embedded by the embed channel and again by the cluster step's fingerprint: two model
    runs (before) against one and a lookup by the pixels' SHA-256 (``InProcessModelClient.embed_pil``).
+5. (only with ``--parts 5``) int8: the model dynamically quantised (onnxruntime.quantization) against the float
+   model on the same crops at 1 thread, CPU ms per crop and the cosine between their embeddings.
 
 Variants are interleaved per image so that a shared, loaded machine slows them alike; wall and CPU time are
 printed (CPU of this process, every thread).
@@ -203,6 +205,40 @@ def bench_whole_vector(images: list[Image.Image], repeat: int) -> None:
     print(f"{'once, then kept (embed_pil)':<40}{a:>9.1f}{a / b:>10.2f}x")
 
 
+def bench_int8(manifest: ModelManifest, batches: list[np.ndarray]) -> None:
+    import onnxruntime as ort
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from common.embedding.encoder import l2_normalise
+
+    source = str(verify_model_file(manifest))
+    quantised = Path(tempfile.mkdtemp(prefix="bench-int8-")) / "int8.onnx"
+    quantize_dynamic(source, str(quantised), weight_type=QuantType.QUInt8)
+    pair = [
+        ort.InferenceSession(str(path), ort_session_options(1), providers=["CPUExecutionProvider"])
+        for path in (source, quantised)
+    ]
+    cpu: list[list[float]] = [[], []]
+    cosines: list[float] = []
+    for x in batches:
+        outs = []
+        for i, session in enumerate(pair):
+            start = time.thread_time()
+            (y,) = session.run(None, {manifest.input_name: x})
+            cpu[i].append((time.thread_time() - start) * 1000 / len(x))
+            outs.append(l2_normalise(np.asarray(y, np.float32).reshape(len(x), -1)))
+        cosines.extend(np.sum(outs[0] * outs[1], axis=1).tolist())
+    f32, i8 = statistics.median(cpu[0]), statistics.median(cpu[1])
+    print("\n5. int8 (dynamic quantisation) against the float model, 1 thread")
+    print(f"{'model':<40}{'CPU ms/crop':>12}{'vs float':>10}")
+    print(f"{'float32 (shipped)':<40}{f32:>12.1f}{1.0:>9.2f}x")
+    print(f"{'int8 dynamic':<40}{i8:>12.1f}{i8 / f32:>9.2f}x")
+    print(
+        f"cosine int8 vs float embedding of the same crop: worst {min(cosines):.4f}, "
+        f"median {statistics.median(cosines):.4f}"
+    )
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=2)
@@ -228,6 +264,8 @@ def main(argv: list[str]) -> int:
         bench_working_opens([c[3] for c in candidates], args.repeat)
     if "4" in parts:
         bench_whole_vector([c[1] for c in candidates], args.repeat)
+    if "5" in parts:
+        bench_int8(manifest, batches)
     print(f"\nload average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (1/5/15 min)")
     return 0
 

@@ -225,6 +225,22 @@ def compute_hashes(image: Image.Image, *, variants: bool = False) -> dict[str, s
     return out
 
 
+def pdq_hashes(image: Image.Image, variants: Sequence[str] = ("",)) -> dict[str, str]:
+    """Only the PDQ keys of ``compute_hashes(image, variants=True)`` for ``variants`` ("" the image as it is),
+    the same values; {} when PDQ's quality is too low. For callers that need a mirror, not all eight
+    transforms and the pHashes (the clusters: ``pdq`` and ``pdq_fliplr``)."""
+    small = hash_image(image)
+    bits, quality = pdqhash.compute(np.asarray(small))
+    if quality < PDQ_MIN_QUALITY:
+        return {}
+    return {
+        _key("pdq", v): _bits_to_hex(
+            bits if not v else pdqhash.compute(np.asarray(small.transpose(_TRANSPOSE[v])))[0]
+        )
+        for v in variants
+    }
+
+
 def hamming(a_hex: str, b_hex: str) -> int:
     if len(a_hex) != len(b_hex):
         raise ValueError(f"hashes of different lengths ({len(a_hex)} and {len(b_hex)} hex digits)")

@@ -218,6 +218,17 @@ class VectorIndexes(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class NearQuery:
+    """One range question to a ``PrintIndex`` (``near``'s arguments after the brand)."""
+
+    field: str
+    vector: Sequence[float]
+    min_cosine: float
+    limit: int
+    model: str | None = None
+
+
 class PrintIndex(Protocol):
     """Nearest listing fingerprints of one brand (``common.clusters``): which stored listings lie within a
     cosine of a query vector in one vector field (``pdq_vector``: PDQ bits as a unit +-1 vector, so cosine is
@@ -238,6 +249,13 @@ class PrintIndex(Protocol):
     ) -> builtins.list[tuple[str, float]]:
         """(listing id, cosine) of stored prints with ``cosine >= min_cosine`` (same ``model`` for
         ``embedding``), closest first, at most ``limit``."""
+        ...
+
+    def near_many(
+        self, brand_id: str, queries: Sequence[NearQuery]
+    ) -> builtins.list[builtins.list[tuple[str, float]]]:
+        """``near`` for each query, in order, as of one moment: the local index reads the new prints once
+        (one read of the brand's print documents instead of one per query)."""
         ...
 
 

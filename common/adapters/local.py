@@ -148,26 +148,27 @@ def _atomic_write(path: Path, data: bytes) -> None:
 # ---------------------------------------------------------------- documents
 
 
-def _encode(value: Any) -> Any:
+def _json_default(value: Any) -> Any:
+    """What JSON cannot hold as it is: datetimes (tagged, restored by ``_loads``) and numpy values.
+
+    Used as ``json.dumps(default=...)``: the encoder walks the document in C and calls this only for these,
+    where a Python walk over every value cost a call per number of every stored vector."""
     if isinstance(value, datetime):
         return {"__datetime__": local_query.encode_datetime(value)}
-    if isinstance(value, dict):
-        return {k: _encode(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_encode(v) for v in value]
     if hasattr(value, "tolist"):  # numpy arrays / scalars
         return value.tolist()
-    return value
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
-def _decode(value: Any) -> Any:
-    if isinstance(value, dict):
-        if set(value) == {"__datetime__"}:
-            return datetime.fromisoformat(value["__datetime__"])
-        return {k: _decode(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_decode(v) for v in value]
-    return value
+def _datetime_hook(obj: dict[str, Any]) -> Any:
+    if len(obj) == 1 and "__datetime__" in obj:
+        return datetime.fromisoformat(obj["__datetime__"])
+    return obj
+
+
+def _loads(text: str) -> Any:
+    """A stored document back to values; json's object hook restores the datetimes (no walk over vectors)."""
+    return json.loads(text, object_hook=_datetime_hook)
 
 
 def _split(path: str) -> tuple[str, str]:
@@ -241,11 +242,11 @@ class SqliteDocumentStore:
     def _get_locked(self, path: str) -> dict[str, Any] | None:
         _split(path)
         row = self._conn.execute("SELECT data FROM docs WHERE path = ?", (path,)).fetchone()
-        return None if row is None else _decode(json.loads(row[0]))
+        return None if row is None else _loads(row[0])
 
     def _put_locked(self, path: str, data: dict[str, Any]) -> None:
         collection, _ = _split(path)
-        payload = json.dumps(_encode(data), allow_nan=False)
+        payload = json.dumps(data, default=_json_default, allow_nan=False)
         self._conn.execute(
             "INSERT INTO docs(path, collection, data) VALUES (?, ?, ?) "
             "ON CONFLICT(path) DO UPDATE SET data = excluded.data",
@@ -305,7 +306,7 @@ class SqliteDocumentStore:
             rows = self._conn.execute(
                 "SELECT path, data FROM docs WHERE collection = ? ORDER BY path", (collection,)
             ).fetchall()
-        return [(p, _decode(json.loads(d))) for p, d in rows]
+        return [(p, _loads(d)) for p, d in rows]
 
     def query(
         self,
@@ -318,7 +319,7 @@ class SqliteDocumentStore:
         sql, params = local_query.select_sql(collection, filters, order_by, limit, start_after)
         with self._lock:
             rows = self._conn.execute(sql, params).fetchall()
-        return [(p, _decode(json.loads(d))) for p, d in rows]
+        return [(p, _loads(d)) for p, d in rows]
 
     def count(self, collection: str, filters: Sequence[Filter] = ()) -> int:
         where, params = local_query.where_sql(collection, filters)

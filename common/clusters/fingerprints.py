@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image
 
 from common.embedding.extractor import embed_images, model_id
-from common.hashing import compute_hashes
+from common.hashing import pdq_hashes
 
 # PDQ bits within which two listing images count as one photo: ThreatExchange's confident match (31 of 256).
 # Measured (scripts/bench_clusters.py --seed 7): re-encoded, resized, re-lit and mirrored copies mostly 0-22
@@ -82,8 +82,12 @@ class Prints:
 
 
 def fingerprint(image: Image.Image, model: Any | None) -> Prints:
-    """The prints of one listing image; ``model`` None (or failing) leaves the embedding out, with why."""
-    hashes = compute_hashes(image, variants=True)
+    """The prints of one listing image; ``model`` None (or failing) leaves the embedding out, with why.
+
+    Only the PDQ of the image and of its mirror are computed: the other transforms and the pHashes are never
+    compared. The whole-image embedding is the embed channel's own (the in-process model keeps single-image
+    vectors: ``common.embedding.client``), so in one process the model does not run again for it."""
+    hashes = pdq_hashes(image, ("", "fliplr"))
     vector: list[float] | None = None
     mid: str | None = None
     why: str | None = None

@@ -20,6 +20,7 @@ from common.clusters import fingerprints as fp
 from common.clusters.keys import listing_keys, normalise_store_url, seller_value
 from common.clusters.unionfind import Link, union
 from common.messages import Verdict
+from common.ports import NearQuery
 
 log = logging.getLogger(__name__)
 NEAR_LIMIT = 50  # nearest prints per query; near-duplicates beyond the 50th are in those clusters already
@@ -66,22 +67,25 @@ def member_fields(listing: dict[str, Any], verdict: Verdict) -> dict[str, Any]:
 
 def near_links(deps: Deps, brand_id: str, listing_id: str, prints: fp.Prints) -> list[Link]:
     """Listings whose stored print is within the PDQ distance or embedding cosine of these prints."""
+    queries = [
+        NearQuery("pdq_vector", fp.pdq_vector(hex_value), fp.PDQ_MIN_COSINE, NEAR_LIMIT)
+        for hex_value in (prints.pdq, prints.pdq_mirror)
+        if hex_value
+    ]
+    if prints.embedding is not None:
+        queries.append(
+            NearQuery("embedding", prints.embedding, fp.EMBED_CLUSTER_COSINE, NEAR_LIMIT, model=prints.model)
+        )
     best: dict[tuple[str, str], Link] = {}
-    for hex_value in (prints.pdq, prints.pdq_mirror):
-        if not hex_value:
-            continue
-        for other, cosine in deps.prints.near(
-            brand_id, "pdq_vector", fp.pdq_vector(hex_value), fp.PDQ_MIN_COSINE, NEAR_LIMIT
-        ):
+    for query, found in zip(queries, deps.prints.near_many(brand_id, queries), strict=True):
+        for other, cosine in found:
+            if query.field == "embedding":
+                best[("embedding", other)] = Link("embedding", other, round(cosine, 4))
+                continue
             d = fp.pdq_distance(cosine)
             current = best.get(("pdq", other))
             if current is None or d < current.value:
                 best[("pdq", other)] = Link("pdq", other, d)
-    if prints.embedding is not None:
-        for other, cosine in deps.prints.near(
-            brand_id, "embedding", prints.embedding, fp.EMBED_CLUSTER_COSINE, NEAR_LIMIT, model=prints.model
-        ):
-            best[("embedding", other)] = Link("embedding", other, round(cosine, 4))
     return [lk for (_, other), lk in sorted(best.items()) if other != listing_id]
 
 

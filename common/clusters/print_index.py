@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from common import paths
-from common.ports import DocumentStore, Filter, Order
+from common.ports import DocumentStore, Filter, NearQuery, Order
 
 FIELDS = ("pdq_vector", "embedding")
 DISTANCE_FIELD = "vector_distance"
@@ -110,25 +110,33 @@ class LocalPrintIndex:
         limit: int,
         model: str | None = None,
     ) -> list[tuple[str, float]]:
-        if field not in FIELDS:
-            raise ValueError(f"field must be one of {FIELDS}")
+        return self.near_many(brand_id, [NearQuery(field, vector, min_cosine, limit, model)])[0]
+
+    def near_many(self, brand_id: str, queries: Sequence[NearQuery]) -> list[list[tuple[str, float]]]:
+        for q in queries:
+            if q.field not in FIELDS:
+                raise ValueError(f"field must be one of {FIELDS}")
         with self._lock:
-            rows = self._prints(brand_id).fields[field]
-            if rows.matrix is None or rows.n == 0:
-                return []
-            query = np.asarray(vector, np.float32)
-            if query.shape != (rows.matrix.shape[1],):
-                return []  # another model's dimension: nothing comparable
-            sims = rows.matrix[: rows.n] @ query
-            hits = np.flatnonzero(sims >= min_cosine)
-            out = []
-            for i in hits[np.argsort(-sims[hits], kind="stable")]:
-                if field == "embedding" and model is not None and rows.models[i] != model:
-                    continue
-                out.append((rows.ids[i], float(sims[i])))
-                if len(out) >= limit:
-                    break
-            return out
+            state = self._prints(brand_id)  # one top-up for all the queries
+            return [_search(state.fields[q.field], q) for q in queries]
+
+
+def _search(rows: _FieldRows, q: NearQuery) -> list[tuple[str, float]]:
+    if rows.matrix is None or rows.n == 0:
+        return []
+    query = np.asarray(q.vector, np.float32)
+    if query.shape != (rows.matrix.shape[1],):
+        return []  # another model's dimension: nothing comparable
+    sims = rows.matrix[: rows.n] @ query
+    hits = np.flatnonzero(sims >= q.min_cosine)
+    out = []
+    for i in hits[np.argsort(-sims[hits], kind="stable")]:
+        if q.field == "embedding" and q.model is not None and rows.models[i] != q.model:
+            continue
+        out.append((rows.ids[i], float(sims[i])))
+        if len(out) >= q.limit:
+            break
+    return out
 
 
 class FirestorePrintIndex:
@@ -172,3 +180,7 @@ class FirestorePrintIndex:
                 continue
             out.append((snap.id, cosine))
         return sorted(out, key=lambda r: -r[1])
+
+    def near_many(self, brand_id: str, queries: Sequence[NearQuery]) -> list[list[tuple[str, float]]]:
+        """One ``find_nearest`` per query: Firestore answers each range question on the server."""
+        return [self.near(brand_id, q.field, q.vector, q.min_cosine, q.limit, q.model) for q in queries]

@@ -16,6 +16,7 @@ from common.embedding.manifest import default_manifest_path
 from common.messages import Listing, Preprocessed, Signal
 from common.vision.barcode import barcode_signal
 from common.vision.color import color_signal
+from common.vision.funnel import detector_skip_reason
 from common.vision.logo_extractor import load_brand_logos
 from common.vision.mark_detector import detect, load_detector
 from common.vision.mark_features import feature_extractor
@@ -146,6 +147,9 @@ def run_mark_detector(
     if not brand.mark_detector:
         return None
     info: dict[str, Any] = {"model": brand.mark_detector.get("key")}
+    skipped = detector_skip_reason(result.logos)
+    if skipped is not None:
+        return info | {"skipped": skipped}
     try:
         model = load_detector(deps, brand)
         if model is None:

@@ -108,3 +108,15 @@ def test_many_logos_are_shortlisted_then_verified():
     assert shortlist(cand, index)[0] == 5
     assert [h.ref_id for h in find_logos(cand, many, index)] == ["logo:s5.png"]
     assert find_logos(candidate_features(syn.background(5)), many, index) == []
+
+
+def test_logo_hits_do_not_depend_on_what_drew_from_opencvs_rng_before(feats):
+    """FLANN's kd-trees are built from a fixed seed (sift.kdtree_matcher) and OpenCV's RANSAC seeds itself per
+    call, so a worker that has scanned other images answers exactly as a fresh one (before/after tables honest)."""
+    import cv2
+
+    img = CASES["perspective"](syn.background(2), LOGOS[0])
+    first = find_logos(candidate_features(img), feats)
+    cv2.setRNGSeed(987)
+    cv2.randu(np.empty((64, 64), np.float32), 0, 1)
+    assert first and find_logos(candidate_features(img), feats) == first

@@ -73,6 +73,18 @@ def _open_image(data: bytes, max_pixels: int) -> tuple[Image.Image | None, str |
     return decoded.image, fmt
 
 
+def _open_working(data: bytes) -> Image.Image | None:
+    """The working copy for the panel, through ``imaging.open_working``: the chain's steps decoded these bytes
+    already, and in one process the decoded copy is kept (keyed by the bytes' digest)."""
+    from common import imaging
+    from common.errors import BadImage
+
+    try:
+        return imaging.open_working(data)
+    except BadImage:
+        return None
+
+
 def _sniffed(data: bytes) -> str | None:
     from common import imaging
     from common.errors import BadImage
@@ -113,8 +125,8 @@ def collect_files(
     candidate_img = None
     source = scan.get("source") or {}
     try:  # boxes are in working-copy pixels: draw them on the working copy when it is still there
-        working = bytes(deps.blobs.read(deps.settings.work_bucket, f"{brand}/{scan_id}.png"))
-        candidate_img, _ = _open_image(working, max_pixels)
+        working = bytes(deps.blobs.read(deps.settings.work_bucket, paths.working_copy(brand, scan_id)))
+        candidate_img = _open_working(working)
     except NotFound:
         pass
     if source.get("bucket") and source.get("name"):

@@ -19,6 +19,7 @@ from fpdf.enums import XPos, YPos
 from PIL import Image
 
 from common.evidence.fonts import CachedFontsProducer, add_cached_font
+from common.evidence.wrap import word_wrap
 from common.messages import Verdict
 
 # DejaVu covers Latin, Greek, Cyrillic and many symbols (listing titles are multilingual); Debian
@@ -73,26 +74,20 @@ class _Report(FPDF):
     def multi_cell(self, w: float, h: float | None = None, text: str = "", **kwargs: Any) -> Any:  # type: ignore[override]
         """Left-aligned by default: justified text spreads hashes and ids into unreadable gaps.
 
-        Text that fits on one line is written as that one line (``cell``, as fpdf2 writes each line it breaks):
-        fpdf2's line breaking measures the line so far again for every character it adds, which made it a
-        third of the report's layout time while most rows here are a single short line."""
+        Plain left-aligned rows are broken into lines by ``common.evidence.wrap`` (the lines fpdf2 would make,
+        without its per-character re-measuring) and each line written as fpdf2 writes the lines it breaks."""
         kwargs.setdefault("align", "L")
-        if (
-            h is not None
-            and set(kwargs) <= {"align", "new_x"}
-            and kwargs["align"] == "L"
-            and self._one_line(w, text)
-        ):
-            page = self.page
-            self.cell(w, h, text, align="L", new_x=kwargs.get("new_x", XPos.RIGHT), new_y=YPos.NEXT)
-            return self.page != page  # what multi_cell returns: whether a page break happened
-        return super().multi_cell(w, h, text, **kwargs)
-
-    def _one_line(self, w: float, text: str) -> bool:
-        if "\n" in text or "\r" in text or "\f" in text:
-            return False
-        room = (w or self.w - self.r_margin - self.x) - 2 * self.c_margin
-        return self.get_string_width(text) < room - 0.01  # a hair of slack: fpdf2's own float tolerance
+        lines = None
+        if h is not None and set(kwargs) <= {"align", "new_x"} and kwargs["align"] == "L":
+            room = (w or self.w - self.r_margin - self.x) - 2 * self.c_margin
+            lines = word_wrap(text, room, self.get_string_width)
+        if lines is None:
+            return super().multi_cell(w, h, text, **kwargs)
+        page, last = self.page, len(lines) - 1
+        for i, line in enumerate(lines):
+            new_x = kwargs.get("new_x", XPos.RIGHT) if i == last else XPos.LEFT
+            self.cell(w, h, line, align="L", new_x=new_x, new_y=YPos.NEXT)
+        return self.page != page  # what multi_cell returns: whether a page break happened
 
     def font(self, bold: bool = False, size: int = BODY_PT) -> None:
         self.set_font("body" if self.unicode else "helvetica", "B" if bold else "", size)

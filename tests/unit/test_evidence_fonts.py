@@ -5,6 +5,7 @@ the font, its text still extracts, documents in other threads are as good, and a
 from __future__ import annotations
 
 import io
+import re
 import threading
 from datetime import UTC, datetime
 
@@ -118,12 +119,26 @@ def test_the_face_is_parsed_once_and_documents_get_their_own_subset_state() -> N
     assert "plain output" in _text(data) and _embedded_fonts(data)
 
 
-@pytest.mark.parametrize(
-    "text",
-    ["", "short", "Seller  bargain-shop", "x" * 40 + " " + "y" * 30, "word " * 40, "a\nb", "h" * 150],
-)
-def test_one_line_rows_are_written_as_fpdf2_would_write_them(text: str) -> None:
-    """The one-line shortcut of ``_Report.multi_cell`` leaves the page as fpdf2's own line breaking does."""
+WRAPPED = [
+    "",
+    "short",
+    "Seller  bargain-shop",
+    "x" * 40 + " " + "y" * 30,
+    "word " * 40,
+    "The listing image is a copy of reference roadster-left.jpg as a mirrored copy (pdq distance 4 <= 31).",
+    "trailing and  double  spaces   between words that wrap over more than one line of the row " * 3,
+    "a\nb",  # line breaks: left to fpdf2
+    "h" * 150,  # one word wider than the line: cut where it overflows
+    "prefix words then " + "9f" * 70 + " and more",
+    "Дорожный шлем — копия, продавец bargain-shop " * 4,
+    "soft\u00adhyphen and\u00a0nbsp " * 6,  # left to fpdf2
+]
+
+
+@pytest.mark.parametrize("text", WRAPPED)
+def test_rows_are_broken_and_written_as_fpdf2_would(text: str) -> None:
+    """``_Report.multi_cell`` (common.evidence.wrap) leaves the page as fpdf2's own line breaking does, at two
+    indents and across a page break."""
     from fpdf import FPDF
     from fpdf.enums import XPos
 
@@ -132,12 +147,16 @@ def test_one_line_rows_are_written_as_fpdf2_would_write_them(text: str) -> None:
         pdf.compress = False
         pdf.add_page()
         pdf.font()
-        for x in (pdf.l_margin, pdf.l_margin + 48):
-            pdf.set_x(x)
-            if shortcut:
-                pdf.multi_cell(0, 5.2, text, new_x=XPos.LMARGIN)
-            else:
-                FPDF.multi_cell(pdf, 0, 5.2, text, align="L", new_x=XPos.LMARGIN)
-        return bytes(pdf.pages[1].contents or b"")
+        for y in (pdf.t_margin, pdf.page_break_trigger - 6):  # the second row starts at the foot of the page
+            pdf.set_y(y)
+            for x in (pdf.l_margin, pdf.l_margin + 48):
+                pdf.set_x(x)
+                if shortcut:
+                    pdf.multi_cell(0, 5.2, text, new_x=XPos.LMARGIN)
+                else:
+                    FPDF.multi_cell(pdf, 0, 5.2, text, align="L", new_x=XPos.LMARGIN)
+        streams = b"".join(bytes(p.contents or b"") for p in pdf.pages.values())
+        # the footer's page-count placeholder is a fresh id per document
+        return re.sub(rb"::placeholder:[0-9a-f-]+::", b"", streams) + f"{pdf.page} {pdf.y:.4f}".encode()
 
     assert page(True) == page(False)

@@ -3,6 +3,7 @@
     .venv/bin/python scripts/bench_vision.py            # full run (~5-8 min on 2 cores)
     .venv/bin/python scripts/bench_vision.py --quick    # fewer images
     .venv/bin/python scripts/bench_vision.py --ocr-only # only the OCR model/settings comparison
+    .venv/bin/python scripts/bench_vision.py --ocr-gate # where the detector runs, and its session options
 
 OCR comparison: the shipped PP-OCRv6 (rapidocr 3.10's wheel) at several detector sizes against PP-OCRv4, the
 models of rapidocr-onnxruntime 1.4.4 that this project used before, run through the same rapidocr 3.10 code
@@ -40,7 +41,14 @@ from common.vision import synthetic as syn  # noqa: E402
 from common.vision.barcode import PASSES, decode_codes  # noqa: E402
 from common.vision.color import color_signal  # noqa: E402
 from common.vision.logo import candidate_features, extract_logo_features, find_logos  # noqa: E402
-from common.vision.ocr import MODEL_FILES, OcrModels, RapidOcrEngine, ocr_models  # noqa: E402
+from common.vision.ocr import (  # noqa: E402
+    DET_LIMIT_SIDE,
+    MODEL_FILES,
+    OcrModels,
+    RapidOcrEngine,
+    ocr_models,
+    shared_engine_count,
+)
 from common.vision.ocr_inputs import ocr_match_inputs  # noqa: E402
 from common.vision.ocr_zoom import has_brand_text, read_with_zoom  # noqa: E402
 from common.vision.textmatch import match_brand_text  # noqa: E402
@@ -242,7 +250,15 @@ def main() -> None:
     )
     ap.add_argument("--barcodes-only", action="store_true", help="only the box-label barcode comparison")
     ap.add_argument("--zoom", action="store_true", help="only the small-wordmark OCR zoom comparison")
+    ap.add_argument(
+        "--ocr-gate",
+        action="store_true",
+        help="only the OCR cost comparison: text gate and session options vs the whole frame (same images)",
+    )
     args = ap.parse_args()
+    if args.ocr_gate:
+        gate_comparison(args.quick)
+        return
     if args.zoom:
         zoom_comparison(8 if args.quick else 16, 2 if args.quick else 4)
         return
@@ -476,6 +492,132 @@ def zoom_comparison(n: int, n_photos: int) -> None:
         f"{len(zoom_ms)} of them (the others had no likely text region): +{med_zoom:.0f} ms median there "
         f"({med_zoom / med_full:.2f}x the full pass, same run)"
     )
+
+
+GATE_CONFIGS = [  # label, RapidOcrEngine keyword arguments; the first is the baseline the others are compared to
+    (
+        "whole frame, ORT default threads, spinning (before)",
+        {"gate": False, "threads": None, "spinning": True},
+    ),
+    ("whole frame, 1 thread, no spinning", {"gate": False, "threads": 1, "spinning": False}),
+    ("whole frame, 2 threads, no spinning", {"gate": False, "threads": 2, "spinning": False}),
+    ("text gate 320 px, 1 thread, no spinning", {"gate": True, "coarse_side": 320}),
+    ("**text gate 480 px, 1 thread, no spinning (shipped)**", {"gate": True, "coarse_side": 480}),
+]
+
+
+def gate_sets(quick: bool) -> list[tuple[str, str, Image.Image, list[str], bool]]:
+    """(set, name, image, marks, has the mark): the OCR text set (TEXT_CASES x 4 renderings, as --ocr-only),
+    the small faint wordmarks and their negatives (as --zoom), unrelated photos, and the 12 demo candidates."""
+    out: list[tuple[str, str, Image.Image, list[str], bool]] = []
+    renderings: dict[str, Callable[[str], Image.Image]] = {
+        "plain label": lambda t: syn.text_image(t),
+        "band on photo": lambda t: syn.text_image(t, on=syn.background(1, SIZE), font_size=56),
+        "small on photo": lambda t: syn.text_image(t, on=syn.background(2, SIZE), font_size=28),
+        "half size, blur, JPEG q=40": lambda t: degrade(
+            syn.text_image(t, on=syn.background(3, SIZE), font_size=56)
+        ),
+    }
+    for _rule, text, mark, positive in TEXT_CASES:
+        for variant, make in renderings.items():
+            out.append(("OCR text set", f"{text!r} ({variant})", make(text), [mark], positive))
+    n = 8 if quick else 16
+    for i in range(n):
+        word = ZOOM_WORDS[i % len(ZOOM_WORDS)]
+        out.append(
+            (
+                "small faint wordmarks",
+                f"{word} #{i}",
+                syn.small_wordmark_scene(word, ZOOM_SEED + i)[0],
+                [word],
+                True,
+            )
+        )
+    for i, (word, mark) in enumerate(ZOOM_LOOKALIKES * max(1, n // 8)):
+        img = syn.small_wordmark_scene(word, ZOOM_SEED + 100 + i)[0]
+        out.append(("wordmark lookalikes", f"{word} for {mark}", img, [mark], False))
+    for i in range(len(syn.BACKGROUND_NAMES)):
+        out.append(
+            ("unrelated photos", syn.BACKGROUND_NAMES[i], syn.background(i, SIZE), list(ZOOM_WORDS), False)
+        )
+    import importlib.util
+    import tempfile
+
+    spec = importlib.util.spec_from_file_location("make_demo", Path(__file__).with_name("make_demo.py"))
+    assert spec is not None and spec.loader is not None
+    make_demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_demo)
+    demo = Path(tempfile.mkdtemp(prefix="bench-vision-demo-"))
+    make_demo.build(demo)
+    marks = list(make_demo.BRAND["trademarks"])
+    for path in sorted((demo / "candidates").glob("*.jpg")):
+        if path.name.startswith("corrupt"):
+            continue
+        positive = not path.stem.startswith(("irrelevant", "s2-mirrored"))
+        out.append(("demo candidates", path.stem, Image.open(path).convert("RGB"), marks, positive))
+    return out
+
+
+def gate_comparison(quick: bool) -> None:
+    """The channel's OCR path (``read_with_zoom``: first pass + zoom) per configuration, round-robin on the same
+    images: brand text found per set, what each configuration found that the first did not and the reverse,
+    wall and CPU ms per image (CPU: every thread of this process), where the detector ran."""
+    items = gate_sets(quick)
+    engines = []
+    for label, kwargs in GATE_CONFIGS:
+        engine = RapidOcrEngine(**kwargs)  # type: ignore[arg-type]
+        load_ms, _ = timed(engine.load)
+        engines.append((label, engine, load_ms))
+    sets = list(dict.fromkeys(s for s, *_ in items))
+    found: dict[str, dict[str, bool]] = {label: {} for label, _, _ in engines}
+    wall: dict[str, list[float]] = {label: [] for label, _, _ in engines}
+    cpu: dict[str, list[float]] = {label: [] for label, _, _ in engines}
+    modes: dict[str, dict[str, int]] = {label: {} for label, _, _ in engines}
+    shares: dict[str, list[float]] = {label: [] for label, _, _ in engines}
+    for set_name, name, img, marks, _positive in items:
+        for label, engine, _ in engines:
+            cpu0 = time.process_time()
+            ms, (lines, report) = timed(lambda e=engine, im=img, m=marks: read_with_zoom(e, im, m))
+            cpu[label].append((time.process_time() - cpu0) * 1000)
+            wall[label].append(ms)
+            found[label][f"{set_name}: {name}"] = has_brand_text(lines, marks)
+            mode = report.first_pass.mode
+            modes[label][mode] = modes[label].get(mode, 0) + 1
+            shares[label].append(report.first_pass.share)
+    print(
+        f"OCR cost: where the detector runs and its session options ({len(items)} images, the channel's path "
+        f"with the zoom; detector limit {DET_LIMIT_SIDE} px; {shared_engine_count()} engines built)\n"
+    )
+    print(
+        "| configuration | load ms | ms/image wall (median) | CPU ms/image (median) | CPU × before | "
+        + " | ".join(f"{s}: brand text" for s in sets)
+        + " | detector: frame / regions / skipped | share of frame detected (mean) |\n|---|---:|---:|---:|---:|"
+        + "---:|" * len(sets)
+        + "---|---:|"
+    )
+    med = statistics.median
+    base_cpu = med(cpu[engines[0][0]])
+    for label, _, load_ms in engines:
+        cells = []
+        for s in sets:
+            pos = [f"{s}: {it[1]}" for it in items if it[0] == s and it[4]]
+            neg = [f"{s}: {it[1]}" for it in items if it[0] == s and not it[4]]
+            cell = [f"{sum(found[label][k] for k in pos)}/{len(pos)} found"] if pos else []
+            cell += [f"{sum(found[label][k] for k in neg)}/{len(neg)} false"] if neg else []
+            cells.append(", ".join(cell))
+        m = modes[label]
+        print(
+            f"| {label} | {load_ms:.0f} | {med(wall[label]):.0f} | {med(cpu[label]):.0f} | "
+            f"{med(cpu[label]) / base_cpu:.2f} | " + " | ".join(cells) + f" | {m.get('frame', 0)} / "
+            f"{m.get('regions', 0)} / {m.get('skipped', 0)} | {statistics.fmean(shares[label]):.2f} |"
+        )
+    print()
+    base = found[engines[0][0]]
+    for label, _, _ in engines[1:]:
+        lost = [k for k, v in base.items() if v and not found[label][k]]
+        gained = [k for k, v in base.items() if not v and found[label][k]]
+        print(f"- {label}: lost {len(lost)} {lost}, gained {len(gained)} {gained}")
+    print(f"\nload average {' '.join(f'{x:.1f}' for x in __import__('os').getloadavg())} (1/5/15 min)")
 
 
 if __name__ == "__main__":

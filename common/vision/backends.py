@@ -70,6 +70,9 @@ class LocalVisionBackend:
             lambda: read_with_zoom(self.ocr, image, trademarks, boxes, product_box, self.ocr_zoom),
         ) or ([], ZoomReport())
         result.text = lines
+        result.ocr_scope = zoom.first_pass.detail()
+        if zoom.first_pass.coarse_ms:
+            result.timings_ms["ocr_coarse"] = zoom.first_pass.coarse_ms
         if zoom.ran:  # the zoom's share of the "ocr" time (benchmark, evidence)
             result.timings_ms["ocr_zoom"] = zoom.ms
         result.codes = timed_job(result, "barcode", lambda: decode_codes(image)) or []

@@ -9,8 +9,12 @@ the old ``rapidocr-onnxruntime`` 1.4.4 wheel, which rapidocr 3.x fetches from th
 directory for comparison in scripts/bench_vision.py.
 
 Settings measured with scripts/bench_vision.py (docs/vision.md "OCR"): ``Det.limit_type="max"`` with the
-detector's longest side at :data:`DET_LIMIT_SIDE`, no direction classifier. The engine is built once per
-process, lazily, because loading the ONNX sessions costs ~1 s and the CLI must not pay it unless the channel runs.
+detector's longest side at :data:`DET_LIMIT_SIDE`, no direction classifier (never loaded). The engine is built
+once per process and configuration (:func:`shared_rapidocr`), lazily, because loading the ONNX sessions costs
+~1 s and the CLI must not pay it unless the channel runs. Its ONNX sessions run :data:`INTRA_OP_THREADS` threads
+that sleep instead of spin-waiting between operators (:func:`ocr_session_options`): on 2 cores shared with the
+embedding model and other workers, spinning threads burn CPU the other work needs (measured in
+docs/vision.md "OCR: where the detector runs"). Where the detector runs on each image: common.vision.ocr_gate.
 """
 
 from __future__ import annotations
@@ -28,11 +32,13 @@ import numpy as np
 from PIL import Image
 
 from common.embedding.manifest import sha256_file
+from common.vision.ocr_gate import COARSE_SIDE, OcrScope, plan_scope
 
 DEFAULT_OCR_VERSION = "PP-OCRv6"
 DET_LIMIT_SIDE = 960  # longest side the text detector sees
 INPUT_MAX_SIDE = 1280  # shrink before anything else: recognition crops come from this copy
 MIN_TEXT_SCORE = 0.5  # RapidOCR's own default recognition-confidence cut-off
+INTRA_OP_THREADS = 1  # per ONNX session; measured against 2 and ORT's default in docs/vision.md
 REINSTALL_FIX = "pip install --force-reinstall --no-deps 'rapidocr==3.10.0'"
 
 # (ocr_version, task) -> key in rapidocr's default_models.yaml (its sha256 is the expected checksum) and the
@@ -128,8 +134,45 @@ def verify_ocr_models(models: OcrModels) -> None:
             )
 
 
+def ocr_session_options(threads: int | None = INTRA_OP_THREADS, spinning: bool = False) -> Any:
+    """onnxruntime options for the OCR sessions: rapidocr's own (full graph optimisation, no CPU memory arena),
+    ``threads`` intra-op threads (None: onnxruntime's default, one per physical core) and, unless ``spinning``,
+    threads that block between operators instead of spin-waiting (onnxruntime's ``allow_spinning``)."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 4
+    opts.enable_cpu_mem_arena = False
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if threads is not None:
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+    if not spinning:
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return opts
+
+
+def _own_sessions(engine: Any, models: OcrModels, threads: int | None, spinning: bool) -> None:
+    """Replace the sessions rapidocr opened with ones under :func:`ocr_session_options` (rapidocr 3.10 exposes
+    thread counts but not spinning; its ``OrtInferSession`` keeps the onnxruntime session as ``.session``)."""
+    import onnxruntime as ort
+
+    for holder, path in ((engine.text_det.session, models.det), (engine.text_rec.session, models.rec)):
+        if not isinstance(getattr(holder, "session", None), ort.InferenceSession):
+            raise OcrUnavailable(
+                f"rapidocr's session layout changed; this code expects rapidocr 3.10 ({holder!r})"
+            )
+        holder.session = ort.InferenceSession(
+            str(path), sess_options=ocr_session_options(threads, spinning), providers=["CPUExecutionProvider"]
+        )
+
+
 def build_rapidocr(
-    models: OcrModels, det_limit_side: int = DET_LIMIT_SIDE, det_limit_type: str = "max"
+    models: OcrModels,
+    det_limit_side: int = DET_LIMIT_SIDE,
+    det_limit_type: str = "max",
+    threads: int | None = INTRA_OP_THREADS,
+    spinning: bool = False,
 ) -> Any:
     """A ``rapidocr.RapidOCR`` on onnxruntime that only ever reads ``models`` (verified first)."""
     verify_ocr_models(models)
@@ -158,6 +201,10 @@ def build_rapidocr(
         # rapidocr opens the sessions on first use; open them now so a bad file fails here, not mid-scan.
         engine._load_det_model()
         engine._load_rec_model()
+        if threads is not None or not spinning:
+            _own_sessions(engine, models, threads, spinning)
+    except OcrUnavailable:
+        raise
     except Exception as exc:  # onnxruntime / rapidocr raise many types for an unreadable model
         raise OcrUnavailable(
             f"cannot load the OCR {models.version} models ({exc}); fix: {REINSTALL_FIX}"
@@ -165,17 +212,43 @@ def build_rapidocr(
     return engine
 
 
+_SHARED: dict[tuple[Any, ...], Any] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_rapidocr(models: OcrModels, *config: Any) -> Any:
+    """One built engine per process and configuration (models, detector limit, threads, spinning): every
+    vision backend and benchmark in the process reuses it instead of opening its sessions again."""
+    key = (models, *config)
+    with _SHARED_LOCK:
+        if key not in _SHARED:
+            _SHARED[key] = build_rapidocr(models, *config)
+        return _SHARED[key]
+
+
+def shared_engine_count() -> int:
+    """How many engines this process has built (1 in a scan; checked by tests and the benchmark)."""
+    return len(_SHARED)
+
+
 class RapidOcrEngine:
-    """Thread-safe lazy wrapper; one ONNX session set per process."""
+    """Thread-safe lazy wrapper around the process's shared rapidocr engine for its configuration. ``gate``:
+    :meth:`read_scoped` runs the detector only where common.vision.ocr_gate finds text-like regions."""
 
     def __init__(
         self,
         models: OcrModels | None = None,
         det_limit_side: int = DET_LIMIT_SIDE,
         det_limit_type: str = "max",
+        threads: int | None = INTRA_OP_THREADS,
+        spinning: bool = False,
+        gate: bool = True,
+        coarse_side: int = COARSE_SIDE,
     ) -> None:
         self._models = models
-        self._det_limit = (det_limit_side, det_limit_type)
+        self._config = (det_limit_side, det_limit_type, threads, spinning)
+        self.gate = gate
+        self.coarse_side = coarse_side
         self._engine: Any = None
         self._failure: OcrUnavailable | None = None  # kept: a broken install must not re-hash per image
         self._lock = threading.Lock()
@@ -186,7 +259,7 @@ class RapidOcrEngine:
                 raise self._failure
             if self._engine is None:
                 try:
-                    self._engine = build_rapidocr(self._models or ocr_models(), *self._det_limit)
+                    self._engine = shared_rapidocr(self._models or ocr_models(), *self._config)
                 except OcrUnavailable as exc:
                     self._failure = exc
                     raise
@@ -197,17 +270,45 @@ class RapidOcrEngine:
         self._get()
 
     def read(self, image: Image.Image) -> list[OcrLine]:
-        """Lines recognised with at least :data:`MIN_TEXT_SCORE`, boxes in ``image`` pixels."""
+        """Lines recognised with at least :data:`MIN_TEXT_SCORE`, boxes in ``image`` pixels (whole image)."""
         return [line for line in self.read_all(image) if line.confidence >= MIN_TEXT_SCORE]
 
     def read_all(self, image: Image.Image) -> list[OcrLine]:
-        """Every box the detector found with its recognition, however unsure: the low-confidence ones are
-        where small or faint text probably is (common.vision.ocr_zoom reads them again, enlarged)."""
-        rgb = np.asarray(image.convert("RGB"))
-        scale = min(1.0, INPUT_MAX_SIDE / max(rgb.shape[:2]))
-        if scale < 1.0:
-            rgb = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        out = self._get()(np.ascontiguousarray(rgb[:, :, ::-1]), use_cls=False, text_score=0.0)
+        """Every box the detector found on the whole image with its recognition, however unsure: the
+        low-confidence ones are where small or faint text probably is (common.vision.ocr_zoom reads them
+        again, enlarged)."""
+        rgb, scale = _input_rgb(image)
+        return self._lines(np.ascontiguousarray(rgb[:, :, ::-1]), scale, (0, 0))
+
+    def read_scoped(self, image: Image.Image) -> tuple[list[OcrLine], OcrScope]:
+        """:meth:`read_all`, but with the detector only on the text-like regions of a coarse look when
+        :attr:`gate` is on; returns what was covered and why (the ``ocr_text`` signal reports it)."""
+        rgb, scale = _input_rgb(image)
+        bgr = np.ascontiguousarray(rgb[:, :, ::-1])
+        if not self.gate:
+            return self._lines(bgr, scale, (0, 0)), OcrScope(reason="the text gate is off: detected whole")
+        scope = plan_scope(bgr, self.text_map, self.coarse_side)
+        if scope.mode == "frame":
+            return self._lines(bgr, scale, (0, 0)), scope
+        lines: list[OcrLine] = []
+        for x, y, w, h in scope.regions:
+            lines += self._lines(_stride_padded(bgr[y : y + h, x : x + w]), scale, (x, y))
+        # regions are the input copy's pixels; report them in the caller's
+        scope.regions = [_to_image_rect(r, scale) for r in scope.regions]
+        return lines, scope
+
+    def text_map(self, bgr: np.ndarray, side: int) -> np.ndarray:
+        """The text detector's probability map (H' x W', values 0-1) of ``bgr`` shrunk to longest side
+        ``side`` (rapidocr's own detector pre-processing: multiple of 32, mean/std 0.5)."""
+        from rapidocr.ch_ppocr_det.utils import DetPreProcess
+
+        det = self._get().text_det
+        batch = DetPreProcess(side, "max", det.mean, det.std)(bgr)
+        return np.asarray(det.session(batch))[0, 0]
+
+    def _lines(self, bgr: np.ndarray, scale: float, offset: tuple[int, int]) -> list[OcrLine]:
+        """OCR of ``bgr`` (a crop of the input copy at ``offset``), boxes in the caller's image pixels."""
+        out = self._get()(bgr, use_cls=False, text_score=0.0)
         boxes = getattr(out, "boxes", None)
         txts = getattr(out, "txts", None)
         scores = getattr(out, "scores", None)
@@ -215,9 +316,34 @@ class RapidOcrEngine:
             return []
         lines: list[OcrLine] = []
         for points, text, conf in zip(boxes, txts, scores, strict=True):
-            pts = np.asarray(points, dtype=np.float64) / scale
+            pts = (np.asarray(points, dtype=np.float64) + offset) / scale
             x0, y0 = pts.min(axis=0)
             x1, y1 = pts.max(axis=0)
             box = (int(x0), int(y0), max(1, int(x1 - x0)), max(1, int(y1 - y0)))
             lines.append(OcrLine(text=str(text), confidence=float(conf), box=box))
         return lines
+
+
+def _input_rgb(image: Image.Image) -> tuple[np.ndarray, float]:
+    """The RGB copy OCR reads (shrunk to :data:`INPUT_MAX_SIDE`) and its scale to ``image``."""
+    rgb = np.asarray(image.convert("RGB"))
+    scale = min(1.0, INPUT_MAX_SIDE / max(rgb.shape[:2]))
+    if scale < 1.0:
+        rgb = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    return rgb, scale
+
+
+def _stride_padded(crop: np.ndarray, stride: int = 32) -> np.ndarray:
+    """``crop`` extended right and down (edge pixels repeated) to a multiple of the detector's stride, so
+    rapidocr's detector pre-processing does not resize it: rounding a 108 px tall crop to 96 px squeezes the
+    text, and its boxes come out measurably looser than on the whole frame."""
+    h, w = crop.shape[:2]
+    pad_h, pad_w = -h % stride, -w % stride
+    if pad_h or pad_w:
+        crop = cv2.copyMakeBorder(crop, 0, pad_h, 0, pad_w, cv2.BORDER_REPLICATE)
+    return np.ascontiguousarray(crop)
+
+
+def _to_image_rect(rect: tuple[int, int, int, int], scale: float) -> tuple[int, int, int, int]:
+    x, y, w, h = rect
+    return (int(x / scale), int(y / scale), max(1, round(w / scale)), max(1, round(h / scale)))

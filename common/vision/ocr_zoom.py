@@ -30,6 +30,7 @@ import numpy as np
 from PIL import Image
 
 from common.vision.ocr import MIN_TEXT_SCORE, OcrLine, RapidOcrEngine
+from common.vision.ocr_gate import OcrScope
 from common.vision.ocr_inputs import OCR_TEXT_FIRE, ocr_match_inputs
 from common.vision.textmatch import best_text_score, match_brand_text
 
@@ -57,6 +58,7 @@ class ZoomReport:
     crops: list[Rect] = field(default_factory=list)
     new_lines: list[OcrLine] = field(default_factory=list)  # crop lines that were new or replaced one
     ms: float = 0.0
+    first_pass: OcrScope = field(default_factory=OcrScope)  # where the full pass's detector ran (ocr_gate)
 
 
 def has_brand_text(lines: Sequence[OcrLine], trademarks: Sequence[str]) -> bool:
@@ -195,11 +197,12 @@ def read_with_zoom(
     product_box: Rect | None = None,
     zoom: bool = True,
 ) -> tuple[list[OcrLine], ZoomReport]:
-    """The full-image lines (confidence >= MIN_TEXT_SCORE), plus the zoomed crops' when the full pass found no
-    brand text for ``trademarks``."""
-    detected = engine.read_all(image)
+    """The full-image lines (confidence >= MIN_TEXT_SCORE; the detector only on the text-like regions when the
+    engine's gate is on), plus the zoomed crops' when the full pass found no brand text for ``trademarks``. The
+    crops are read whole, never gated: faint words are what a coarse look is least sure of."""
+    detected, scope = engine.read_scoped(image)
     lines = [ln for ln in detected if ln.confidence >= MIN_TEXT_SCORE]
-    report = ZoomReport()
+    report = ZoomReport(first_pass=scope)
     if not zoom or not trademarks or has_brand_text(lines, trademarks):
         return lines, report
     start = time.perf_counter()

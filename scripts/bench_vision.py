@@ -501,8 +501,9 @@ GATE_CONFIGS = [  # label, RapidOcrEngine keyword arguments; the first is the ba
     ),
     ("whole frame, 1 thread, no spinning", {"gate": False, "threads": 1, "spinning": False}),
     ("whole frame, 2 threads, no spinning", {"gate": False, "threads": 2, "spinning": False}),
-    ("text gate 320 px, 1 thread, no spinning", {"gate": True, "coarse_side": 320}),
-    ("**text gate 480 px, 1 thread, no spinning (shipped)**", {"gate": True, "coarse_side": 480}),
+    ("text gate 480 px, p > 0.1", {"gate": True, "coarse_side": 480, "coarse_thresh": 0.1}),
+    ("text gate 480 px, p > 0.03", {"gate": True, "coarse_side": 480, "coarse_thresh": 0.03}),
+    ("text gate 320 px, p > 0.03", {"gate": True, "coarse_side": 320, "coarse_thresh": 0.03}),
 ]
 
 

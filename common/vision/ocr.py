@@ -32,7 +32,7 @@ import numpy as np
 from PIL import Image
 
 from common.embedding.manifest import sha256_file
-from common.vision.ocr_gate import COARSE_SIDE, OcrScope, plan_scope
+from common.vision.ocr_gate import COARSE_SIDE, COARSE_THRESH, OcrScope, plan_scope
 
 DEFAULT_OCR_VERSION = "PP-OCRv6"
 DET_LIMIT_SIDE = 960  # longest side the text detector sees
@@ -244,11 +244,13 @@ class RapidOcrEngine:
         spinning: bool = False,
         gate: bool = True,
         coarse_side: int = COARSE_SIDE,
+        coarse_thresh: float = COARSE_THRESH,
     ) -> None:
         self._models = models
         self._config = (det_limit_side, det_limit_type, threads, spinning)
         self.gate = gate
         self.coarse_side = coarse_side
+        self.coarse_thresh = coarse_thresh
         self._engine: Any = None
         self._failure: OcrUnavailable | None = None  # kept: a broken install must not re-hash per image
         self._lock = threading.Lock()
@@ -287,7 +289,7 @@ class RapidOcrEngine:
         bgr = np.ascontiguousarray(rgb[:, :, ::-1])
         if not self.gate:
             return self._lines(bgr, scale, (0, 0)), OcrScope(reason="the text gate is off: detected whole")
-        scope = plan_scope(bgr, self.text_map, self.coarse_side)
+        scope = plan_scope(bgr, self.text_map, self.coarse_side, self.coarse_thresh)
         if scope.mode == "frame":
             return self._lines(bgr, scale, (0, 0)), scope
         lines: list[OcrLine] = []

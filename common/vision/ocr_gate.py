@@ -96,10 +96,12 @@ def merge_regions(regions: list[Rect], max_regions: int = MAX_REGIONS) -> list[R
     return sorted(out, key=lambda r: (r[1], r[0]))
 
 
-def regions_from_map(prob: np.ndarray, size: tuple[int, int], scale: tuple[float, float]) -> list[Rect]:
-    """Padded full-resolution rectangles around the connected blobs of ``prob > COARSE_THRESH``. ``size`` is
-    the full image (w, h); ``scale`` maps map pixels to image pixels (x, y)."""
-    mask = (prob > COARSE_THRESH).astype(np.uint8)
+def regions_from_map(
+    prob: np.ndarray, size: tuple[int, int], scale: tuple[float, float], thresh: float = COARSE_THRESH
+) -> list[Rect]:
+    """Padded full-resolution rectangles around the connected blobs of ``prob > thresh``. ``size`` is the full
+    image (w, h); ``scale`` maps map pixels to image pixels (x, y)."""
+    mask = (prob > thresh).astype(np.uint8)
     n, _, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(mask, np.ones((3, 3), np.uint8)))
     w, h = size
     out: list[Rect] = []
@@ -118,7 +120,10 @@ def regions_from_map(prob: np.ndarray, size: tuple[int, int], scale: tuple[float
 
 
 def plan_scope(
-    bgr: np.ndarray, text_map: Callable[[np.ndarray, int], np.ndarray], coarse_side: int = COARSE_SIDE
+    bgr: np.ndarray,
+    text_map: Callable[[np.ndarray, int], np.ndarray],
+    coarse_side: int = COARSE_SIDE,
+    thresh: float = COARSE_THRESH,
 ) -> OcrScope:
     """Decide where the full-resolution detector runs on ``bgr`` (H x W x 3). ``text_map(bgr, side)`` is the
     detector's probability map of the image shrunk to longest side ``side`` (``common.vision.ocr``)."""
@@ -131,14 +136,14 @@ def plan_scope(
     prob = text_map(bgr, coarse_side)
     coarse_ms = round((time.perf_counter() - start) * 1000, 1)
     peak = float(prob.max()) if prob.size else 0.0
-    regions = regions_from_map(prob, (w, h), (w / prob.shape[1], h / prob.shape[0]))
+    regions = regions_from_map(prob, (w, h), (w / prob.shape[1], h / prob.shape[0]), thresh)
     share = sum(r[2] * r[3] for r in regions) / float(w * h)
     if not regions:
         return OcrScope(
             mode="skipped",
             reason=(
                 f"no text-like region: the text detector's coarse look ({coarse_side} px) peaked at "
-                f"p={peak:.2f} < {COARSE_THRESH}"
+                f"p={peak:.3f} < {thresh}"
             ),
             peak=peak,
             share=0.0,

@@ -38,9 +38,9 @@ def test_text_on_a_photo_is_read_from_regions_as_from_the_whole_frame():
 
 def test_an_image_without_text_like_regions_skips_the_detector_and_the_signal_says_why():
     bgr = np.zeros((600, 900, 3), np.uint8)
-    scope = plan_scope(bgr, lambda img, side: np.full((320, 480), 0.02, np.float32))
+    scope = plan_scope(bgr, lambda img, side: np.full((320, 480), 0.01, np.float32))
     assert scope.mode == "skipped" and scope.share == 0.0 and scope.regions == []
-    assert "no text-like region" in scope.reason and "p=0.02" in scope.reason
+    assert "no text-like region" in scope.reason and "p=0.010" in scope.reason
     result = VisionResult(ocr_scope=scope.detail())
     signal = ocr_text_signal(result, ["ACME"])
     assert signal.status == "clear" and signal.reason.startswith("OCR skipped: no text-like region")

@@ -93,12 +93,10 @@ def ocr_text_signal(result: VisionResult, trademarks: list[str]) -> Signal:
     score, best = best_text_score(match_brand_text(ocr_match_inputs(lines), trademarks))
     full = " | ".join(lines)[:MAX_TEXT_IN_DETAIL]
     detail: dict[str, Any] = {"text": full, "lines": len(lines), "backend": result.backend}
-    if result.ocr_scope:  # where the detector ran: whole frame, text-like regions, or skipped and why
+    if result.ocr_scope:  # where the detector ran (whole frame or text-like regions) and why
         detail["scope"] = result.ocr_scope
     if best is None or score < OCR_TEXT_FIRE:
         reason = "no brand text in the image" if lines else "no text read from the image"
-        if result.ocr_scope.get("mode") == "skipped" and not lines:
-            reason = f"OCR skipped: {result.ocr_scope['reason']}"
         return Signal(name="ocr_text", status="clear", score=round(score, 4), reason=reason, detail=detail)
     boxes = [list(line.box) for line in result.text if best.text in line.text]
     detail |= {"trademark": best.trademark, "matched": best.text, "rule": best.rule, "boxes": boxes[:5]}

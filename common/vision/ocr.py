@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import importlib.util
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +39,8 @@ DEFAULT_OCR_VERSION = "PP-OCRv6"
 DET_LIMIT_SIDE = 960  # longest side the text detector sees
 INPUT_MAX_SIDE = 1280  # shrink before anything else: recognition crops come from this copy
 MIN_TEXT_SCORE = 0.5  # RapidOCR's own default recognition-confidence cut-off
-INTRA_OP_THREADS = 1  # per ONNX session; measured against 2 and ORT's default in docs/vision.md
+# per ONNX session: 1 and 2 cost the same CPU, 2 less wall (2 cores, docs/vision.md); never more than the cores
+INTRA_OP_THREADS = min(2, os.cpu_count() or 1)
 REINSTALL_FIX = "pip install --force-reinstall --no-deps 'rapidocr==3.10.0'"
 
 # (ocr_version, task) -> key in rapidocr's default_models.yaml (its sha256 is the expected checksum) and the

@@ -1,15 +1,18 @@
 """Where the text detector runs: a cheap look at the whole frame first, then the full-resolution detector only on
 the regions that look like text (issue 17: "OCR only on regions likely to hold text").
 
-Why the detector itself is the text-likelihood gate: rapidocr's text *detection* is ~80 % of OCR's time (the
-detector scans every pixel; recognition only reads the boxes it found), and no hand-made cue (edges, MSER,
-colour) predicts where PP-OCRv6 finds text without losing some of it on photo backgrounds. The same detector at a
-small size (:data:`COARSE_SIDE`, ~1/4-1/5 of the pixels of a 0.4-0.9 MP listing photo) gives its text
-probability map; wherever that map exceeds :data:`COARSE_THRESH` — far below the detector's own 0.3 box cut, so
-faint and small text still shows — a region is kept, padded, and the detector runs again there at full
-resolution, followed by recognition of what it finds. No region means no text to read: OCR stops there and the
-verdict says so. When the regions would cover most of the frame (:data:`FULL_FRAME_SHARE`) the frame is
-detected whole, as before (nothing to save, and no region seams).
+Why the detector itself is the text-likelihood gate: rapidocr's text *detection* is ~80 % of OCR's time (it
+scans every pixel; recognition only reads the boxes it found), and the cue that sees text the way PP-OCRv6 does
+is PP-OCRv6 (hand-made cues such as edges or MSER were not tried). The same detector at a small size
+(:data:`COARSE_SIDE`, ~1/4 of the pixels of a 0.4-0.9 MP listing photo) gives its text probability map;
+wherever the map exceeds :data:`COARSE_THRESH` — well below the detector's own 0.3 cut, so faint and small text
+still shows — a region is kept, padded, and the detector runs there again at full resolution, then recognition
+reads what it found. The ``ocr_text`` signal says where the detector ran.
+
+The frame is detected whole, as before, when the regions would cover most of it (:data:`FULL_FRAME_SHARE`:
+nothing to save, no region seams) and when the coarse look shows no region at all: skipping such a frame lost a
+faint small wordmark that the whole-frame pass and the zoom read (``syn.small_wordmark_scene("NORDA", 2)``: p=0.015
+on the word at 480 px, read at 1.0 on the whole frame), and such frames are rare (1 of 92 in the benchmark).
 
 Measured with ``scripts/bench_vision.py --ocr-gate`` (docs/vision.md "OCR: where the detector runs"): the same
 brand text found with and without the gate on the OCR text set, the small-wordmark set and the demo images.
@@ -40,7 +43,7 @@ MIN_REGION_SIDE = 32  # a region smaller than this (px, full resolution) is grow
 class OcrScope:
     """What the first OCR pass covered on one image: the whole frame, some regions, or nothing (and why)."""
 
-    mode: str = "frame"  # "frame" | "regions" | "skipped"
+    mode: str = "frame"  # "frame" | "regions"
     reason: str = ""
     regions: list[Rect] = field(default_factory=list)
     peak: float | None = None  # highest text probability of the coarse look (None: no coarse look)
@@ -138,15 +141,15 @@ def plan_scope(
     peak = float(prob.max()) if prob.size else 0.0
     regions = regions_from_map(prob, (w, h), (w / prob.shape[1], h / prob.shape[0]), thresh)
     share = sum(r[2] * r[3] for r in regions) / float(w * h)
-    if not regions:
+    if not regions:  # measured: a faint small word can be invisible at the coarse size (p=0.015 at 480 px on
+        # syn.small_wordmark_scene("NORDA", 2), read at 1.0 on the whole frame): detect the frame whole
         return OcrScope(
-            mode="skipped",
+            mode="frame",
             reason=(
-                f"no text-like region: the text detector's coarse look ({coarse_side} px) peaked at "
-                f"p={peak:.3f} < {thresh}"
+                f"no text-like region in the {coarse_side} px look (peak p={peak:.3f} <= {thresh}): detected "
+                "whole, since faint small text may not show at that size"
             ),
             peak=peak,
-            share=0.0,
             coarse_ms=coarse_ms,
         )
     if share > FULL_FRAME_SHARE:

@@ -33,7 +33,7 @@ class VisionResult:
     errors: dict[str, str] = field(default_factory=dict)  # job ("logo", "ocr", "barcode") -> reason
     timings_ms: dict[str, float] = field(default_factory=dict)
     backend: str = "local"
-    # where the local OCR's detector ran: {"mode": "frame" | "regions" | "skipped", "reason", ...} (ocr_gate)
+    # where the local OCR's detector ran: {"mode": "frame" | "regions", "reason", ...} (ocr_gate)
     ocr_scope: dict[str, Any] = field(default_factory=dict)
 
 

@@ -1,5 +1,6 @@
-"""The OCR text gate: the detector runs only on the text-like regions of a coarse look, still reads the text
-there, skips an image with no text-like region and says so, and the engine is built once per process."""
+"""The OCR text gate: the detector runs only on the text-like regions of a coarse look and still reads the text
+there, detects the whole frame when regions cover most of it or none shows, the ocr_text signal says where it
+ran, and the engine is built once per process."""
 
 import numpy as np
 
@@ -14,6 +15,7 @@ from common.vision.ocr_gate import (
     plan_scope,
     regions_from_map,
 )
+from common.vision.ocr_zoom import has_brand_text, read_with_zoom
 from common.vision.port import VisionResult
 
 ENGINE = RapidOcrEngine()
@@ -36,21 +38,21 @@ def test_text_on_a_photo_is_read_from_regions_as_from_the_whole_frame():
     )
 
 
-def test_an_image_without_text_like_regions_skips_the_detector_and_the_signal_says_why():
+def test_a_frame_without_text_like_regions_is_detected_whole():
+    """Skipping it lost a faint wordmark that the whole-frame pass and the zoom read (ocr_gate's docstring)."""
     bgr = np.zeros((600, 900, 3), np.uint8)
     scope = plan_scope(bgr, lambda img, side: np.full((320, 480), 0.01, np.float32))
-    assert scope.mode == "skipped" and scope.share == 0.0 and scope.regions == []
-    assert "no text-like region" in scope.reason and "p=0.010" in scope.reason
-    result = VisionResult(ocr_scope=scope.detail())
-    signal = ocr_text_signal(result, ["ACME"])
-    assert signal.status == "clear" and signal.reason.startswith("OCR skipped: no text-like region")
-    assert signal.detail["scope"]["mode"] == "skipped"
+    assert scope.mode == "frame" and scope.share == 1.0 and scope.regions == []
+    assert "no text-like region" in scope.reason and "p=0.010" in scope.reason and scope.coarse_ms >= 0
+    img, _ = syn.small_wordmark_scene("NORDA", 2)
+    lines, report = read_with_zoom(ENGINE, img, ["NORDA"])
+    assert report.first_pass.mode == "frame" and has_brand_text(lines, ["NORDA"])
 
 
 def test_the_backend_reports_where_the_detector_ran():
     img = syn.text_image("ACME original", on=syn.background(0, (900, 600)), font_size=48)
     result = LocalVisionBackend().analyze(img, [], ["ACME"])
-    assert result.ocr_scope["mode"] in {"regions", "frame"} and result.ocr_scope["reason"]
+    assert result.ocr_scope["mode"] == "regions" and result.ocr_scope["reason"]
     assert "ocr_coarse" in result.timings_ms
     signal = ocr_text_signal(result, ["ACME"])
     assert signal.status == "fired" and signal.detail["scope"] == result.ocr_scope

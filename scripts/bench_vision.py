@@ -148,6 +148,16 @@ def degrade(img: Image.Image) -> Image.Image:
     return jpeg_blur(img.resize((img.width // 2, img.height // 2), Image.Resampling.BILINEAR))
 
 
+TEXT_RENDERINGS: dict[str, Callable[[str], Image.Image]] = {  # how each TEXT_CASES text is drawn
+    "plain label": lambda t: syn.text_image(t),
+    "band on photo": lambda t: syn.text_image(t, on=syn.background(1, SIZE), font_size=56),
+    "small on photo": lambda t: syn.text_image(t, on=syn.background(2, SIZE), font_size=28),
+    "half size, blur, JPEG q=40": lambda t: degrade(
+        syn.text_image(t, on=syn.background(3, SIZE), font_size=56)
+    ),
+}
+
+
 @dataclass
 class _OcrStats:
     wall: list[float] = field(default_factory=list)
@@ -168,14 +178,7 @@ def ocr_comparison(n_runs: int, v4_dir: Path | None) -> None:
         ("PP-OCRv6 small, rapidocr default (min side 736)", v6, 736, "min"),
         ("PP-OCRv4 mobile, max side 960 (before)", v4, 960, "max"),
     ]
-    variants: dict[str, Callable[[str], Image.Image]] = {
-        "plain label": lambda t: syn.text_image(t),
-        "band on photo": lambda t: syn.text_image(t, on=syn.background(1, SIZE), font_size=56),
-        "small on photo": lambda t: syn.text_image(t, on=syn.background(2, SIZE), font_size=28),
-        "half size, blur, JPEG q=40": lambda t: degrade(
-            syn.text_image(t, on=syn.background(3, SIZE), font_size=56)
-        ),
-    }
+    variants = TEXT_RENDERINGS
     images = [
         (rule, text, mark, pos, v, make(text))
         for rule, text, mark, pos in TEXT_CASES
@@ -517,16 +520,8 @@ def gate_sets(quick: bool) -> list[tuple[str, str, Image.Image, list[str], bool]
     """(set, name, image, marks, has the mark): the OCR text set (TEXT_CASES x 4 renderings, as --ocr-only),
     the small faint wordmarks and their negatives (as --zoom), unrelated photos, and the 12 demo candidates."""
     out: list[tuple[str, str, Image.Image, list[str], bool]] = []
-    renderings: dict[str, Callable[[str], Image.Image]] = {
-        "plain label": lambda t: syn.text_image(t),
-        "band on photo": lambda t: syn.text_image(t, on=syn.background(1, SIZE), font_size=56),
-        "small on photo": lambda t: syn.text_image(t, on=syn.background(2, SIZE), font_size=28),
-        "half size, blur, JPEG q=40": lambda t: degrade(
-            syn.text_image(t, on=syn.background(3, SIZE), font_size=56)
-        ),
-    }
     for _rule, text, mark, positive in TEXT_CASES:
-        for variant, make in renderings.items():
+        for variant, make in TEXT_RENDERINGS.items():
             out.append(("OCR text set", f"{text!r} ({variant})", make(text), [mark], positive))
     n = 8 if quick else 16
     for i in range(n):

@@ -505,14 +505,14 @@ GATE_CONFIGS = [  # label, RapidOcrEngine keyword arguments; the first is the ba
     ("whole frame, 1 thread, no spinning", {"gate": False, "threads": 1, "spinning": False}),
     ("whole frame, 2 threads, no spinning", {"gate": False, "threads": 2, "spinning": False}),
     (
-        "text gate 320 px, p > 0.1, 2 threads, no spinning",
+        "text gate 320 px, p > 0.1, thread budget, no spinning",
         {"gate": True, "coarse_side": 320, "coarse_thresh": 0.1},
     ),
     (
-        "text gate 480 px, p > 0.03, 2 threads, no spinning",
+        "text gate 480 px, p > 0.03, thread budget, no spinning",
         {"gate": True, "coarse_side": 480, "coarse_thresh": 0.03},
     ),
-    ("**text gate 480 px, p > 0.1, 2 threads, no spinning (shipped)**", {"gate": True}),
+    ("**text gate 480 px, p > 0.1, thread budget, no spinning (shipped)**", {"gate": True}),
 ]
 
 

@@ -11,10 +11,10 @@ directory for comparison in scripts/bench_vision.py.
 Settings measured with scripts/bench_vision.py (docs/vision.md "OCR"): ``Det.limit_type="max"`` with the
 detector's longest side at :data:`DET_LIMIT_SIDE`, no direction classifier (never loaded). The engine is built
 once per process and configuration (:func:`shared_rapidocr`), lazily, because loading the ONNX sessions costs
-~1 s and the CLI must not pay it unless the channel runs. Its ONNX sessions run :data:`INTRA_OP_THREADS` threads
-that sleep instead of spin-waiting between operators (:func:`ocr_session_options`): on 2 cores shared with the
-embedding model and other workers, spinning threads burn CPU the other work needs (measured in
-docs/vision.md "OCR: where the detector runs"). Where the detector runs on each image: common.vision.ocr_gate.
+~1 s and the CLI must not pay it unless the channel runs. Its ONNX sessions are opened again with the process's
+options (``common.native_threads``: the thread budget, threads that sleep instead of spin-waiting): rapidocr's
+own spin, and on 2 cores shared with the embedding model and other workers that cost 1/3 more CPU for the same
+text (docs/vision.md "OCR: where the detector runs"). Where the detector runs on each image: common.vision.ocr_gate.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import importlib.util
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,14 +32,13 @@ import numpy as np
 from PIL import Image
 
 from common.embedding.manifest import sha256_file
+from common.native_threads import ort_session_options
 from common.vision.ocr_gate import COARSE_SIDE, COARSE_THRESH, OcrScope, plan_scope
 
 DEFAULT_OCR_VERSION = "PP-OCRv6"
 DET_LIMIT_SIDE = 960  # longest side the text detector sees
 INPUT_MAX_SIDE = 1280  # shrink before anything else: recognition crops come from this copy
 MIN_TEXT_SCORE = 0.5  # RapidOCR's own default recognition-confidence cut-off
-# per ONNX session: 1 and 2 cost the same CPU, 2 less wall (2 cores, docs/vision.md); never more than the cores
-INTRA_OP_THREADS = min(2, os.cpu_count() or 1)
 REINSTALL_FIX = "pip install --force-reinstall --no-deps 'rapidocr==3.10.0'"
 
 # (ocr_version, task) -> key in rapidocr's default_models.yaml (its sha256 is the expected checksum) and the
@@ -136,27 +134,10 @@ def verify_ocr_models(models: OcrModels) -> None:
             )
 
 
-def ocr_session_options(threads: int | None = INTRA_OP_THREADS, spinning: bool = False) -> Any:
-    """onnxruntime options for the OCR sessions: rapidocr's own (full graph optimisation, no CPU memory arena),
-    ``threads`` intra-op threads (None: onnxruntime's default, one per physical core) and, unless ``spinning``,
-    threads that block between operators instead of spin-waiting (onnxruntime's ``allow_spinning``)."""
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.log_severity_level = 4
-    opts.enable_cpu_mem_arena = False
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    if threads is not None:
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-    if not spinning:
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return opts
-
-
-def _own_sessions(engine: Any, models: OcrModels, threads: int | None, spinning: bool) -> None:
-    """Replace the sessions rapidocr opened with ones under :func:`ocr_session_options` (rapidocr 3.10 exposes
-    thread counts but not spinning; its ``OrtInferSession`` keeps the onnxruntime session as ``.session``)."""
+def _own_sessions(engine: Any, models: OcrModels, threads: int | None) -> None:
+    """Replace the sessions rapidocr opened with ones under the process's options
+    (``native_threads.ort_session_options``: the thread budget, no spinning). rapidocr 3.10 exposes thread counts
+    but not spinning; its ``OrtInferSession`` keeps the onnxruntime session as ``.session``."""
     import onnxruntime as ort
 
     for holder, path in ((engine.text_det.session, models.det), (engine.text_rec.session, models.rec)):
@@ -165,7 +146,7 @@ def _own_sessions(engine: Any, models: OcrModels, threads: int | None, spinning:
                 f"rapidocr's session layout changed; this code expects rapidocr 3.10 ({holder!r})"
             )
         holder.session = ort.InferenceSession(
-            str(path), sess_options=ocr_session_options(threads, spinning), providers=["CPUExecutionProvider"]
+            str(path), sess_options=ort_session_options(threads), providers=["CPUExecutionProvider"]
         )
 
 
@@ -173,10 +154,12 @@ def build_rapidocr(
     models: OcrModels,
     det_limit_side: int = DET_LIMIT_SIDE,
     det_limit_type: str = "max",
-    threads: int | None = INTRA_OP_THREADS,
+    threads: int | None = None,
     spinning: bool = False,
 ) -> Any:
-    """A ``rapidocr.RapidOCR`` on onnxruntime that only ever reads ``models`` (verified first)."""
+    """A ``rapidocr.RapidOCR`` on onnxruntime that only ever reads ``models`` (verified first). Its sessions
+    run ``threads`` intra-op threads (None: the process's budget) without spinning; ``spinning=True`` keeps
+    rapidocr's own sessions (onnxruntime's defaults: a thread per core, spinning; the benchmark's "before")."""
     verify_ocr_models(models)
     try:
         from rapidocr import EngineType, OCRVersion, RapidOCR
@@ -203,8 +186,8 @@ def build_rapidocr(
         # rapidocr opens the sessions on first use; open them now so a bad file fails here, not mid-scan.
         engine._load_det_model()
         engine._load_rec_model()
-        if threads is not None or not spinning:
-            _own_sessions(engine, models, threads, spinning)
+        if not spinning:
+            _own_sessions(engine, models, threads)
     except OcrUnavailable:
         raise
     except Exception as exc:  # onnxruntime / rapidocr raise many types for an unreadable model
@@ -242,7 +225,7 @@ class RapidOcrEngine:
         models: OcrModels | None = None,
         det_limit_side: int = DET_LIMIT_SIDE,
         det_limit_type: str = "max",
-        threads: int | None = INTRA_OP_THREADS,
+        threads: int | None = None,
         spinning: bool = False,
         gate: bool = True,
         coarse_side: int = COARSE_SIDE,

@@ -108,9 +108,16 @@ class FileBlobStore:
 
     def list(self, bucket: str, prefix: str = "") -> list[str]:
         base = self.root / "objects" / _safe_parts(bucket)
-        if not base.is_dir():
+        # walk only the folder the prefix names (``acme/scan-1/`` -> ``acme/scan-1``), not the whole bucket:
+        # an evidence bundle lists its own prefix on every build, and the bucket grows with every bundle
+        folder = prefix.rpartition("/")[0]
+        try:
+            start = base / _safe_parts(folder) if folder else base
+        except ValueError:  # no object name holds "..", an empty part or NUL: nothing can match
             return []
-        names = (p.relative_to(base).as_posix() for p in base.rglob("*") if p.is_file())
+        if not start.is_dir():
+            return []
+        names = (p.relative_to(base).as_posix() for p in start.rglob("*") if p.is_file())
         return sorted(n for n in names if n.startswith(prefix))
 
     def delete(self, bucket: str, name: str) -> None:

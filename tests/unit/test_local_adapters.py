@@ -117,3 +117,15 @@ def test_sqlite_query_refuses_unknown_field_names_and_cursorless_order(tmp_path:
         docs.query("brands/acme/x", [Filter("a'; DROP TABLE docs; --", "==", 1)])
     with pytest.raises(ValueError, match="order_by"):
         docs.query("brands/acme/x", start_after=Cursor((1,), "a"))
+
+
+def test_blob_listing_by_prefix_walks_only_its_folder_and_matches_partial_names(tmp_path: Path):
+    blobs = FileBlobStore(tmp_path)
+    for name in ("acme/s-1/a.json", "acme/s-1/b/c.png", "acme/s-12/a.json", "acme/t.png", "beta/s-1/a.json"):
+        blobs.write("b", name, b"x")
+    assert blobs.list("b", "acme/s-1/") == ["acme/s-1/a.json", "acme/s-1/b/c.png"]
+    assert blobs.list("b", "acme/s-1") == ["acme/s-1/a.json", "acme/s-1/b/c.png", "acme/s-12/a.json"]
+    assert blobs.list("b", "acme/") == ["acme/s-1/a.json", "acme/s-1/b/c.png", "acme/s-12/a.json", "acme/t.png"]
+    assert blobs.list("b", "") == sorted(blobs.list("b", "acme/") + ["beta/s-1/a.json"])
+    assert blobs.list("b", "acme/none/") == [] and blobs.list("b", "../acme/") == []
+    assert blobs.list("missing", "acme/") == []

@@ -125,7 +125,12 @@ def test_blob_listing_by_prefix_walks_only_its_folder_and_matches_partial_names(
         blobs.write("b", name, b"x")
     assert blobs.list("b", "acme/s-1/") == ["acme/s-1/a.json", "acme/s-1/b/c.png"]
     assert blobs.list("b", "acme/s-1") == ["acme/s-1/a.json", "acme/s-1/b/c.png", "acme/s-12/a.json"]
-    assert blobs.list("b", "acme/") == ["acme/s-1/a.json", "acme/s-1/b/c.png", "acme/s-12/a.json", "acme/t.png"]
+    assert blobs.list("b", "acme/") == [
+        "acme/s-1/a.json",
+        "acme/s-1/b/c.png",
+        "acme/s-12/a.json",
+        "acme/t.png",
+    ]
     assert blobs.list("b", "") == sorted(blobs.list("b", "acme/") + ["beta/s-1/a.json"])
     assert blobs.list("b", "acme/none/") == [] and blobs.list("b", "../acme/") == []
     assert blobs.list("missing", "acme/") == []

@@ -18,7 +18,7 @@ from common.vision.barcode import barcode_signal
 from common.vision.color import color_signal
 from common.vision.funnel import detector_skip_reason
 from common.vision.logo_extractor import load_brand_logos
-from common.vision.mark_detector import detect, load_detector
+from common.vision.mark_detector import detect, fire_threshold, load_detector
 from common.vision.mark_features import feature_extractor
 from common.vision.ocr_inputs import OCR_TEXT_FIRE, ocr_match_inputs
 from common.vision.port import VisionResult, timed_job
@@ -165,7 +165,12 @@ def run_mark_detector(
     if found is None:
         return info | {"error": result.errors.pop("mark_detector", "failed")}
     result.logos = sorted([*result.logos, *found.hits], key=lambda h: -h.confidence)
-    return info | {"threshold": round(model.threshold, 4), "fired": bool(found.hits), "best": found.best}
+    return info | {
+        "threshold": round(model.threshold, 4),
+        "logo_threshold": round(fire_threshold(model, "logo:"), 4),
+        "fired": bool(found.hits),
+        "best": found.best,
+    }
 
 
 class LogoOcrChannel:

@@ -350,11 +350,21 @@ def tint(img: Image.Image, colour: tuple[int, int, int], box: tuple[int, int, in
     return Image.fromarray(arr)
 
 
-def photo_lookalike(spec: BrandSpec, rng: random.Random) -> Scene:
+def photo_lookalike(spec: BrandSpec, rng: random.Random, *, stolen: bool = False) -> Scene:
     """The brand's own product scene re-shot, mirrored and blurred, without its mark. Derived from the brand's
     photography (the stereo twin, or the same photo), so it is *not* an independent look-alike: a copy
     verifier that tries the mirror image rightly sees the brand's photo in it. Used only under counterfeit
-    labels (a stolen photo with the mark removed or replaced)."""
+    labels (a stolen photo with the mark removed or replaced).
+
+    ``stolen``: the brand's photograph itself, also for the boxed brand, whose "other" view is a box rendered
+    afresh on another backdrop — a look-alike sharing no pixels with the kit, not a stolen photo
+    (docs/detection.md: stolen_photo_other_mark)."""
+    if stolen and spec.product == "box":
+        scene = product_scene(spec, "reference", rng, mark=None)
+        img = ImageOps.mirror(scene.image).filter(ImageFilter.GaussianBlur(rng.uniform(0.6, 1.4)))
+        return Scene(
+            img, (img.width - scene.mark_center[0], scene.mark_center[1]), scene.mark_size, scene.product_box
+        )
     scene = product_scene(spec, "other", rng, mark=None)
     img = scene.image
     if spec.product != "box":

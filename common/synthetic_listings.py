@@ -365,7 +365,7 @@ def stolen_photo_other_mark(spec: BrandSpec, rng: random.Random) -> tuple[Image.
     category 2, S2) even though the mark is not the brand's. This is the earlier attempt's "ZENO on a mirrored
     brand bike" false positive: it was labelled a competitor's look-alike, but its pixels are the brand's."""
     other = rng.choice([COMPETITOR, *(b for b in BRANDS if b.brand_id != spec.brand_id)])
-    scene = photo_lookalike(spec, rng)
+    scene = photo_lookalike(spec, rng, stolen=True)
     img = paste_mark(scene.image, draw_mark(other), scene.mark_center, scene.mark_size, rng.uniform(-6, 6))
     return img, {"mark": other.brand_id}
 

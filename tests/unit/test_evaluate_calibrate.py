@@ -35,7 +35,11 @@ def seed(deps: Deps) -> None:
             "embedding": Signal(name="embedding", status="fired" if score >= 0.5 else "clear", score=score)
         }
         if i < 3:  # logo scores on only three items, all confirmed: too few to suggest anything
-            signals["logo"] = Signal(name="logo", status="fired", score=0.9)
+            best = {"class": "logo:acme.png", "score": 0.9, "box": [0, 0, 40, 40]}  # the trained detector's
+            hit = {"ref_id": best["class"], "confidence": 0.9, "method": "mark_detector"}
+            signals["logo"] = Signal(
+                name="logo", status="fired", score=0.9, detail={"detector": {"best": best}, "hits": [hit]}
+            )
         v = Verdict(
             scan_id=f"s{i}",
             brand_id="acme",
@@ -99,6 +103,8 @@ def test_cli_prints_the_table(
     assert "8 reviewed verdicts for acme: 4 confirmed, 3 rejected" in out
     line = next(row for row in out.splitlines() if row.startswith("embedding"))
     assert "0.700" in line and "80.0%" in line
+    # The detector's operating points from the same decisions: 3 confirmed verdicts carry its best window.
+    assert "images whose best window is a logo class: 3 conf (3 with no other brand mark), 0 rej" in out
 
 
 def test_alone_table_counts_firings_and_lone_firings() -> None:

@@ -246,3 +246,20 @@ def test_valid_annotations_give_boxes_negatives_and_unboxed_positives(tmp_path: 
     assert by_name["shot.jpg"].boxes == (("logo.png", 10.0, 20.0, 60.0, 60.0),)
     assert by_name["empty.jpg"].negative and by_name["empty.jpg"].boxes == ()
     assert by_name["loose.jpg"].boxes is None and not by_name["loose.jpg"].negative
+
+
+def test_logo_classes_fire_at_the_cap_wordmarks_at_the_calibrated_threshold() -> None:
+    """A brand whose synthetic calibration set a high threshold (KAFFEO 0.93) still sees a logo at the cap
+    derived from labelled listings; wordmark classes keep their calibrated threshold (fusion weighs them)."""
+    from common.vision.mark_detector import LOGO_FIRE_CAP, fire_threshold
+
+    names = ["background", "logo:a.png", "wordmark:ACME"]
+    strict = DetectorModel(
+        "acme", names, np.zeros((3, 4), np.float32), np.zeros(3, np.float32), threshold=0.93
+    )
+    assert fire_threshold(strict, "logo:a.png") == LOGO_FIRE_CAP < 0.93
+    assert fire_threshold(strict, "wordmark:ACME") == 0.93
+    loose = DetectorModel(
+        "acme", names, np.zeros((3, 4), np.float32), np.zeros(3, np.float32), threshold=0.68
+    )
+    assert fire_threshold(loose, "logo:a.png") == 0.68  # the cap only ever lowers a threshold

@@ -13,7 +13,8 @@ venv) and prints both tables and the deltas.
 Seeds: 14 was used while developing the generator and tuning fusion; the headline figures use the default
 seed 2027, which nobody tuned on (docs/detection.md).
 
-Usage: python scripts/bench_detection.py [--seed 2027] [--n 6] [--quick] [--before main] [--json] [--keep DIR]
+Usage: python scripts/bench_detection.py [--seed 2027] [--n 6] [--quick] [--scenarios A,B] [--brands X,Y]
+       [--before main] [--json] [--keep DIR] | --replay DIR
 """
 
 from __future__ import annotations
@@ -337,6 +338,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--n", type=int, default=None, help=f"items per scenario (default {DEFAULT_N})")
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_N} items per scenario (development)")
     parser.add_argument("--scenarios", help="comma-separated scenario names (default: all)")
+    parser.add_argument("--brands", help="comma-separated brand ids (default: all three)")
     parser.add_argument("--before", metavar="REF", help="also scan the set with git ref REF and print deltas")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     parser.add_argument("--keep", type=Path, help="write the set and per-item results here (kept)")
@@ -350,11 +352,14 @@ def main(argv: list[str]) -> int:
     unknown = sorted(set(chosen or []) - {s.name for s in SCENARIOS})
     if unknown:
         parser.error(f"unknown scenario(s): {', '.join(unknown)}")
+    brands = args.brands.split(",") if args.brands else None
+    if sorted(set(brands or []) - {b.brand_id for b in BRANDS}):
+        parser.error(f"unknown brand(s) in {args.brands!r}: {', '.join(b.brand_id for b in BRANDS)} exist")
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-detection-"))
     try:
         start = time.perf_counter()
-        items = generate(args.seed, n, chosen)
+        items = generate(args.seed, n, chosen, brands)
         write_set(items, work / "set")
         gen_s = time.perf_counter() - start
         labels = [json.loads(line) for line in (work / "set" / "labels.jsonl").read_text().splitlines()]
@@ -370,7 +375,7 @@ def main(argv: list[str]) -> int:
             for name, (_, results, _) in runs.items():
                 with open(work / f"results-{name}.jsonl", "w") as fh:
                     fh.writelines(json.dumps(asdict(o)) + "\n" for o in results)
-        head = (f"seed {args.seed}, {n} per scenario, {len(items)} listings, 3 brands; "
+        head = (f"seed {args.seed}, {n} per scenario, {len(items)} listings, brands {args.brands or 'all'}; "
                 f"generated in {gen_s:.0f} s")  # fmt: skip
         if args.json:
             print(json.dumps({"seed": args.seed, "n": n, "items": len(items), "before_ref": args.before,

@@ -149,6 +149,12 @@ def test_bundle_holds_every_part_and_verifies(tmp_path: Path) -> None:
     assert manifest["scan_id"] == "scan-1" and manifest["generated_at"].endswith("+00:00")
     by_name = {f["name"]: f["sha256"] for f in manifest["files"]}
     assert by_name["report.pdf"] == hashlib.sha256((root / "report.pdf").read_bytes()).hexdigest()
+    # the report's integrity section lists every other file with the manifest's digest
+    from pypdf import PdfReader
+
+    report_text = "".join(p.extract_text() for p in PdfReader(root / "report.pdf").pages).replace("\n", " ")
+    for name in sorted(set(by_name) - {"report.pdf"}):
+        assert f"{name} {by_name[name]}" in " ".join(report_text.split()), name
     record = deps.docs.get(evidence_doc_path(BRAND, "scan-1"))
     assert record["manifest_sha256"] == result.manifest_sha256
     assert result.manifest_sha256 == hashlib.sha256((root / "manifest.json").read_bytes()).hexdigest()

@@ -613,6 +613,11 @@ def gate_comparison(quick: bool) -> None:
             f"{med(cpu[label]) / base_cpu:.2f} | " + " | ".join(cells) + f" | {m.get('frame', 0)} / "
             f"{m.get('regions', 0)} | {statistics.fmean(shares[label]):.2f} |"
         )
+    print("\nCPU ms/image (median) per set:\n")
+    print("| configuration | " + " | ".join(sets) + " |\n|---|" + "---:|" * len(sets))
+    for label, _, _ in engines:
+        per_set = [med([c for c, it in zip(cpu[label], items, strict=True) if it[0] == s]) for s in sets]
+        print(f"| {label} | " + " | ".join(f"{v:.0f}" for v in per_set) + " |")
     print()
     base = found[engines[0][0]]
     for label, _, _ in engines[1:]:

@@ -209,6 +209,32 @@ def ocr_split(paths: list[Path]) -> None:
         f"{r:.1f} ms median per image ({d / max(d + r, 1e-9):.0%} detection); {sum(boxes)} text boxes "
         f"recognised over {len(paths)} images, {sum(1 for b in boxes if b == 0)} images with none"
     )
+    gated_split(paths, statistics.median(w + r for w, r in zip(det, rec, strict=True)))
+
+
+def gated_split(paths: list[Path], whole_ms: float) -> None:
+    """The same images through the channel's first OCR pass (``RapidOcrEngine.read_scoped``: the text gate of
+    common.vision.ocr_gate, sessions without spinning): the coarse look, where the detector then ran, and the
+    whole pass against the whole-frame figure above (same images and sessions, measured right after it)."""
+    from common.vision.ocr import RapidOcrEngine
+
+    engine = RapidOcrEngine()
+    engine.load()
+    total, coarse, shares, modes = [], [], [], {"frame": 0, "regions": 0}
+    for path in paths:
+        image = decode(path.read_bytes())
+        wall, _, (_, scope) = timed(lambda image=image: engine.read_scoped(image))
+        total.append(wall)
+        coarse.append(scope.coarse_ms)
+        shares.append(scope.share)
+        modes[scope.mode] = modes.get(scope.mode, 0) + 1
+    t = statistics.median(total)
+    print(
+        f"OCR with the text gate: {t:.1f} ms median per image ({t / max(whole_ms, 1e-9):.2f}x the whole-frame "
+        f"pass above), of which the 480 px coarse look {statistics.median(coarse):.1f} ms; detector on "
+        f"{modes['regions']} images' text-like regions ({statistics.fmean(shares):.0%} of the frame on average "
+        f"over all images), on {modes['frame']} whole frames"
+    )
 
 
 def _children_cpu_s() -> float:

@@ -50,6 +50,7 @@ EDGE_MARGIN_MM = (
 )
 SEARCH_PX_PER_MM = 4.0  # SPI 50 is 2 cycles/mm: still below this grid's Nyquist
 SEARCH_STEP_DEG = 3.0
+ANTIALIAS_MM = 0.15  # Gaussian sigma before the 4 px/mm copy: keeps 2 % of 2.9 cycles/mm, 38 % of 1.5
 SEARCH_SLOPES = (-1.2, -0.6, 0.0, 0.6, 1.2)  # degrees: lines followed between the rotations searched
 SEARCH_BAND_MM = 1.0  # band averaged across a candidate line: about a thread's width (0.5-1 mm)
 SEARCH_STRIDE_MM = 0.5
@@ -57,7 +58,9 @@ SEARCH_TILE_MM = 32.0  # spectra on tiles this long (>= 4 periods of SPI 3.5), h
 MIN_TILES = 3
 NOISE_MEAN = 1.0 / math.log(2.0)  # mean of an exponential power over its median: a texture tile's level
 EVIDENCE_CAP = 30.0  # one tile cannot make a line: a chance blob is strong in one tile, a seam in all
+CAP_TIE_SHARE = 0.01  # share of a tile's evidence above the cap still counted
 CANDIDATES = 8  # distinct lines refined and checked, most periodic first
+FREQS_PER_LINE = 3  # the strongest periods on each candidate line, each checked as the seam's
 REFINE_HALF_MM = 3.0  # the refinement strip: +- this across the candidate line
 REFINE_SEGMENT_MM = 15.0
 BAND_MM = 0.4  # half-width of the band averaged across the seam for the final profile
@@ -76,7 +79,7 @@ COVERAGE_SIGMAS = 2.0  # reported uncertainty: +- 2 sigma (~95 %)
 # Scale error the corner-noise model (card.length_sigma_rel) does not see (corners shifted alike by blur or
 # perspective): on the tuning seed's (19) correctly found seams relative errors reached 0.2 %; 1 sigma = 0.1 %.
 SCALE_FLOOR_REL = 0.001
-MTF_FLOOR = 0.15  # a period whose contrast the measured blur keeps below this share is not resolvable
+MTF_FLOOR = 0.05  # a period whose contrast the measured blur keeps below this share is not resolvable
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,10 @@ def _contrast(rect: Rectified, px_per_mm: float) -> tuple[np.ndarray, np.ndarray
     f = px_per_mm / rect.px_per_mm
     img, valid = rect.image, rect.valid
     if abs(f - 1.0) > 1e-6:
+        # Anti-aliased: a fine seam's second harmonic (SPI 37: 2.9 cycles/mm) lies above this grid's Nyquist
+        # and would fold back onto a false period (SPI 26) stronger than the stitches' own. The blur costs no
+        # contrast that matters: each frequency is judged against the material at that same frequency.
+        img = cv2.GaussianBlur(img.astype(np.float32), (0, 0), ANTIALIAS_MM * rect.px_per_mm)
         img = cv2.resize(img, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
         valid = cv2.resize(valid.astype(np.uint8), None, fx=f, fy=f, interpolation=cv2.INTER_NEAREST) > 0
     img = _colour_channels(img)
@@ -200,8 +207,9 @@ def _whiten(power: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return white / np.maximum(np.median(white, axis=1, keepdims=True), 1e-9)
 
 
-def _search(hp: np.ndarray, inner: np.ndarray, c: float, f_lo: float, f_hi: float) -> list[tuple[float, _Line, float]]:  # fmt: skip
-    """Candidate seam lines (score, line in the search grid's px, peak frequency), best first, distinct.
+def _search(hp: np.ndarray, inner: np.ndarray, c: float, f_lo: float, f_hi: float) -> list[tuple[_Line, list[tuple[float, float]]]]:  # fmt: skip
+    """Candidate seam lines (line in the search grid's px, its (score, peak frequency) pairs, best first),
+    most periodic first, distinct.
 
     Each direction's rotated copy is cut into bands across (SEARCH_BAND_MM) and tiles along (SEARCH_TILE_MM,
     half overlapping); each tile's spectrum is whitened against all tiles of that direction (a weave or brick
@@ -216,17 +224,35 @@ def _search(hp: np.ndarray, inner: np.ndarray, c: float, f_lo: float, f_hi: floa
     freqs = np.fft.rfftfreq(tile, d=1.0 / c)
     sel = np.flatnonzero((freqs >= f_lo) & (freqs <= f_hi))
     found: list[tuple[float, float, float, float, float]] = []  # (score, angle, point x, y in search px, f)
+    ys, xs = np.nonzero(inner)
+    if len(ys) == 0:
+        return []
+    box = np.array([[xs.min(), ys.min(), 1.0], [xs.max() + 1, ys.min(), 1.0], [xs.min(), ys.max() + 1, 1.0],
+                    [xs.max() + 1, ys.max() + 1, 1.0]])  # fmt: skip
+    inner_f = inner.astype(np.float32)
     for angle in np.arange(0.0, 180.0, SEARCH_STEP_DEG):
         m, d = _rotation(inner.shape, float(angle))
-        rot = cv2.warpAffine(hp, m, (d, d), flags=cv2.INTER_LINEAR, borderValue=0)
-        rv = cv2.warpAffine(inner.astype(np.float32), m, (d, d), flags=cv2.INTER_NEAREST, borderValue=0)
-        nb = d // stride
-        blocks = cv2.resize(rot[: nb * stride], (d, nb), interpolation=cv2.INTER_AREA).reshape(nb, d, -1)
-        vblocks = cv2.resize(rv[: nb * stride], (d, nb), interpolation=cv2.INTER_AREA)
+        # Only the rotated copy's part that holds valid pixels (plus the slopes' reach) is computed: rows and
+        # columns cut on the band and tile grids, so every band and tile is the one the whole canvas had.
+        corners = box @ m.T
+        reach = int(math.ceil(math.tan(math.radians(max(map(abs, SEARCH_SLOPES)))) * d / 2 / stride)) + 2
+        r0 = max(0, (int(corners[:, 1].min()) // stride - reach) * stride)
+        r1 = min(d, (int(math.ceil(corners[:, 1].max())) // stride + reach + 1) * stride)
+        c0 = max(0, int(corners[:, 0].min()) // hop * hop)
+        c1 = min(d, int(math.ceil(corners[:, 0].max())) + 1)
+        if c1 - c0 < tile or r1 - r0 < per_band * stride:
+            continue
+        mc = m - np.array([[0.0, 0.0, c0], [0.0, 0.0, r0]])
+        size = (c1 - c0, r1 - r0)
+        rot = cv2.warpAffine(hp, mc, size, flags=cv2.INTER_LINEAR, borderValue=0)
+        rv = cv2.warpAffine(inner_f, mc, size, flags=cv2.INTER_NEAREST, borderValue=0)
+        nb, w = size[1] // stride, size[0]
+        blocks = cv2.resize(rot[: nb * stride], (w, nb), interpolation=cv2.INTER_AREA).reshape(nb, w, -1)
+        vblocks = cv2.resize(rv[: nb * stride], (w, nb), interpolation=cv2.INTER_AREA)
         nbands = nb - per_band + 1
-        bands = np.asarray(sum(blocks[i : i + nbands] for i in range(per_band)) / per_band)  # nbands x d x ch
+        bands = np.asarray(sum(blocks[i : i + nbands] for i in range(per_band)) / per_band)  # nbands x w x ch
         full = np.asarray(np.min([vblocks[i : i + nbands] for i in range(per_band)], axis=0) > 0.999)
-        ntiles = (d - tile) // hop + 1
+        ntiles = (w - tile) // hop + 1
         starts = np.arange(ntiles) * hop
         idx = starts[:, None] + np.arange(tile)[None, :]
         run = np.concatenate(
@@ -242,12 +268,18 @@ def _search(hp: np.ndarray, inner: np.ndarray, c: float, f_lo: float, f_hi: floa
         power = (spec.real**2 + spec.imag**2).astype(np.float32)
         across = np.median(power, axis=0, keepdims=True)
         across[:, 1:] = np.maximum(across[:, 1:], CHROMA_FLOOR * across[:, :1])
-        white = (power / np.maximum(across, 1e-20)).mean(axis=1)
-        white /= np.maximum(np.median(white, axis=1, keepdims=True), 1e-9)
+        white = power / np.maximum(across, 1e-20)
+        # Each channel against its own broadband level in the tile where that is raised (never amplified: a
+        # grey material's floored chroma stays small), then averaged: along a high-contrast seam JPEG's chroma
+        # blocks (8-16 photo px, ~1 mm: SPI 23-27) raise the chroma at every frequency, and a joint level
+        # would bury a dark thread's luminance peak under them.
+        white /= np.maximum(np.median(white, axis=2, keepdims=True), 1.0)
+        raw = (white / NOISE_MEAN - 1.0).mean(axis=1)  # zero mean on texture
         evidence = np.zeros((nbands, ntiles, len(sel)), np.float32)
-        evidence[bi, ti] = np.minimum(white / NOISE_MEAN - 1.0, EVIDENCE_CAP)  # zero mean on texture
+        # capped, but the excess breaks ties: a strong seam caps many frequencies of a tile, its own the most
+        evidence[bi, ti] = np.minimum(raw, EVIDENCE_CAP) + CAP_TIE_SHARE * np.maximum(raw - EVIDENCE_CAP, 0.0)
         counts = tile_ok.astype(np.float32)
-        centre = (starts + tile / 2 - d / 2) / stride  # tile centres along, in band steps
+        centre = (c0 + starts + tile / 2 - d / 2) / stride  # tile centres along, in band steps
         for slope in SEARCH_SLOPES:
             shift = np.round(math.tan(math.radians(slope)) * centre).astype(int)
             rows = np.clip(np.arange(nbands)[:, None] + shift[None, :], 0, nbands - 1)
@@ -255,31 +287,40 @@ def _search(hp: np.ndarray, inner: np.ndarray, c: float, f_lo: float, f_hi: floa
             n = counts[rows, np.arange(ntiles)[None, :]].sum(axis=1)
             score = np.asarray(ev / np.sqrt(np.maximum(n, 1.0)).reshape(-1, 1))
             score[n < MIN_TILES] = -np.inf
-            k = np.argmax(score, axis=1)
-            best = score[np.arange(nbands), k]
+            best = np.max(score, axis=1)
             inv = cv2.invertAffineTransform(m)
             for b in np.argsort(best)[-4:]:
                 if not np.isfinite(best[b]):
                     continue
-                y = (b + per_band / 2) * stride
+                y = r0 + (b + per_band / 2) * stride
                 px = inv @ np.array([d / 2, y, 1.0])
-                found.append(
-                    (
-                        float(best[b]),
-                        float(angle + slope),
-                        float(px[0]),
-                        float(px[1]),
-                        float(freqs[sel[k[b]]]),
-                    )
-                )
+                for value, f in _frequency_peaks(score[b], freqs[sel]):
+                    found.append((value, float(angle + slope), float(px[0]), float(px[1]), f))
     found.sort(key=lambda t: -t[0])
-    picked: list[tuple[float, float, float, float, float]] = []
+    picked: list[tuple[float, float, float, float, list[tuple[float, float]]]] = []
     for cand in found:
-        if all(not _same_line(cand, p, c) for p in picked):
-            picked.append(cand)
-        if len(picked) == CANDIDATES:
+        same = next((p for p in picked if _same_line(cand, p[:4], c)), None)
+        if same is None:
+            if len(picked) < CANDIDATES:
+                picked.append((*cand[:4], [(cand[0], cand[4])]))
+        elif len(same[4]) < FREQS_PER_LINE and all(abs(cand[4] - f) > 0.03 * f for _, f in same[4]):
+            same[4].append((cand[0], cand[4]))
+    return [(_Line(x, y, angle), peaks) for _, angle, x, y, peaks in picked]
+
+
+def _frequency_peaks(score: np.ndarray, freqs: np.ndarray) -> list[tuple[float, float]]:
+    """(score, frequency) of the FREQS_PER_LINE strongest local maxima of one line's score over frequency,
+    >= 5 % apart. Why more than the strongest: where a seam crosses a weave, the weave's own period can gain
+    on the seam's line (the thread hides it, the groove shades it) and outscore the stitches there."""
+    inner = np.flatnonzero((score[1:-1] >= score[:-2]) & (score[1:-1] >= score[2:])) + 1
+    ends = [i for i in (0, len(score) - 1) if len(score) > 1 and score[i] >= score[1 if i == 0 else i - 1]]
+    out: list[tuple[float, float]] = []
+    for i in sorted([*inner, *ends], key=lambda i: -score[i]):
+        if not np.isfinite(score[i]) or score[i] <= 0 or len(out) == FREQS_PER_LINE:
             break
-    return [(score, _Line(x, y, angle), f) for score, angle, x, y, f in picked]
+        if all(abs(freqs[i] - f) > 0.05 * f for _, f in out):
+            out.append((float(score[i]), float(freqs[i])))
+    return out
 
 
 def _same_line(p: tuple[float, ...], q: tuple[float, ...], c: float) -> bool:
@@ -317,7 +358,12 @@ def _strip(rect: Rectified, line: _Line, half_px: int) -> tuple[np.ndarray, np.n
 
 
 def _bandpass_energy(strip: np.ndarray, s: float, f0: float) -> np.ndarray:
-    """Energy (across x along) of the strip's rows band-passed at the stitch frequency and its harmonics."""
+    """Energy (across x along) of the strip's rows band-passed at the stitch frequency and its harmonics, each
+    colour channel judged against its own level: a channel's energy over its median across the strip (the
+    material's level in that band), weighted by how far its strongest row stands above that level. Why: a
+    dark thread on dark leather shows in luminance while JPEG's chroma noise is larger; a red thread on grey
+    gravel shows in red-green while the gravel's luminance is far stronger. A plain sum follows the loudest
+    channel, not the seam's."""
     n = strip.shape[1]
     spec = np.fft.rfft(strip, axis=1)
     freqs = np.fft.rfftfreq(n, d=1.0 / s)
@@ -328,7 +374,13 @@ def _bandpass_energy(strip: np.ndarray, s: float, f0: float) -> np.ndarray:
     analytic = np.fft.ifft(
         np.concatenate([spec, np.zeros_like(spec[:, : n - spec.shape[1]])], axis=1), axis=1
     )
-    return (np.abs(analytic) ** 2).sum(axis=2)
+    energy = np.abs(analytic) ** 2  # across x along x channels
+    rows = energy.sum(axis=1)  # across x channels
+    level = np.maximum(np.median(rows, axis=0), 1e-20)
+    weight = np.maximum(rows.max(axis=0) / level - 1.0, 0.0)
+    if not np.any(weight > 0):
+        weight = np.ones_like(level)
+    return np.asarray((energy * (weight / level)[None, None, :]).sum(axis=2))
 
 
 def _refine(rect: Rectified, line: _Line, f0: float) -> _Line:
@@ -372,9 +424,36 @@ def _refine(rect: Rectified, line: _Line, f0: float) -> _Line:
     return line
 
 
-def _profile(rect: Rectified, line: _Line) -> tuple[np.ndarray, np.ndarray]:
-    """(scalar profile along the seam over its longest valid stretch, that stretch's two ends in card mm): the
-    colour channels of a +-BAND_MM band projected on their principal direction (the thread's contrast)."""
+def _channel_weights(colour: np.ndarray, s: float, f0: float) -> np.ndarray:
+    """The combination of colour channels (along x channels) in which the stitch period at ``f0`` stands out
+    most against the material: each channel scaled to its own level around ``f0`` (the profile's spectrum
+    beside the peak; chroma floored at CHROMA_FLOOR of the grey level, as JPEG keeps little chroma), then the
+    principal direction of the channels' spectra at the peak (the thread's colour contrast, its sign and
+    mix). Why not the raw colour's principal direction: that is the loudest channel's, which is the
+    material's whenever the thread's contrast lies in another channel."""
+    if colour.shape[1] == 1:
+        return np.ones(1)
+    n = len(colour)
+    spec = np.fft.rfft(colour * np.hanning(n)[:, None], axis=0)
+    freqs = np.fft.rfftfreq(n, d=1.0 / s)
+    ring = (np.abs(freqs - f0) > 0.08 * f0) & (np.abs(freqs - f0) < 0.4 * f0)
+    power = spec.real**2 + spec.imag**2
+    level = np.median(power[ring], axis=0) if np.any(ring) else power.mean(axis=0)
+    level[1:] = np.maximum(level[1:], CHROMA_FLOOR * level[0])
+    scale = 1.0 / np.sqrt(np.maximum(level, 1e-30))
+    # The peak's own bins (+-2 around the strongest within 2 % of f0): a wider band would be mostly material,
+    # which every channel has, and a weak seam would not steer the direction.
+    near = np.flatnonzero(np.abs(freqs - f0) <= 0.02 * f0 + 1.0 / (n / s))
+    top = near[int(np.argmax((power[near] / level).sum(axis=1)))]
+    peak = spec[max(0, top - 2) : top + 3] * scale[None, :]
+    _, _, vt = np.linalg.svd(np.concatenate([peak.real, peak.imag]), full_matrices=False)
+    return np.asarray(vt[0] * scale)
+
+
+def _profile(rect: Rectified, line: _Line, f0: float, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """(scalar profile along the seam over its longest valid stretch, that stretch's two ends in card mm, the
+    channel weights used): the colour channels of a +-BAND_MM band combined as ``_channel_weights`` finds
+    the period ``f0`` best (or with the ``weights`` given, to compare other lines with the seam's)."""
     half = max(1, int(round(BAND_MM * rect.px_per_mm)))
     strip, valid = _strip(rect, line, half)
     ok = valid.all(axis=0)
@@ -384,16 +463,18 @@ def _profile(rect: Rectified, line: _Line) -> tuple[np.ndarray, np.ndarray]:
     starts, ends = runs[0::2], runs[1::2]
     k = int(np.argmax(ends - starts))
     colour = strip[:, starts[k] : ends[k]].mean(axis=0)  # along x channels
-    colour = colour - colour.mean(axis=0)
-    _, _, vt = np.linalg.svd(colour.astype(np.float64), full_matrices=False)
+    colour = (colour - colour.mean(axis=0)).astype(np.float64)
+    if weights is None:
+        weights = _channel_weights(colour, rect.px_per_mm, f0)
     m = line.strip_matrix(strip.shape[1], half)
     ends_px = np.array([m @ [starts[k], half, 1.0], m @ [ends[k], half, 1.0]])
-    return colour @ vt[0], np.asarray(rect.origin_mm) + ends_px / rect.px_per_mm
+    return colour @ weights, np.asarray(rect.origin_mm) + ends_px / rect.px_per_mm, weights
 
 
-def _beside_share(rect: Rectified, line: _Line, f: float, profile: np.ndarray) -> float:
-    """The largest power at the seam's frequency on lines BESIDE_MM either side of it, over the seam's own: a
-    seam is one line, a material's pattern (a brick course, an embossed grid) repeats beside it."""
+def _beside_share(rect: Rectified, line: _Line, f: float, profile: np.ndarray, weights: np.ndarray) -> float:
+    """The largest power at the seam's frequency on lines BESIDE_MM either side of it (their colour combined
+    as the seam's), over the seam's own: a seam is one line, a material's pattern (a brick course, an
+    embossed grid) repeats beside it."""
     s = rect.px_per_mm
     freqs, power = _spectrum(profile, s)
     own = _peak_near(freqs, power, f, 0.02)[1]
@@ -402,7 +483,7 @@ def _beside_share(rect: Rectified, line: _Line, f: float, profile: np.ndarray) -
     for offset in (*BESIDE_MM, *(-d for d in BESIDE_MM)):
         moved = _Line(line.x - offset * s * math.sin(a), line.y + offset * s * math.cos(a), line.angle_deg)
         try:
-            side, _ = _profile(rect, moved)
+            side = _profile(rect, moved, f, weights)[0]
         except SeamNotFound:
             continue
         if len(side) < 0.5 * len(profile):
@@ -516,15 +597,21 @@ def measure_spi(rect: Rectified, card_rms_mm: float = 0.0, blur_mm: float = 0.0,
     hp_c, inner_c = _contrast(rect, c)
     reason = ""  # why the most periodic line was refused
     best: SpiMeasurement | None = None
-    for score, coarse, f_peak in _search(hp_c, inner_c, c, f_lo, f_hi):
+    # Strongest first, so the first seam all SEGMENTS pieces agree on is the best by (agreeing, score): the
+    # rest need not be refined.
+    searched = sorted(((score, coarse, f) for coarse, peaks in _search(hp_c, inner_c, c, f_lo, f_hi)
+                         for score, f in peaks), key=lambda h: -h[0])  # fmt: skip
+    for score, coarse, f_peak in searched:
+        if best is not None and best.segments_agreeing >= SEGMENTS:
+            break
         scale = s / c
         line = _Line(coarse.x * scale, coarse.y * scale, coarse.angle_deg)
         try:
             # the tiles' frequency is good to half a bin (c / tile): sharpen it on the whole line first
-            freqs, power = _spectrum(_profile(rect, line)[0], s)
+            freqs, power = _spectrum(_profile(rect, line, f_peak)[0], s)
             f_peak = _peak_near(freqs, power, f_peak, 0.6 * c / (SEARCH_TILE_MM * c) / f_peak)[0]
             line = _refine(rect, line, f_peak)
-            profile, ends_mm = _profile(rect, line)
+            profile, ends_mm, weights = _profile(rect, line, f_peak)
         except SeamNotFound as exc:
             reason = reason or str(exc)
             continue
@@ -547,7 +634,7 @@ def measure_spi(rect: Rectified, card_rms_mm: float = 0.0, blur_mm: float = 0.0,
             reason = reason or (f"a periodic line was found but its period is not the same along it "
                       f"({len(agreeing)} of {SEGMENTS} pieces agree): not a seam, or the seam is broken/curved")  # fmt: skip
             continue
-        shared = _beside_share(rect, line, f, profile)
+        shared = _beside_share(rect, line, f, profile, weights)
         if shared >= BESIDE_SHARE:
             reason = reason or (f"a periodic line was found but its period repeats {BESIDE_MM[0]:g}-{BESIDE_MM[1]:g} mm "
                       "beside it: a pattern of the material, not a seam")  # fmt: skip

@@ -79,7 +79,10 @@ COVERAGE_SIGMAS = 2.0  # reported uncertainty: +- 2 sigma (~95 %)
 # Scale error the corner-noise model (card.length_sigma_rel) does not see (corners shifted alike by blur or
 # perspective): on the tuning seed's (19) correctly found seams relative errors reached 0.2 %; 1 sigma = 0.1 %.
 SCALE_FLOOR_REL = 0.001
-MTF_FLOOR = 0.05  # a period whose contrast the measured blur keeps below this share is not resolvable
+MTF_FLOOR = 0.05  # a period whose contrast the measured blur keeps below this share is not searched for
+# Below this share a dark thread on dark leather is often lost in the grain (seeds 19, 23): a declined photo
+# says "retake it sharper" when the seam could be finer than the SPI the blur keeps this much of.
+SHARP_MTF = 0.15
 
 
 @dataclass(frozen=True)
@@ -161,12 +164,16 @@ def _contrast(rect: Rectified, px_per_mm: float) -> tuple[np.ndarray, np.ndarray
     return (hp * inner[..., None]).astype(np.float32), inner
 
 
+def _kept(blur_mm: float, share: float) -> float:
+    """The highest frequency (cycles/mm) whose contrast a Gaussian blur of sigma ``blur_mm`` keeps >= ``share``
+    of: exp(-2 pi^2 sigma^2 f^2) = share."""
+    return math.sqrt(math.log(1 / share) / (2 * math.pi**2 * blur_mm**2)) if blur_mm > 0 else math.inf
+
+
 def _band_limits(px_per_mm: float, blur_mm: float) -> tuple[float, float]:
     """Stitch frequencies (cycles/mm) worth searching: SPI_RANGE, capped where the photo's blur (Gaussian
     sigma on the card plane) leaves less than MTF_FLOOR of the contrast, and below the grid's Nyquist."""
-    f_lo, f_hi = SPI_RANGE[0] / INCH_MM, SPI_RANGE[1] / INCH_MM
-    if blur_mm > 0:
-        f_hi = min(f_hi, math.sqrt(math.log(1 / MTF_FLOOR) / (2 * math.pi**2 * blur_mm**2)))
+    f_lo, f_hi = SPI_RANGE[0] / INCH_MM, min(SPI_RANGE[1] / INCH_MM, _kept(blur_mm, MTF_FLOOR))
     return f_lo, min(f_hi, 0.45 * px_per_mm)
 
 
@@ -663,9 +670,11 @@ def measure_spi(rect: Rectified, card_rms_mm: float = 0.0, blur_mm: float = 0.0,
         reason = "no regular stitch pattern found along any line (is the seam in focus and in view?)" + (
             f"; the most periodic line: {reason}" if reason else ""
         )
-        if f_hi < SPI_RANGE[1] / INCH_MM:
-            reason += (f"; at this blur ({blur_mm:.2f} mm on the card) stitches finer than {f_hi * INCH_MM:.0f} "
-                       "SPI cannot be resolved: retake it sharper if the seam is finer")  # fmt: skip
+        f_sharp = _kept(blur_mm, SHARP_MTF)
+        if f_sharp < SPI_RANGE[1] / INCH_MM:
+            reason += (f"; at this blur ({blur_mm:.2f} mm on the card) stitches finer than {f_sharp * INCH_MM:.0f} SPI "
+                       f"keep under {SHARP_MTF:.0%} of their contrast (none above {f_hi * INCH_MM:.0f} SPI is "
+                       "resolved): retake it sharper if the seam is finer")  # fmt: skip
         raise SeamNotFound(reason)
     return best
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import math
 import random
 import statistics
 import subprocess
@@ -143,6 +144,12 @@ def _ok(row: dict[str, Any], which: str) -> bool:
     return est is not None and abs(est - row["spi"]) <= 0.5
 
 
+def _kept_share(row: dict[str, Any]) -> float:
+    """The share of the stitch period's contrast the photo's measured blur keeps (Gaussian MTF)."""
+    f = row["spi"] / seam.INCH_MM
+    return math.exp(-2 * math.pi**2 * row["blur_mm"] ** 2 * f**2)
+
+
 def _pct(k: int, n: int) -> str:
     return f"{k}/{n} ({100 * k / max(1, n):.1f} %)"
 
@@ -188,6 +195,11 @@ def report(rows: list[dict[str, Any]], baseline: bool) -> None:
         print(_summary(f"tilt {lo}-{hi} deg", [r for r in rows if lo <= r["tilt"] < hi], baseline))
     for lo, hi in ((0, 1), (1, 2.01)):
         print(_summary(f"blur {lo}-{hi:g} px", [r for r in rows if lo <= r["blur"] < hi], baseline))
+    faint = [r for r in rows if _kept_share(r) < seam.SHARP_MTF]
+    rest = [r for r in rows if _kept_share(r) >= seam.SHARP_MTF]
+    print(f"\nphotos whose stitch period keeps < {seam.SHARP_MTF:.0%} of its contrast at the measured blur: "
+          f"{len(faint)} ({sum(_ok(r, 'new') for r in faint)} of them within 0.5 SPI anyway); the rest: "
+          f"{_pct(sum(_ok(r, 'new') for r in rest), len(rest))} within 0.5 SPI")  # fmt: skip
     retakes: dict[str, int] = {}
     for r in rows:
         for why in filter(None, r["retake"].split("; ")):

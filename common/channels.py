@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from common.bootstrap import Deps
     from common.brand_model import Brand
+    from common.vision.sift import Keypoints
 
 # channel name -> module whose CHANNEL implements it
 CHANNEL_MODULES: dict[str, str] = {
@@ -33,13 +34,15 @@ CHANNEL_MODULES: dict[str, str] = {
 
 @dataclass
 class Candidate:
-    """What a channel may look at: the listing, what preprocess learned, and the working copy (loaded lazily:
-    the listing channel never needs pixels)."""
+    """What a channel may look at: the listing, what preprocess learned, the working copy and its SIFT keypoints
+    (each loaded lazily: the listing channel never needs pixels)."""
 
     listing: Listing
     pre: Preprocessed | None = None
     load_image: Callable[[], Image.Image] | None = None
+    load_keypoints: Callable[[], Keypoints] | None = None
     _image: Image.Image | None = field(default=None, repr=False)
+    _keypoints: Keypoints | None = field(default=None, repr=False)
 
     @property
     def image(self) -> Image.Image:
@@ -48,6 +51,18 @@ class Candidate:
                 raise ValueError("this candidate carries no image")
             self._image = self.load_image()
         return self._image
+
+    def keypoints(self) -> Keypoints:
+        """The candidate's one SIFT pass, shared by logo matching and copy verification (``common.vision.sift``):
+        the one preprocess stored when there is one, else computed here from the working copy."""
+        if self._keypoints is None:
+            if self.load_keypoints is not None:
+                self._keypoints = self.load_keypoints()
+            else:
+                from common.vision.sift import candidate_keypoints
+
+                self._keypoints = candidate_keypoints(self.image)
+        return self._keypoints
 
 
 class Channel(Protocol):

@@ -11,6 +11,7 @@ descriptors are stored.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
@@ -21,7 +22,7 @@ from PIL import Image
 from common import paths
 from common.bootstrap import Deps
 from common.messages import Signal
-from common.vision.sift import MIN_INLIERS, RATIO, fit_homography, kdtree_matcher, sift
+from common.vision.sift import MIN_INLIERS, RATIO, Keypoints, fit_homography, kdtree_matcher, sift
 
 if TYPE_CHECKING:
     from common.brand_model import Brand
@@ -220,11 +221,42 @@ def verify_pair(cand: Features, ref: Features) -> dict[str, Any]:
     return _geometry(index.good_matches(cand[1]).get(0, []), cand, ref)
 
 
-def copy_signal(deps: Deps, brand: Brand, image: Image.Image, embedding: Signal | None) -> Signal:
+def shares_candidate_pass(size: tuple[int, int]) -> bool:
+    """Whether the scan's one SIFT pass (``sift.candidate_keypoints``) serves copy verification for a working copy
+    of ``size``: at or below ``FEATURE_SIDE`` both see the same pixels, and the pass's ``MAX_FEATURES`` strongest
+    keypoints are the ones ``sift_features`` keeps (OpenCV ranks by the same response). A larger candidate is seen
+    at 1000 px by logo matching, and those keypoints against references stored at 640 px lost a borderline copy
+    (12 -> 0 inliers, Tier 1 -> 2) and 10-25 % of the inliers of clear ones on the seed 2027 set, so copy
+    verification keeps its own 640 px pass there (docs/speed.md, "SIFT once per candidate")."""
+    return max(size) <= FEATURE_SIDE
+
+
+def candidate_features(keypoints: Keypoints) -> Features | None:
+    """Copy verification's view of the scan's one SIFT pass, or None where it does not serve."""
+    if not shares_candidate_pass(keypoints.size):
+        return None
+    kp = keypoints.strongest(MAX_FEATURES)
+    return kp.points, kp.descriptors, kp.size
+
+
+def copy_signal(
+    deps: Deps,
+    brand: Brand,
+    image: Image.Image,
+    embedding: Signal | None,
+    keypoints: Callable[[], Keypoints] | None = None,
+) -> Signal:
+    """``keypoints``: the scan's SIFT pass (``Candidate.keypoints``, read only when the brand has references),
+    used when it serves (``candidate_features``); otherwise, or without it, copy verification's own 640 px pass."""
     index = reference_index(deps, brand)
     if not index.groups:
         return Signal.not_run("copy", "brand has no reference features for copy verification")
-    cand = sift_features(image)
+    shared = (
+        candidate_features(keypoints())
+        if keypoints is not None and shares_candidate_pass(image.size)
+        else None
+    )
+    cand = shared if shared is not None else sift_features(image)
     good = index.good_matches(cand[1])
     # Geometry (RANSAC) only for the groups with the most ratio-test matches, the embedding's best reference
     # breaking ties: the matching itself already covered every reference.

@@ -268,6 +268,9 @@ class Preprocessed(BaseModel):
     dominant_colors: list[ColorShare] = Field(default_factory=list)
     product_box: Box | None = None  # in working-copy pixels
     warnings: list[str] = Field(default_factory=list)
+    # The working copy's SIFT keypoints (common.vision.sift), computed once by preprocess when one pass serves logo
+    # matching and copy verification (working copies <= 640 px); None: each channel runs its own, as before.
+    keypoints: BlobRef | None = None
 
 
 class ScanPreprocessed(Message):

@@ -175,6 +175,11 @@ def working_copy(brand_id: str, scan_id: str) -> str:
     return f"{brand_id}/{scan_id}.png"
 
 
+def keypoints(brand_id: str, scan_id: str) -> str:
+    """Work bucket: the working copy's SIFT keypoints (.npz), shared by logo matching and copy verification."""
+    return f"{brand_id}/{scan_id}.sift.npz"
+
+
 def listing_upload(brand_id: str, scan_id: str) -> str:
     """Candidates bucket: the image bytes of a webhook or CLI listing."""
     return f"_listings/{brand_id}/{scan_id}"

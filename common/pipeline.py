@@ -49,6 +49,7 @@ def preprocess_step(deps: Deps, msg: ScanRequested) -> Outputs:
         working.bucket, working.name, working_bytes, content_type=imaging.WORKING_CONTENT_TYPE
     )
     image = result.to_message(working.model_copy(update={"generation": generation}))
+    image = image.model_copy(update={"keypoints": _store_keypoints(deps, msg, working_bytes)})
     deps.docs.update(
         scan_path(msg.brand_id, msg.scan_id), {"status": "running", "image": image.model_dump(mode="json")}
     )
@@ -58,14 +59,46 @@ def preprocess_step(deps: Deps, msg: ScanRequested) -> Outputs:
     return [(topics.SCAN_PREPROCESSED, out)]
 
 
+def _store_keypoints(deps: Deps, msg: ScanRequested, working_bytes: bytes) -> BlobRef | None:
+    """The candidate's one SIFT pass, next to its working copy, when one pass serves both logo matching and copy
+    verification (``copyverify.shares_candidate_pass``: working copies up to 640 px); logo_ocr and embed then read
+    it instead of running SIFT twice. Larger candidates store nothing (logo matching runs its 1000 px pass in
+    logo_ocr, copy verification its 640 px pass in embed, as before), so neither the hash short-circuit nor the
+    chain's serial part pays for a pass nobody shares. Computed from the working copy as the channels decode it:
+    the keypoints a channel would have computed itself."""
+    from common.copyverify import shares_candidate_pass
+    from common.imaging import open_working
+    from common.vision.sift import candidate_keypoints
+
+    image = open_working(working_bytes)
+    if not shares_candidate_pass(image.size):
+        return None
+    data = candidate_keypoints(image).to_bytes()
+    ref = BlobRef(bucket=deps.settings.work_bucket, name=paths.keypoints(msg.brand_id, msg.scan_id))
+    generation = deps.blobs.write(ref.bucket, ref.name, data, content_type="application/x-npz")
+    return ref.model_copy(update={"generation": generation})
+
+
 def _working_image(deps: Deps, image: Preprocessed) -> Any:
     from common.imaging import open_working
 
     return open_working(deps.blobs.read(image.working.bucket, image.working.name))
 
 
+def _stored_keypoints(deps: Deps, ref: BlobRef) -> Any:
+    from common.vision.sift import Keypoints
+
+    return Keypoints.from_bytes(deps.blobs.read(ref.bucket, ref.name))
+
+
 def _candidate(deps: Deps, listing: Listing, image: Preprocessed) -> Candidate:
-    return Candidate(listing=listing, pre=image, load_image=lambda: _working_image(deps, image))
+    ref = image.keypoints
+    return Candidate(
+        listing=listing,
+        pre=image,
+        load_image=lambda: _working_image(deps, image),
+        load_keypoints=None if ref is None else (lambda: _stored_keypoints(deps, ref)),
+    )
 
 
 def hash_match_step(deps: Deps, msg: ScanPreprocessed) -> Outputs:

@@ -189,7 +189,7 @@ class EmbedChannel:
 
         image = candidate.image
         signals = dict(run_embed_channel(deps, brand, image, candidate.pre))
-        signals["copy"] = copy_signal(deps, brand, image, signals.get("embedding"))
+        signals["copy"] = copy_signal(deps, brand, image, signals.get("embedding"), candidate.keypoints)
         return signals
 
 

@@ -6,7 +6,7 @@ reference extractors in our own code (common.vision.logo_extractor) and never re
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from PIL import Image
 
@@ -23,6 +23,7 @@ from common.vision.logo import (
 from common.vision.ocr import RapidOcrEngine
 from common.vision.ocr_zoom import Rect, ZoomReport, read_with_zoom
 from common.vision.port import VisionResult, timed_job
+from common.vision.sift import Keypoints
 
 MAX_CACHED_INDEXES = 16  # brands whose logo index stays in memory per process
 
@@ -48,11 +49,17 @@ class LocalVisionBackend:
             self._indexes[id(logos)] = entry
         return entry[1]
 
-    def detect_logos(self, image: Image.Image, logos: Sequence[LogoFeatures]) -> list[LogoHit]:
+    def detect_logos(
+        self,
+        image: Image.Image,
+        logos: Sequence[LogoFeatures],
+        keypoints: Callable[[], Keypoints] | None = None,
+    ) -> list[LogoHit]:
+        """``keypoints``: the scan's one SIFT pass (read only when the brand has logos); None computes it here."""
         if not logos:
             return []
         index = self._index(logos) if len(logos) > SHORTLIST_FROM else None
-        return find_logos(candidate_features(image), logos, index)
+        return find_logos(candidate_features(image, keypoints() if keypoints else None), logos, index)
 
     def analyze(
         self,
@@ -60,9 +67,10 @@ class LocalVisionBackend:
         logos: Sequence[LogoFeatures],
         trademarks: Sequence[str],
         product_box: Rect | None = None,
+        keypoints: Callable[[], Keypoints] | None = None,
     ) -> VisionResult:
         result = VisionResult(backend=self.name)
-        result.logos = timed_job(result, "logo", lambda: self.detect_logos(image, logos)) or []
+        result.logos = timed_job(result, "logo", lambda: self.detect_logos(image, logos, keypoints)) or []
         boxes = [hit.box for hit in result.logos]
         lines, zoom = timed_job(
             result,

@@ -8,6 +8,7 @@ or the name leaves "logo" and "ocr_text" clear, so fusion can cap it at Tier 3. 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from PIL import Image
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from common.bootstrap import Deps
     from common.brand_model import Brand
     from common.channels import Candidate
+    from common.vision.sift import Keypoints
 
 MAX_TEXT_IN_DETAIL = 2000
 
@@ -111,9 +113,15 @@ def ocr_text_signal(result: VisionResult, trademarks: list[str]) -> Signal:
 
 
 def run_logo_ocr_channel(
-    deps: Deps, brand: Brand, image: Image.Image, pre: Preprocessed, listing: Listing | None = None
+    deps: Deps,
+    brand: Brand,
+    image: Image.Image,
+    pre: Preprocessed,
+    listing: Listing | None = None,
+    keypoints: Callable[[], Keypoints] | None = None,
 ) -> dict[str, Signal]:
-    """Signals "logo", "ocr_text", "color", "barcode" for one candidate (listing text is fusion's job)."""
+    """Signals "logo", "ocr_text", "color", "barcode" for one candidate (listing text is fusion's job);
+    ``keypoints``: the scan's SIFT pass (``Candidate.keypoints``), None computes it for the logo match."""
     logo_load_error: str | None = None
     try:
         logos = load_brand_logos(deps, brand)
@@ -121,7 +129,7 @@ def run_logo_ocr_channel(
         logos, logo_load_error = [], f"{type(exc).__name__}: {exc}"
     box = pre.product_box
     product_box = None if box is None else (box.x, box.y, box.w, box.h)
-    result = deps.vision.analyze(image, logos, list(brand.trademarks), product_box)
+    result = deps.vision.analyze(image, logos, list(brand.trademarks), product_box, keypoints)
     if logo_load_error:
         result.errors["logo"] = f"could not load logo features: {logo_load_error}"
     detector = run_mark_detector(deps, brand, image, result)
@@ -178,7 +186,9 @@ class LogoOcrChannel:
 
     def run(self, deps: Deps, brand: Brand, candidate: Candidate) -> dict[str, Signal]:
         assert candidate.pre is not None, "the logo_ocr channel runs on a preprocessed image"
-        return run_logo_ocr_channel(deps, brand, candidate.image, candidate.pre, candidate.listing)
+        return run_logo_ocr_channel(
+            deps, brand, candidate.image, candidate.pre, candidate.listing, candidate.keypoints
+        )
 
 
 CHANNEL = LogoOcrChannel()

@@ -11,7 +11,7 @@ payloads without network.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from PIL import Image
@@ -20,6 +20,7 @@ from common.vision.barcode import decode_codes
 from common.vision.logo import LogoFeatures, LogoHit
 from common.vision.ocr import OcrLine
 from common.vision.port import VisionResult, timed_job
+from common.vision.sift import Keypoints
 from common.vision.textmatch import best_text_score, match_brand_text
 
 CLOUD_LOGO_MIN_SCORE = 0.5  # Cloud Vision logo scores below this are mostly wrong brand guesses
@@ -141,9 +142,11 @@ class CloudVisionBackend:
         logos: Sequence[LogoFeatures],
         trademarks: Sequence[str],
         product_box: tuple[int, int, int, int] | None = None,
+        keypoints: Callable[[], Keypoints] | None = None,
     ) -> VisionResult:
         """``logos`` (reference features) are deliberately unused: nothing derived from references is sent.
-        ``product_box`` too: Cloud Vision reads the whole image at its own resolution (no local zoom)."""
+        ``product_box`` too: Cloud Vision reads the whole image at its own resolution (no local zoom), and
+        ``keypoints`` (the scan's SIFT pass): Cloud Vision finds logos itself."""
         content = _png_bytes(image)
         scale = min(1.0, MAX_UPLOAD_SIDE / max(image.size))
         holder = VisionResult(backend=self.name)

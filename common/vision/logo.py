@@ -25,13 +25,21 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from common.vision.sift import MIN_INLIERS, fit_homography, kdtree_matcher, ratio_test, sift
+from common.vision.sift import (
+    MIN_INLIERS,
+    Keypoints,
+    candidate_keypoints,
+    fit_homography,
+    kdtree_matcher,
+    ratio_test,
+    sift,
+)
 
 REFERENCE_SIDE = 400  # logos are normalised to this longest side before feature extraction
 REFERENCE_PAD = 24  # white margin so keypoints at the logo's edge exist
 REFERENCE_MAX_FEATURES = 600
-CANDIDATE_MAX_SIDE = 1000  # COMPONENTS.md: SIFT 243 ms at 1000 px; at 640 px small logos are lost
-CANDIDATE_MAX_FEATURES = 5000
+# The candidate side's operating point (1000 px, 5000 features) is common.vision.sift's CANDIDATE_MAX_*: the one
+# SIFT pass per scan serves copy verification too.
 MIN_AREA_PX2 = 200.0  # COMPONENTS.md: projected outline must cover >= 200 px^2
 MIN_INLIER_SPREAD = 0.15  # inliers' bounding box must cover >= 15% of the logo (not one small patch)
 MAX_SIDE_RATIO = 6.0  # opposite sides of the projected outline may differ at most this much (perspective)
@@ -166,21 +174,16 @@ class CandidateFeatures:
     image_size: tuple[int, int]
 
 
-def candidate_features(image: Image.Image) -> CandidateFeatures:
-    """SIFT once per candidate, plus a FLANN index over its descriptors: every reference variant is then a
-    query against this index, so the ratio test asks "is this reference point unambiguous in the candidate?"."""
-    gray = np.asarray(image.convert("L"))
-    scale = min(1.0, CANDIDATE_MAX_SIDE / max(gray.shape))
-    if scale < 1.0:
-        gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    kps, desc = sift(CANDIDATE_MAX_FEATURES).detectAndCompute(gray, None)
+def candidate_features(image: Image.Image, keypoints: Keypoints | None = None) -> CandidateFeatures:
+    """The candidate's SIFT keypoints (``keypoints`` when the scan already computed them, else computed here)
+    plus a FLANN index over their descriptors: every reference variant is then a query against this index, so
+    the ratio test asks "is this reference point unambiguous in the candidate?"."""
+    kp = keypoints if keypoints is not None else candidate_keypoints(image)
     size = (image.width, image.height)
-    if desc is None or len(kps) < 2:
+    if len(kp.points) < 2:
         return CandidateFeatures(np.zeros((0, 2), np.float32), np.zeros((0, 128), np.float32), None, size)
-    desc = desc.astype(np.float32)
-    matcher = kdtree_matcher(desc, checks=48)
-    pts = np.array([k.pt for k in kps], dtype=np.float32) / scale
-    return CandidateFeatures(pts, desc, matcher, size)
+    matcher = kdtree_matcher(kp.descriptors, checks=48)
+    return CandidateFeatures(kp.points / np.float32(kp.scale), kp.descriptors, matcher, size)
 
 
 def _plausible(quad: np.ndarray, image_size: tuple[int, int]) -> bool:

@@ -19,6 +19,7 @@ from PIL import Image
 from common.vision.barcode import DecodedCode
 from common.vision.logo import LogoFeatures, LogoHit
 from common.vision.ocr import OcrLine
+from common.vision.sift import Keypoints
 
 T = TypeVar("T")
 
@@ -46,6 +47,8 @@ class VisionBackend(Protocol):
         logos: Sequence[LogoFeatures],
         trademarks: Sequence[str],
         product_box: tuple[int, int, int, int] | None = None,  # x, y, w, h: where small text is likely
+        keypoints: Callable[[], Keypoints]
+        | None = None,  # the scan's SIFT pass, for a backend that matches locally
     ) -> VisionResult: ...
 
 

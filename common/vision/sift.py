@@ -3,15 +3,24 @@
 
 Why one module: both answer "do these keypoints agree on one planar geometry?", and a threshold tuned in one
 place must hold for the other (COMPONENTS.md measured both with the same ratio and inlier count).
+
+The candidate's side at logo matching's operating point is ``candidate_keypoints``. Where that one pass also
+serves copy verification (working copies up to ``copyverify.FEATURE_SIDE``, whose strongest
+``copyverify.MAX_FEATURES`` keypoints it takes), preprocess computes it once and stores it in the work bucket
+next to the working copy (``common.pipeline``): one SIFT pass instead of two (docs/speed.md, "SIFT once per
+candidate").
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import cv2
 import numpy as np
+from PIL import Image
 
 RATIO = 0.75  # Lowe (2004) ratio test
 RANSAC_REPROJ_PX = 5.0
@@ -20,6 +29,10 @@ RANSAC_CONFIDENCE = 0.995
 # COMPONENTS.md: unrelated pairs reach at most 9 inliers; >= 12 inliers + plausibility -> 0 false positives on
 # unrelated photos (logos) and ~100% of edited copies confirmed (reference photos).
 MIN_INLIERS = 12
+# The candidate's one SIFT pass: logo matching's operating point (COMPONENTS.md: at 640 px small logos are lost).
+CANDIDATE_MAX_SIDE = 1000
+CANDIDATE_MAX_FEATURES = 5000
+KEYPOINTS_FORMAT = 1
 
 
 def sift(n_features: int) -> Any:
@@ -63,3 +76,79 @@ def fit_homography(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.nda
     if hom is None or mask is None:
         return None
     return hom, mask.ravel().astype(bool)
+
+
+@dataclass(frozen=True)
+class Keypoints:
+    """One SIFT pass over a candidate: what logo matching and copy verification both start from.
+
+    Descriptors are rounded to whole numbers (0..255, a byte each when stored): OpenCV's float descriptors are
+    scaled to that range, so rounding moves each component by at most 0.5 of it, and the copy references and logo
+    files are stored the same way. Rounding here, not only when storing, gives a channel that reads the stored
+    keypoints exactly the answer of one that computed them itself."""
+
+    points: np.ndarray  # (n, 2) float32 x, y in the pixels of the image SIFT saw (``size``)
+    descriptors: np.ndarray  # (n, 128) float32, whole numbers
+    responses: np.ndarray  # (n,) float32 detector response (the strength SIFT ranks keypoints by)
+    size: tuple[int, int]  # width, height of the image SIFT saw
+    scale: float  # that image's pixels per pixel of the candidate image
+
+    def strongest(self, n: int) -> Keypoints:
+        """The ``n`` keypoints of highest response, in their original order: what ``sift(n)`` keeps of the same
+        detections (OpenCV ranks by response before describing)."""
+        if len(self.responses) <= n:
+            return self
+        keep = np.sort(np.argsort(-self.responses, kind="stable")[:n])
+        return Keypoints(
+            self.points[keep], self.descriptors[keep], self.responses[keep], self.size, self.scale
+        )
+
+    def to_bytes(self) -> bytes:
+        buf = io.BytesIO()
+        np.savez(  # not compressed: ~0.7 MB at 5,000 keypoints, written once and read twice per scan
+            buf,
+            format=np.array(KEYPOINTS_FORMAT),
+            points=self.points.astype(np.float32),
+            descriptors=self.descriptors.astype(np.uint8),
+            responses=self.responses.astype(np.float32),
+            size=np.array(self.size, np.int64),
+            scale=np.array(self.scale, np.float64),
+        )
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Keypoints:
+        """Keypoints written by ``to_bytes`` (a blob crossed a bucket: shapes are checked, nothing is unpickled)."""
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            if int(z["format"]) != KEYPOINTS_FORMAT:
+                raise ValueError(f"keypoints format {int(z['format'])}, expected {KEYPOINTS_FORMAT}")
+            points, descriptors, responses = z["points"], z["descriptors"], z["responses"]
+            width, height = (int(v) for v in z["size"])
+            scale = float(z["scale"])
+        n = len(points)
+        if points.shape != (n, 2) or descriptors.shape != (n, 128) or responses.shape != (n,):
+            raise ValueError("keypoints blob: points, descriptors and responses disagree in shape")
+        return cls(
+            points.astype(np.float32), descriptors.astype(np.float32), responses.astype(np.float32),
+            (width, height), scale,
+        )  # fmt: skip
+
+
+def candidate_keypoints(image: Image.Image) -> Keypoints:
+    """SIFT of the candidate's grey image, its longest side reduced to ``CANDIDATE_MAX_SIDE`` (never enlarged)."""
+    gray = np.asarray(image.convert("L"))
+    scale = min(1.0, CANDIDATE_MAX_SIDE / max(gray.shape))
+    if scale < 1.0:
+        gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    kps, desc = sift(CANDIDATE_MAX_FEATURES).detectAndCompute(gray, None)
+    size = (int(gray.shape[1]), int(gray.shape[0]))
+    if desc is None or not kps:
+        empty = np.zeros((0, 128), np.float32)
+        return Keypoints(np.zeros((0, 2), np.float32), empty, np.zeros(0, np.float32), size, scale)
+    return Keypoints(
+        np.array([k.pt for k in kps], dtype=np.float32),
+        np.clip(np.rint(desc), 0, 255).astype(np.float32),
+        np.array([k.response for k in kps], dtype=np.float32),
+        size,
+        scale,
+    )

@@ -55,6 +55,22 @@ def test_blob_store_round_trip_generations_and_preconditions(adapters):
         blobs.delete(BUCKET, name)
 
 
+def test_scan_keypoints_cross_the_storage_emulator_unchanged(adapters):
+    """Preprocess's SIFT keypoints blob (~0.3-0.7 MB, common.vision.sift) through the real client and emulator:
+    logo_ocr and embed read exactly what preprocess wrote."""
+    from common.vision import synthetic as syn
+    from common.vision.sift import Keypoints, candidate_keypoints
+
+    blobs, *_, settings = adapters
+    kp = candidate_keypoints(syn.paste(syn.background(2), syn.synthetic_logo(1), 220, (200, 150)))
+    name = f"acme/{_unique('scan')}.sift.npz"
+    blobs.write(settings.work_bucket, name, kp.to_bytes(), content_type="application/x-npz")
+    back = Keypoints.from_bytes(blobs.read(settings.work_bucket, name))
+    assert len(back.points) == len(kp.points) > 100
+    assert (back.points == kp.points).all() and (back.descriptors == kp.descriptors).all()
+    assert (back.size, back.scale) == (kp.size, kp.scale)
+
+
 def test_documents_crud_merge_dotted_updates_and_datetimes(adapters):
     _, docs, *_ = adapters
     path = f"brands/acme/scans/{_unique('s')}"

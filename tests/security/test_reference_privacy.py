@@ -179,6 +179,7 @@ def test_reference_images_never_leave_and_only_features_are_stored(
     working = [
         np.asarray(open_working(deps.blobs.read(settings.work_bucket, name)))
         for name in deps.blobs.list(settings.work_bucket, "acme/")
+        if not name.endswith(".sift.npz")  # the SIFT keypoints preprocess stores next to each working copy
     ]
     uploads = []
     for req in vision_server.received:

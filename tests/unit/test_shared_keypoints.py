@@ -1,0 +1,108 @@
+"""SIFT once per candidate (common/vision/sift.py Keypoints, stored by preprocess next to the working copy where one
+pass serves both): the blob round-trips and refuses what it is not, copy verification's share is what its own SIFT
+pass keeps, and a scan of a working copy up to 640 px runs SIFT exactly once for logo matching and copy
+verification (a larger one runs each channel's own pass, as before)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from common import copyverify, ingest, paths, pipeline
+from common.brands import register_brand
+from common.messages import Listing
+from common.vision import logo as logo_module
+from common.vision import sift as sift_module
+from common.vision import synthetic as syn
+from common.vision.sift import Keypoints, candidate_keypoints, sift
+
+
+@pytest.fixture(scope="module")
+def photo() -> Image.Image:
+    return syn.paste(syn.background(3), syn.synthetic_logo(1), 200, (180, 120))
+
+
+def test_round_trip_is_exact_and_bad_blobs_are_refused(photo: Image.Image) -> None:
+    kp = candidate_keypoints(photo)
+    assert len(kp.points) > 100 and np.array_equal(kp.descriptors, np.rint(kp.descriptors))
+    back = Keypoints.from_bytes(kp.to_bytes())
+    for a, b in (
+        (kp.points, back.points),
+        (kp.descriptors, back.descriptors),
+        (kp.responses, back.responses),
+    ):
+        assert np.array_equal(a, b)
+    assert (back.size, back.scale) == (kp.size, kp.scale)
+    with pytest.raises(ValueError, match="disagree in shape"):
+        Keypoints.from_bytes(
+            Keypoints(kp.points[:3], kp.descriptors[:2], kp.responses[:3], (9, 9), 1.0).to_bytes()
+        )
+    with pytest.raises(ValueError):
+        Keypoints.from_bytes(b"not an npz")
+
+
+def test_strongest_are_the_keypoints_sift_keeps_of_the_same_detections(photo: Image.Image) -> None:
+    kp = candidate_keypoints(photo)  # 800 px wide: the image SIFT sees is the candidate itself
+    few = kp.strongest(300)
+    own, _ = sift(300).detectAndCompute(np.asarray(photo.convert("L")), None)
+    ours = {(round(float(x), 2), round(float(y), 2)) for x, y in few.points}
+    theirs = {(round(k.pt[0], 2), round(k.pt[1], 2)) for k in own}
+    assert len(few.points) == 300 and len(ours & theirs) >= 0.98 * len(theirs)
+    assert few.responses.min() >= np.sort(kp.responses)[::-1][299]
+    assert kp.strongest(10**6) is kp
+
+
+def test_a_large_candidate_is_seen_at_logo_matchings_side(photo: Image.Image) -> None:
+    big = photo.resize((2000, 1500))
+    kp = candidate_keypoints(big)
+    assert max(kp.size) == sift_module.CANDIDATE_MAX_SIDE and kp.scale == pytest.approx(0.5)
+    assert kp.points[:, 0].max() < kp.size[0] and len(kp.points) <= sift_module.CANDIDATE_MAX_FEATURES
+
+
+def test_copy_verification_takes_the_shared_pass_only_at_its_own_scale(photo: Image.Image) -> None:
+    small = candidate_keypoints(photo.resize((640, 480)))  # the pixels copy verification's own pass sees
+    shared = copyverify.candidate_features(small)
+    assert shared is not None and len(shared[0]) == min(len(small.points), copyverify.MAX_FEATURES)
+    assert shared[2] == small.size == (640, 480)
+    assert copyverify.candidate_features(candidate_keypoints(photo)) is None  # 800 px: its own pass
+
+
+def test_one_sift_pass_per_scan_serves_logo_matching_and_copy_verification(
+    runtime, demo_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    deps, bus = runtime
+    register_brand(deps, demo_dir / "kit")
+    calls: list[str] = []
+    real_shared, real_copy = sift_module.candidate_keypoints, copyverify.sift_features
+
+    def shared_pass(image: Image.Image) -> Keypoints:
+        calls.append("shared")
+        return real_shared(image)
+
+    def copy_pass(image: Image.Image) -> copyverify.Features:
+        calls.append("copy's own")
+        return real_copy(image)
+
+    monkeypatch.setattr(sift_module, "candidate_keypoints", shared_pass)
+    monkeypatch.setattr(logo_module, "candidate_keypoints", shared_pass)
+    monkeypatch.setattr(copyverify, "sift_features", copy_pass)
+    verdicts, stored = {}, {}
+    for name, expected in (("s6-composite", ["shared"]), ("s2-mirrored", ["copy's own", "shared"])):
+        path = demo_dir / "candidates" / f"{name}.jpg"
+        calls.clear()
+        item = Listing(listing_id=name, image=str(path))
+        scan_id = ingest.ingest_listing(deps, "acme", item, path.read_bytes(), f"t:{name}")
+        bus.drain()
+        # 600 px: preprocess's one pass serves both; 741 px: logo_ocr's 1000 px pass and copy's 640 px pass
+        assert sorted(calls) == expected, (name, calls)
+        verdicts[name] = deps.docs.get(pipeline.verdict_path("acme", scan_id))
+        stored[name] = deps.blobs.generation(deps.settings.work_bucket, paths.keypoints("acme", scan_id))
+    assert stored["s6-composite"] is not None and stored["s2-mirrored"] is None
+    for verdict in verdicts.values():
+        assert verdict["signals"]["copy"]["status"] in ("fired", "clear")
+        assert verdict["signals"]["logo"]["status"] in ("fired", "clear")
+    mirrored = verdicts["s2-mirrored"]["signals"]["copy"]
+    assert mirrored["status"] == "fired" and mirrored["detail"]["mirrored"]

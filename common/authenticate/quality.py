@@ -26,7 +26,7 @@ from common.imaging import decode
 MIN_PAPER_LEVEL = 0.25
 MAX_BLUR_MM = 0.25
 # A seam photo is sent back as too blurry only past this edge spread: up to it, coarse stitches are still
-# resolved (SPI <= ~20 at 0.4 mm) and the SPI search is capped at what the blur leaves (seam.MTF_FLOOR), so a
+# resolved (SPI <= ~20-25 at 0.4 mm) and the SPI search is capped at what the blur leaves (seam.MTF_FLOOR), so a
 # finer seam is declined with that reason rather than mis-measured. Texture and stamp detail need MAX_BLUR_MM.
 SEAM_MAX_BLUR_MM = 0.4
 MAX_TILT_DEG = 40.0

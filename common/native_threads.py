@@ -15,10 +15,10 @@ is bit-identical whatever the thread count or spinning (tests/unit/test_native_t
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator
 from typing import Any
+
+from common.environ import overridden
 
 ENV = "COUNTERFEIT_THREADS"
 # Read by OpenBLAS / OpenMP / MKL when the library loads (i.e. when numpy or onnxruntime is imported).
@@ -54,20 +54,8 @@ def worker_environment(threads: int) -> dict[str, str]:
     return {ENV: str(threads), **dict.fromkeys(BLAS_ENV, str(threads))}
 
 
-@contextlib.contextmanager
-def environment(values: dict[str, str]) -> Iterator[None]:
-    """``os.environ`` with ``values`` for the duration (a spawned child inherits the environment at its start),
-    restored afterwards."""
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
+# A spawned worker inherits the environment at its start: set its share around the start, restored after.
+environment = overridden
 
 
 def limit_opencv(threads: int | None = None) -> None:

@@ -23,7 +23,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +32,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from common.emulator_paths import FIRESTORE_JAR, PUBSUB_LIB, pubsub_jar  # noqa: E402
+from common.environ import overridden  # noqa: E402
 from common.topics import (  # noqa: E402
     MAX_DELIVERY_ATTEMPTS,
     SUBSCRIPTIONS,
@@ -288,7 +289,7 @@ def _buckets() -> list[str]:
 def create_topology(project: str, ports: Mapping[str, int], functions: tuple[str, ...]) -> None:
     """Topics, DLQ topics, push subscriptions with retry + dead-letter policies (mirrors infra/pubsub)."""
     env_host = f"127.0.0.1:{ports['pubsub']}"
-    with _env(PUBSUB_EMULATOR_HOST=env_host):
+    with overridden({"PUBSUB_EMULATOR_HOST": env_host}):
         from google.api_core import exceptions as gexc
         from google.cloud import pubsub_v1
         from google.protobuf import duration_pb2
@@ -340,20 +341,6 @@ def _create_push_subscription(subscriber, project, name, topic, port, retry, dea
         request["dead_letter_policy"] = dead_letter
     with contextlib.suppress(gexc.AlreadyExists):
         subscriber.create_subscription(request=request)
-
-
-@contextlib.contextmanager
-def _env(**values: str) -> Iterator[None]:
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 # ---------------------------------------------------------------- storage emulator with finalize events

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,21 +45,16 @@ def emulators_available() -> str | None:
 def stack_env(stack: Any) -> Iterator[dict[str, str]]:
     """Set the stack's client environment in os.environ (restored afterwards) and reset cached settings/deps."""
     from common.bootstrap import get_deps
+    from common.environ import overridden
     from common.settings import get_settings
 
     env = stack.client_env()
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    get_settings.cache_clear()
-    get_deps.cache_clear()
     try:
-        yield env
+        with overridden(env):
+            get_settings.cache_clear()
+            get_deps.cache_clear()
+            yield env
     finally:
-        for key, value in old.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
         get_settings.cache_clear()
         get_deps.cache_clear()
 

@@ -1,5 +1,5 @@
 """The local emulator stack: Firestore + Pub/Sub emulators, a storage emulator that emits finalize CloudEvents,
-the model endpoint, and every function under functions-framework, wired with topics, push subscriptions,
+the model endpoint, and the functions under functions-framework (`up`: every deployed one), wired with topics, push subscriptions,
 retry policies and dead-letter topics exactly as Terraform wires them in GCP.
 
     python scripts/local_stack.py up        # fixed ports (README demo); state in $COUNTERFEIT_HOME/stack.json
@@ -35,6 +35,7 @@ from common.emulator_paths import FIRESTORE_JAR, PUBSUB_LIB, pubsub_jar  # noqa:
 from common.environ import overridden  # noqa: E402
 from common.topics import (  # noqa: E402
     MAX_DELIVERY_ATTEMPTS,
+    SCHEDULED_FUNCTIONS,
     SUBSCRIPTIONS,
     TOPICS,
     dead_letter_topic,
@@ -55,6 +56,17 @@ FUNCTIONS: dict[str, str] = {
     "ingest_gcs": "cloudevent",
     "ingest_webhook": "http",
 }
+# The functions people and schedulers call rather than the chain: the review page, the marketplaces' verdict
+# lookup, close-up authentication, and the scheduled discovery sweep (its push subscription on
+# discovery-requested stands in for Cloud Scheduler's publish). `up` starts them beside the chain so every
+# deployed entry point can be used locally; test stacks that only drive the chain leave them out.
+SERVICE_FUNCTIONS: dict[str, str] = {
+    "review": "http",
+    "verdict_api": "http",
+    "authenticate": "http",
+    "discover": "cloudevent",
+}
+ALL_FUNCTIONS: dict[str, str] = FUNCTIONS | SERVICE_FUNCTIONS
 # Request threads per function process (functions-framework's gunicorn reads THREADS; its default is 4 per
 # core). The CPU-bound steps get one per core: more only interleaves image decodes, SIFT and ONNX runs on the
 # same cores (more memory, more context switches, no more throughput: docs/speed.md). The cloud runs each of
@@ -63,7 +75,7 @@ CPU_BOUND_FUNCTIONS = ("preprocess", "hash_match", "embed", "logo_ocr", "evidenc
 CPU_BOUND_THREADS = max(1, os.cpu_count() or 1)
 # Fixed ports for `up` (the README demo); tests use free ports instead.
 FIXED_PORTS = {"firestore": 8081, "pubsub": 8085, "storage": 9023, "model": 8900} | {
-    name: 8101 + i for i, name in enumerate(FUNCTIONS)
+    name: 8101 + i for i, name in enumerate(ALL_FUNCTIONS)
 }
 # Push delivery: a handler gets this long before Pub/Sub redelivers (the maximum, as Eventarc sets it: a burst
 # queues work behind busy handlers, and an early redelivery would only repeat it).
@@ -236,7 +248,7 @@ class Stack:
         source, extra = self.config.function_overrides.get(name, (ROOT / "functions" / name / "main.py", {}))
         argv = [
             str(Path(PYTHON).parent / "functions-framework"), "--target", name, "--source", str(source),
-            "--signature-type", FUNCTIONS[name], "--host", "127.0.0.1", "--port", str(self.ports[name]),
+            "--signature-type", ALL_FUNCTIONS[name], "--host", "127.0.0.1", "--port", str(self.ports[name]),
         ]  # fmt: skip
         env = self._function_env(extra)
         if name in CPU_BOUND_FUNCTIONS:
@@ -305,7 +317,7 @@ def create_topology(project: str, ports: Mapping[str, int], functions: tuple[str
                 minimum_backoff=duration_pb2.Duration(seconds=RETRY_MIN_BACKOFF_S),
                 maximum_backoff=duration_pb2.Duration(seconds=RETRY_MAX_BACKOFF_S),
             )
-            for function, topic in SUBSCRIPTIONS.items():
+            for function, topic in (SUBSCRIPTIONS | SCHEDULED_FUNCTIONS).items():
                 if function not in functions:
                     continue
                 _create_push_subscription(
@@ -517,7 +529,12 @@ def main(argv: list[str] | None = None) -> int:
         if _state(home):
             print(f"already up (state in {home / 'stack.json'}); run `down` first", file=sys.stderr)
             return 1
-        config = StackConfig(home=home, fixed_ports=not args.free_ports, with_model=not args.no_model)
+        config = StackConfig(
+            home=home,
+            fixed_ports=not args.free_ports,
+            with_model=not args.no_model,
+            functions=tuple(ALL_FUNCTIONS),
+        )
         stack = Stack(config).start()
         print(f"stack up; logs in {stack.logs}")
         for name, port in stack.ports.items():

@@ -4,7 +4,6 @@ two members, decide the rest at once, and see the seller ranking count the confi
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from common.bootstrap import Deps, build_deps
-from common.evidence.screenshot import CHROMIUM_FLAGS, find_chromium
-from common.review.app import create_review_app, serve
+from common.evidence.screenshot import find_chromium
 from common.settings import Settings
 from tests.support.cluster_seed import seed_clusters
+from tests.support.review_keys import launch
+from tests.support.review_server import served_review_app
 
 pytestmark = [
     pytest.mark.browser,
@@ -29,14 +29,8 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Deps]]:
     deps = build_deps(Settings(home=tmp_path / "home", review_tokens={TOKEN: ("acme",)}))
     deps.clock = lambda: datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
     seed_clusters(deps)
-    server = serve(create_review_app(lambda: deps), "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", deps
-    finally:
-        server.shutdown()
-        server.server_close()
+    with served_review_app(deps) as base:
+        yield base, deps
 
 
 def test_decide_a_cluster_with_overrides_in_a_real_browser(served: tuple[str, Deps]) -> None:
@@ -44,11 +38,7 @@ def test_decide_a_cluster_with_overrides_in_a_real_browser(served: tuple[str, De
 
     base, deps = served
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=find_chromium(),
-            args=[f for f in CHROMIUM_FLAGS if f != "--headless"],
-            headless=True,
-        )
+        browser = launch(pw)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.goto(f"{base}/?token={TOKEN}")

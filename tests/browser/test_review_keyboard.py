@@ -4,7 +4,6 @@ drawn where the signal found them, and a bulk decision from ticked rows."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,10 +12,10 @@ import pytest
 
 from common.bootstrap import Deps, build_deps
 from common.evidence.screenshot import find_chromium
-from common.review.app import create_review_app, serve
 from common.settings import Settings
 from tests.support.review_keys import WINDOW, review_with_keys, signed_in_page
 from tests.support.review_seed import backlog_title, seed_backlog
+from tests.support.review_server import served_review_app
 
 pytestmark = [
     pytest.mark.browser,
@@ -26,24 +25,13 @@ TOKEN = "keyboard-test-token"
 ITEMS = 50
 
 
-def _serve(deps: Deps) -> Iterator[str]:
-    server = serve(create_review_app(lambda: deps), "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 @pytest.fixture
 def backlog(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Deps, list[str]]]:
     deps = build_deps(Settings(home=tmp_path / "home", review_tokens={TOKEN: ("acme",)}))
     deps.clock = lambda: datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
     order = seed_backlog(deps, tmp_path, "acme", request.param)
     seed_backlog(deps, tmp_path, "other", 3)  # another tenant's items: never offered, never decided
-    for base in _serve(deps):
+    with served_review_app(deps) as base:
         yield base, deps, order
 
 

@@ -4,7 +4,6 @@ Firestore's where / order / cursor / count, not only SQLite's."""
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -16,11 +15,11 @@ from common.adapters.gcp import FirestoreDocumentStore, GcsBlobStore
 from common.adapters.local import InProcessBus
 from common.bootstrap import Deps
 from common.evidence.screenshot import find_chromium
-from common.review.app import create_review_app, serve
 from common.settings import Settings
 from tests.support.emulator_stack import stack_env
 from tests.support.review_keys import WINDOW, review_with_keys
 from tests.support.review_seed import backlog_title, seed_backlog
+from tests.support.review_server import served_review_app
 
 pytestmark = [
     pytest.mark.emulator,
@@ -42,14 +41,8 @@ def served(emulators, tmp_path: Path) -> Iterator[tuple[str, str, Deps, str, lis
         deps.clock = lambda: datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
         order = seed_backlog(deps, tmp_path, brand, ITEMS)
         seed_backlog(deps, tmp_path, other, 2)
-        server = serve(create_review_app(lambda: deps), "127.0.0.1", 0)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{server.server_port}", token, deps, brand, order
-        finally:
-            server.shutdown()
-            server.server_close()
+        with served_review_app(deps) as base:
+            yield base, token, deps, brand, order
 
 
 def test_keyboard_review_and_dashboard_on_firestore(served) -> None:

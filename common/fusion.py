@@ -7,6 +7,10 @@ Order of decisions, each written into ``Verdict.rule`` and ``reasons``:
 3. Otherwise a weighted noisy-OR over the signals that ran. Noisy-OR because evidence accumulates and a missing
    channel (``not_run``/``error``) must count neither for nor against: it simply adds nothing.
    Tiers: >= 0.85 with at least two primary signals fired -> 1; >= 0.65 -> 2; >= 0.40 -> 3; else 4.
+   Two independent primary signals, one of them a verified brand mark, are Tier 1 whatever their weights sum to
+   (rule ``corroborated_brand_mark``, ``corroborating``): the weights left seed 14's two-signal counterfeits —
+   a wordmark on a re-shot brand scene, the brand named at 10 % of the price with a photo like the product, a
+   barcode on a box like the product — at 0.77-0.85 (docs/detection.md).
 4. Dual track (S17): visual look-alikes without a brand mark, brand text, barcode or copied photo -> at most Tier 3.
    A brand pattern is a brand mark: the trained mark detector reports tiled patterns as ``logo`` hits, so a
    product covered in the brand's pattern is never capped as a look-alike.
@@ -17,6 +21,10 @@ Order of decisions, each written into ``Verdict.rule`` and ``reasons``:
    ``brand_named_price_anomaly``). The noisy-OR alone leaves them at 0.56-0.63 (docs/detection.md).
 6. Secondhand wording (S18) -> never Tier 1, routed to review (Tier 2) when it would have been Tier 1;
    the exemption is void when the listing's inventory shows many units (seed 004, Stage 2 cross-check).
+Brand text that names the brand only as a reference — "compatible with VOLTA", "fits VOLTA", "like KAFFEO", in the
+listing or on a label in the image — is not a brand claim and is scored as clear (``scored``,
+``common.brand_mentions``): an accessory costs a fraction of the product it fits, so brand + cheap price would
+otherwise flag every accessory.
 Auxiliary signals (colour, price, SpI) only add weight when a brand mark fired (hash, copy, logo, barcode,
 brand text): a blue product, a cheap price or a cheap look-alike is not evidence of counterfeiting.
 """
@@ -28,9 +36,10 @@ from datetime import datetime
 from typing import Any
 
 from common import signals as registry
+from common.brand_mentions import reference_in
 from common.brand_model import Brand
 from common.messages import Listing, Signal, Verdict
-from common.tiers import TIER1_MIN, TIER2_MIN, tier_of_score
+from common.tiers import MIN_SIGNALS_FOR_TIER1, TIER1_MIN, TIER2_MIN, tier_of_score
 
 # Weights and roles (primary, brand mark, auxiliary, info) of every signal: the registry, common.signals.
 BRAND_MARKS = registry.names("brand_mark")  # dual-track: not just "looks alike"
@@ -71,8 +80,9 @@ def decide(
     brand: Brand, listing: Listing, signals: dict[str, Signal], *, scan_id: str, now: datetime
 ) -> Verdict:
     """Pure: the same inputs always give the same verdict."""
-    ran = scored(signals)
+    ran = scored(signals, listing)
     weak_logo = "logo" in ran and ran["logo"].status != signals["logo"].status  # a discounted detector hit
+    references = {k: s.detail["reference_phrase"] for k, s in ran.items() if "reference_phrase" in s.detail}
     fired = {k: s for k, s in ran.items() if s.status == "fired"}
     primary_fired = [k for k in PRIMARY if k in fired]
     brand_evidence = any(k in fired for k in BRAND_MARKS)
@@ -97,6 +107,12 @@ def decide(
         )
 
     short = _short_circuit(fired, ran)
+    if short is None and tier > 1 and len(corroborating(fired)) >= MIN_SIGNALS_FOR_TIER1:
+        short = "corroborated_brand_mark"
+        reasons.append(
+            f"Independent signals agree ({', '.join(corroborating(fired))}), one of them a verified brand mark: "
+            "Tier 1 (seed 004: multiple signals fired)."
+        )
     if short is not None:
         tier, rule = 1, short
         score = max(score, SHORT_CIRCUIT_SCORE_FLOOR)
@@ -141,6 +157,11 @@ def decide(
             reasons.append(
                 f"Auxiliary signals ({', '.join(ignored)}) ignored: no brand evidence to support them."
             )
+    for name, phrase in references.items():
+        where = "listing" if name == "listing_text" else "image text"
+        reasons.append(
+            f"The {where} names the brand as a reference ({phrase!r}), not as the product's maker: not scored."
+        )
     if weak_logo:
         reasons.append(
             f"The brand's trained mark detector saw a possible mark (p={float(signals['logo'].score or 0):.2f}) "
@@ -149,9 +170,14 @@ def decide(
     return _verdict(brand, listing, signals, scan_id, now, tier, score, rule, exemptions, reasons, best)
 
 
-def scored(signals: dict[str, Signal]) -> dict[str, Signal]:
+def scored(
+    signals: dict[str, Signal], listing: Listing | None = None, *, read_references: bool = True
+) -> dict[str, Signal]:
     """The signals fusion scores (ran, not info), as it scores them: a logo signal whose only hits are a trained
-    detector's below ``DETECTOR_MARK`` counts as clear."""
+    detector's below ``DETECTOR_MARK`` counts as clear; so does brand text that names the brand only as a
+    reference ("compatible with VOLTA", "like KAFFEO": ``common.brand_mentions``) — in the listing's title and
+    description (``listing``) or in the image's text. ``read_references=False`` scores every brand-text match as
+    a claim (the benchmark's measure of what reading references saves)."""
     ran = {
         k: s
         for k, s in signals.items()
@@ -160,6 +186,19 @@ def scored(signals: dict[str, Signal]) -> dict[str, Signal]:
     weak_logo = _weak_detector_logo(ran.get("logo"))
     if weak_logo is not None:
         ran["logo"] = weak_logo
+    for name, texts in (
+        ("listing_text", [listing.title or "", listing.description or ""] if listing is not None else []),
+        ("ocr_text", [str(ran["ocr_text"].detail.get("text") or "")] if "ocr_text" in ran else []),
+    ):
+        sig = ran.get(name)
+        if sig is None or sig.status != "fired" or not texts or not read_references:
+            continue
+        span = str(sig.detail.get("matched" if name == "ocr_text" else "text") or "")
+        phrase = reference_in(texts, span, str(sig.detail.get("rule") or ""))
+        if phrase is not None:
+            ran[name] = sig.model_copy(
+                update={"status": "clear", "score": 0.0, "detail": sig.detail | {"reference_phrase": phrase}}
+            )
     return ran
 
 
@@ -242,6 +281,32 @@ def _short_circuit(fired: dict[str, Signal], ran: dict[str, Signal]) -> str | No
     if "copy" in fired and emb >= EMBEDDING_HIGH:
         return "modified_copy_verified"
     return None
+
+
+def corroborating(fired: dict[str, Signal]) -> list[str]:
+    """The independent primary signals that fired, when one of them is a verified brand mark (else none): two
+    of them are seed 004's Tier 1 ("multiple signals fired") whatever their weights sum to. Not independent,
+    so not counted twice: a trained detector's wordmark-class hit beside the wordmark OCR read (the same printed
+    word). The listing's brand name counts only with a price anomaly (seed 002: brand + abnormal price); at
+    a normal price a dealer's listing names the brand too."""
+    kinds = []
+    for name in PRIMARY:
+        sig = fired.get(name)
+        if sig is None or (name == "listing_text" and "price" not in fired):
+            continue
+        if name == "logo" and "ocr_text" in fired and _wordmark_hits_only(sig):
+            continue
+        kinds.append(name)
+    verified = any(k in BRAND_MARKS and (k != "logo" or logo_confirmed(fired[k])) for k in kinds)
+    return kinds if verified else []
+
+
+def _wordmark_hits_only(logo: Signal) -> bool:
+    hits = logo.detail.get("hits") or []
+    return bool(hits) and all(
+        h.get("method") == "mark_detector" and str(h.get("ref_id") or "").startswith("wordmark:")
+        for h in hits
+    )
 
 
 def _is_authorized(brand: Brand, listing: Listing) -> bool:

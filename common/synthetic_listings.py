@@ -4,8 +4,9 @@
 Each scenario is one way a listing reaches the pipeline — an exact stolen photo, a copy under heavy watermarks,
 a counterfeiter's own shot, a tiny mark, a tiled pattern, a redrawn mark, a painterly render, a wordmark alone,
 brand name + a 10 % price, a leetspeak name, a brand barcode on a plain box, a secondhand resale, an authorized
-dealer; and the listings that must not be flagged: look-alikes without a mark (S9 in the brand colour, S17),
-a competitor's mark on a similar product, unrelated photos. A scenario draws its brand, its parameters
+dealer, a used item at a used price; and the listings that must not be flagged: look-alikes without a mark (S9 in
+the brand colour, S17), a competitor's mark on a similar product, another maker's accessory "compatible with" the
+brand at an accessory's price, a dupe whose title says "like <brand>", unrelated photos. A scenario draws its brand, its parameters
 (positions, sizes, angles, fonts, prices, sellers) and its image from one ``random.Random`` seeded by
 (set seed, scenario, index), so a set is reproducible and adding a scenario does not change the others.
 
@@ -370,6 +371,64 @@ def stolen_photo_other_mark(spec: BrandSpec, rng: random.Random) -> tuple[Image.
     return img, {"mark": other.brand_id}
 
 
+# Legit listings that name the brand, as real marketplaces have them: the counter-examples that say what naming
+# the brand cheaply, or printing its name, costs in false positives (docs/detection.md, "Listings that name the
+# brand"). Each names the brand as a reference, never as the product's maker.
+ACCESSORIES = {
+    "bike": ("phone mount", "tank bag", "dust cover", "brake lever set", "mirror pair", "seat cushion"),
+    "cup": ("saucer set", "cup rack", "descaling tablets", "coaster set", "travel case", "cup warmer"),
+    "box": ("organiser insert", "carry strap", "replacement lid", "dust bag", "label pack", "foam liner"),
+}
+REFERENCE_PHRASES = ("compatible with {b}", "for {b}", "fits {b}", "made for {b}", "suits {b}",
+                     "for use with {b}", "{b}-compatible", "replacement for {b}")  # fmt: skip
+COMPARISONS = ("like {b}", "similar to {b}", "alternative to {b}", "{b} style", "inspired by {b}",
+               "as good as {b}")  # fmt: skip
+
+
+def accessory_compatible(spec: BrandSpec, rng: random.Random) -> tuple[Image.Image, dict[str, Any]]:
+    """Another maker's accessory for the brand's product: the brand in the title ("dust cover compatible with
+    VOLTA roadster bikes"), half the time also on its label ("FITS VOLTA"), at an accessory's price (3-20 % of
+    the brand's reference price: a price anomaly), photographed as a product of the same kind (a box, a cup
+    with saucer: the embedding may agree) or as an unrelated box."""
+    thing = rng.choice(ACCESSORIES[spec.product])
+    template = rng.choice(REFERENCE_PHRASES)
+    phrase = template.format(b=spec.name)
+    title = f"{thing.capitalize()} {phrase} {rng.choice(spec.product_words)}"
+    img = lookalike(spec, rng).image if rng.random() < 0.5 else own_product(spec, rng, mark=None).image
+    labelled = rng.random() < 0.5
+    if labelled:  # the phrase printed as on packaging: the words around the name on lines of their own
+        before, _, after = (part.strip(" -").upper() for part in template.partition("{b}"))
+        lines = [(t, rng.randint(26, 34)) for t in (before,) if t]
+        lines += [(spec.name, rng.randint(40, 56))] + [(t, rng.randint(26, 34)) for t in (after,) if t]
+        img = _label_on(img, rng, lines)
+    price = round(spec.reference_price * rng.uniform(0.03, 0.2), 2)
+    return img, {"title": title, "price": price, "label_text": labelled, "phrase": phrase}
+
+
+def comparison(spec: BrandSpec, rng: random.Random) -> tuple[Image.Image, dict[str, Any]]:
+    """A competitor's look-alike product (S17, no mark) whose title compares it with the brand ("espresso cup,
+    like KAFFEO, half the price"), priced like a dupe (20-70 % of the reference: often a price anomaly)."""
+    phrase = rng.choice(COMPARISONS).format(b=spec.name)
+    title = f"{rng.choice(spec.product_words).capitalize()}, {phrase}, {rng.choice(['half the price', 'new', 'great value'])}"
+    img = lookalike(spec, rng, colour=spec.color if rng.random() < 0.5 else None).image
+    return img, {
+        "title": title,
+        "price": round(spec.reference_price * rng.uniform(0.2, 0.7), 2),
+        "phrase": phrase,
+    }
+
+
+def secondhand_cheap(spec: BrandSpec, rng: random.Random) -> tuple[Image.Image, dict[str, Any]]:
+    """S18 at a used-goods price: a private seller's genuine item, photographed by its owner with or without the
+    mark in view, at 25-50 % of the reference (brand named + a price anomaly + a photo that looks like the
+    product, the signals of a title_price counterfeit): expected Tier 2, review, never Tier 1."""
+    title = f"Used {spec.name} {rng.choice(spec.product_words)}, {rng.choice(['quick sale', 'pre-owned', 'second hand'])}"
+    mark = draw_mark(spec) if rng.random() < 0.5 else None
+    img = product_scene(spec, "other", rng, mark=mark).image
+    return img, {"title": title, "price": round(spec.reference_price * rng.uniform(0.25, 0.5), 2), "inventory": 1,
+                 "seller_id": f"private-{rng.randint(100, 999)}", "mark_in_view": mark is not None}  # fmt: skip
+
+
 def unrelated(spec: BrandSpec, rng: random.Random) -> tuple[Image.Image, dict[str, Any]]:
     i = rng.randrange(len(UNRELATED_PHOTOS))
     img = shipped(UNRELATED_PHOTOS[i]).convert("RGB")
@@ -399,10 +458,15 @@ SCENARIOS: tuple[Scenario, ...] = (
              "the brand's photo mirrored, another brand's mark on it"),
     Scenario("barcode_box", COUNTERFEIT, "counterfeit", "S10", barcode_box, "brand EAN-13 on a plain box"),
     Scenario("secondhand", REVIEW, "review", "S18", secondhand, "used, one unit: expected Tier 2"),
+    Scenario("secondhand_cheap", REVIEW, "review", "S18", secondhand_cheap,
+             "used, one unit, 25-50 % of the price: expected Tier 2"),
     Scenario("authorized", LEGIT, "authorized", "S19", authorized, "authorized dealer: expected Tier 4"),
     Scenario("lookalike_s17", LEGIT, "lookalike", "S17", lookalike_s17, "similar product, no mark"),
     Scenario("lookalike_s9", LEGIT, "lookalike", "S9", lookalike_s9, "similar product in the brand colour"),
     Scenario("competitor_mark", LEGIT, "competitor", "S17", competitor_mark, "similar product, another mark"),
+    Scenario("accessory_compatible", LEGIT, "accessory", "-", accessory_compatible,
+             "another maker's accessory 'compatible with' the brand, cheap"),
+    Scenario("comparison", LEGIT, "comparison", "S17", comparison, "look-alike whose title says 'like <brand>'"),
     Scenario("unrelated", LEGIT, "unrelated", "-", unrelated, "unrelated photo"),
 )  # fmt: skip
 BY_NAME = {s.name: s for s in SCENARIOS}

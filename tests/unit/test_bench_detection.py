@@ -39,6 +39,39 @@ def test_generator_is_reproducible_and_labelled():
     assert {s.label for s in SCENARIOS} == {"counterfeit", "review", "legit"}
 
 
+def test_listings_that_name_the_brand_without_claiming_it():
+    """The counter-examples for brand-named rules: accessories "compatible with" the brand at an accessory's
+    price and dupes "like" it are legit; a used item at a used price is review. Each names the brand."""
+    from common.brand_mentions import reference_in
+    from common.fusion import SECONDHAND_PATTERN
+    from common.synthetic_brands import BY_ID
+
+    items = generate(5, 3, ["secondhand_cheap", "accessory_compatible", "comparison"])
+    assert [(i.scenario, i.label) for i in items][::3] == [
+        ("secondhand_cheap", "review"), ("accessory_compatible", "legit"), ("comparison", "legit")
+    ]  # fmt: skip
+    for item in items:
+        spec = BY_ID[item.brand_id]
+        assert spec.name in item.title
+        if item.scenario == "secondhand_cheap":
+            assert SECONDHAND_PATTERN.search(item.title) and item.inventory == 1
+            assert item.price < 0.5 * spec.reference_price and item.seller_id.startswith("private-")
+        else:
+            assert reference_in([item.title], spec.name) is not None, item.title
+        if item.scenario == "accessory_compatible":
+            assert item.price <= 0.2 * spec.reference_price  # a price anomaly against the product it fits
+    # Adding these scenarios changed no other scenario's draw.
+    alone = generate(5, 1, ["title_price"])[0]
+    together = next(
+        i for i in generate(5, 1, ["title_price", "accessory_compatible"]) if i.scenario == "title_price"
+    )
+    assert (alone.title, alone.price, alone.image.tobytes()) == (
+        together.title,
+        together.price,
+        together.image.tobytes(),
+    )
+
+
 def test_tiny_run_table_and_known_outcomes(bench, tmp_path: Path):
     items = generate(3, 1, ["exact_copy", "unrelated"], brands=["volta"])
     write_set(items, tmp_path / "set")

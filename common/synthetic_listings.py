@@ -41,6 +41,7 @@ from common.synthetic_brands import (
     font,
     lookalike,
     marked_product,
+    on_white,
     own_product,
     paste_mark,
     photo_lookalike,
@@ -250,6 +251,48 @@ def stylised(spec: BrandSpec, rng: random.Random) -> tuple[Image.Image, dict[str
     return Image.fromarray(out), {"style": style}
 
 
+def emboss(
+    img: Image.Image,
+    mark: Image.Image,
+    center: tuple[int, int],
+    size: int,
+    depth: float,
+    azimuth: float,
+    elevation: float,
+) -> Image.Image:
+    """The mark pressed into the surface (seed 004: "they appear through light, shadow and texture rather than
+    colour contrast"): its ink as a height map (raised for depth > 0, debossed for < 0), lit by one directional
+    light and shaded as a matte surface, multiplying the product's own pixels, so no colour of the mark is
+    left. Written independently of the mark detector's training renderer (``mark_synthesis._relief`` adds a
+    fixed top-left Sobel shade): another light model, any light direction."""
+    out = np.asarray(img.convert("RGB"), np.float32).copy()
+    ink = 1.0 - np.asarray(on_white(mark.resize((size, size), Image.Resampling.LANCZOS)).convert("L"),
+                           np.float32) / 255.0  # fmt: skip
+    height = cv2.GaussianBlur(ink, (0, 0), 0.7 + size / 120) * depth * size / 40
+    gx, gy = (
+        cv2.Sobel(height, cv2.CV_32F, 1, 0, ksize=3) / 8,
+        cv2.Sobel(height, cv2.CV_32F, 0, 1, ksize=3) / 8,
+    )
+    light = np.array([math.cos(azimuth) * math.cos(elevation), math.sin(azimuth) * math.cos(elevation),
+                      math.sin(elevation)], np.float32)  # fmt: skip
+    shade = (-gx * light[0] - gy * light[1] + light[2]) / np.sqrt(gx * gx + gy * gy + 1) / light[2]
+    x0, y0 = center[0] - size // 2, center[1] - size // 2
+    ys, xs = slice(max(y0, 0), min(y0 + size, out.shape[0])), slice(max(x0, 0), min(x0 + size, out.shape[1]))
+    patch = shade[ys.start - y0 : ys.stop - y0, xs.start - x0 : xs.stop - x0]
+    out[ys, xs] *= np.clip(patch, 0.35, 1.8)[..., None]
+    return Image.fromarray(np.clip(out, 0, 255).astype(np.uint8))
+
+
+def embossed_mark(spec: BrandSpec, rng: random.Random) -> tuple[Image.Image, dict[str, Any]]:
+    """S3 with the mark embossed or debossed (leather goods, blind-embossed boxes): only light and shadow."""
+    scene = marked_product(spec, rng, mark=None)
+    depth = rng.uniform(0.6, 1.4) * rng.choice([1.0, -1.0])
+    azimuth, elevation = rng.uniform(0, 2 * math.pi), math.radians(rng.uniform(25, 60))
+    size = int(scene.mark_size * rng.uniform(0.9, 1.2))
+    img = emboss(scene.image, draw_mark(spec), scene.mark_center, size, depth, azimuth, elevation)
+    return img, {"relief": "emboss" if depth > 0 else "deboss", "mark_px": size}
+
+
 def composite(spec: BrandSpec, rng: random.Random) -> tuple[Image.Image, dict[str, Any]]:
     """S6: the mark pasted onto an unrelated product photo."""
     name = rng.choice([p for p in UNRELATED_PHOTOS if p not in ("page.png",)])
@@ -449,6 +492,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("altered_mark", COUNTERFEIT, "counterfeit", "S4", altered_mark,
              "an element missing, or the wordmark in another font"),
     Scenario("stylised", COUNTERFEIT, "counterfeit", "S15", stylised, "painterly / cartoon render"),
+    Scenario("embossed_mark", COUNTERFEIT, "counterfeit", "S3", embossed_mark,
+             "mark embossed / debossed: light and shadow only"),
     Scenario("composite", COUNTERFEIT, "counterfeit", "S6", composite, "mark pasted on an unrelated photo"),
     Scenario("wordmark_alone", COUNTERFEIT, "counterfeit", "S7", wordmark_alone, "exact wordmark on a label"),
     Scenario("leetspeak", COUNTERFEIT, "counterfeit", "S7", leetspeak, "leetspeak name on a label"),

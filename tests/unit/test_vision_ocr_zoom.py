@@ -58,3 +58,25 @@ def test_merge_keeps_the_more_confident_reading_of_one_line():
     assert [line.text for line in new] == ["NORDA"]
     assert sorted(line.text for line in merged) == ["NORDA", "SALE"]
     assert next(line for line in merged if line.text == "SALE").confidence == 0.9
+
+
+def test_nothing_to_point_at_zooms_the_middle_of_the_frame():
+    """No logo hit, no detector box, no product box (a busy background): the middle half of the frame."""
+    assert zoom_regions((800, 600), [], []) == [(200, 150, 400, 300)]
+    assert zoom_regions((800, 600), [], [], (100, 100, 200, 200)) == [
+        (100, 100, 200, 200)
+    ]  # a real hint wins
+
+
+def test_an_embossed_wordmark_on_a_busy_photo_is_read_in_the_middle_crop():
+    """The benchmark's embossed_mark listing the full pass read nothing of (light and shadow only, no box)."""
+    import random
+
+    from common.synthetic_brands import BY_ID
+    from common.synthetic_listings import embossed_mark
+
+    img, notes = embossed_mark(BY_ID["kaffeo"], random.Random(12))  # debossed, 126 px
+    lines, report = read_with_zoom(ENGINE, img, ["KAFFEO"])
+    assert report.crops == [(180, 120, 360, 240)]  # the middle of the 720 x 480 frame
+    assert has_brand_text(lines, ["KAFFEO"]), (notes, lines)
+    assert any("KAFFEO" in line.text for line in report.new_lines)  # read in that crop, not by the full pass

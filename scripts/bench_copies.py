@@ -2,14 +2,19 @@
 reference, as photographed and mirrored) against the earlier one-matcher-per-reference check, same photos, same run.
 
     .venv/bin/python scripts/bench_copies.py
+    .venv/bin/python scripts/bench_copies.py --geometry   # RANSAC vs MAGSAC++ as the homography estimator
 
 Edits (common/embedding/synthetic.py): a mirrored + rotated (6-10 deg) + cropped (20 %) copy, the tiled diagonal
 watermark + banner + sticker over more than half of the photo, the older banner watermark; unrelated clutter photos
 for false positives. Prints copies verified (with the right reference) and ms per candidate (SIFT excluded).
+``--geometry``: the shared index with plain RANSAC (before) and with ``copyverify.GEOMETRY_METHOD`` (now) on the
+same candidates: copies verified, unrelated photos verified, the most inliers an unrelated photo reached, and CPU
+ms of the geometry checks per candidate.
 """
 
 from __future__ import annotations
 
+import argparse
 import random
 import statistics
 import sys
@@ -18,6 +23,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -44,16 +50,48 @@ def before(cand: cv.Features, refs: dict[str, cv.Features]) -> tuple[int, str | 
 
 
 def after(cand: cv.Features, index: cv.ReferenceFeatureIndex) -> tuple[int, str | None]:
-    good = index.good_matches(cand[1])
-    order = sorted(good, key=lambda g: -len(good[g]))[: cv.MAX_GEOMETRY_CHECKS]
-    scored = [
-        (cv._geometry(good[g], cand, index.groups[g].features)["inliers"], index.groups[g].ref_id)
-        for g in order
+    """The channel's check (``copyverify.best_geometry``): the shared index, geometry for the best groups."""
+    inliers, group, _ = cv.best_geometry(index, cand)
+    return inliers, group.ref_id if inliers else None
+
+
+def geometry(
+    refs: dict[str, Image.Image], clutter: list[Image.Image], index: cv.ReferenceFeatureIndex
+) -> None:
+    """The same candidates through the shared index with each homography estimator."""
+    methods = {"RANSAC (before)": cv2.RANSAC, "MAGSAC++ (GEOMETRY_METHOD)": cv.GEOMETRY_METHOD}
+    cands = [
+        (edit, name, cv.sift_features(make(img, random.Random(i))))
+        for edit, make in EDITS.items()
+        for i, (name, img) in enumerate(sorted(refs.items()))
     ]
-    return max(scored, default=(0, None), key=lambda b: b[0])
+    others = [cv.sift_features(img) for img in clutter]
+    print(
+        "\n| estimator | " + " | ".join(EDITS) + " | unrelated verified | most inliers, unrelated "
+        "| geometry CPU ms per candidate |\n|---|" + "---|" * (len(EDITS) + 3)
+    )
+    chosen = cv.GEOMETRY_METHOD
+    try:
+        for label, method in methods.items():
+            cv.GEOMETRY_METHOD = method
+            verified = dict.fromkeys(EDITS, 0)
+            start = time.process_time()
+            for edit, name, cand in cands:
+                inl, got = after(cand, index)
+                verified[edit] += inl >= MIN_INLIERS and got == name
+            unrelated = [after(cand, index)[0] for cand in others]
+            cpu = (time.process_time() - start) * 1000 / (len(cands) + len(others))
+            counts = " | ".join(f"{verified[e]}/{len(refs)}" for e in EDITS)
+            fp = sum(u >= MIN_INLIERS for u in unrelated)
+            print(f"| {label} | {counts} | {fp}/{len(others)} | {max(unrelated, default=0)} | {cpu:.1f} |")
+    finally:
+        cv.GEOMETRY_METHOD = chosen
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--geometry", action="store_true", help="RANSAC vs GEOMETRY_METHOD, same candidates")
+    args = parser.parse_args()
     refs, clutter = es.split_references_and_clutter(es.sample_images())
     features = {n: cv.sift_features(img) for n, img in sorted(refs.items())}
     groups = [
@@ -65,6 +103,9 @@ def main() -> None:
     print(
         f"{len(features)} references, {index.rows} indexed descriptors (x2 mirrored), index built in {build_ms:.0f} ms"
     )
+    if args.geometry:
+        geometry(refs, clutter, index)
+        return
     print("\n| edit | n | verified before | verified now | ms before | ms now |\n|---|---|---|---|---|---|")
     for edit, make in EDITS.items():
         ok_b = ok_a = 0

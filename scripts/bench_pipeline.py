@@ -9,17 +9,26 @@ on the in-process bus; per-step medians come from the chain's own timing records
 logo/OCR from the signals' own timings. The baselines run right before each chain run so that a shared,
 loaded machine slows all three alike; wall and CPU time are both printed for the same reason.
 
-Usage: python scripts/bench_pipeline.py [--repeat 3] [--workers 1,2] [--batch 3]
+``--before REF`` measures the in-process chain of git ref REF (a temporary worktree, same venv) and of this
+checkout on the same demo images, in child processes that alternate (before, after, before, after, ... one pass
+over the images each), and prints CPU time per step and per part of the detection channels side by side with
+the ratio: on a machine shared with other work both sides see the same load, and CPU time is what a change saves.
+
+Usage: python scripts/bench_pipeline.py [--repeat 3] [--workers 1,2] [--batch 3] [--before REF]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import importlib.util
 import io
+import json
 import os
 import resource
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -28,7 +37,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# The checkout whose code is measured: this one, or the baseline worktree a --before run hands its children.
+CODE = Path(os.environ.get("BENCH_PIPELINE_CODE") or ROOT)
+sys.path.insert(0, str(CODE))
 
 from PIL import Image  # noqa: E402
 
@@ -51,6 +62,10 @@ def load_make_demo() -> Any:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def demo_paths(work: Path) -> list[Path]:
+    return sorted(p for p in (work / "demo" / "candidates").glob("*.jpg") if not p.name.startswith("corrupt"))
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, float, Any]:
@@ -265,6 +280,152 @@ def throughput(work: Path, paths: list[Path], workers: list[int], batch: int) ->
     print(f"goal: >= 8 images/s with 2 workers; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
+# Parts of the detection channels timed in CPU by a --before run, as (label, module, attribute): a function or
+# ``Class.method`` replaced by a CPU-timing wrapper in the child, where it is looked up (an attribute the
+# measured checkout lacks is left out). Nested parts are an "of which" of the part above them.
+CPU_PARTS = (
+    ("logo_ocr: SIFT + logo matching", "common.vision.backends", "LocalVisionBackend.detect_logos"),
+    ("logo_ocr: mark detector", "common.vision.channel", "detect"),
+    ("logo_ocr: OCR (incl. zoom)", "common.vision.backends", "read_with_zoom"),
+    ("logo_ocr: · OCR coarse look", "common.vision.ocr", "RapidOcrEngine.text_map"),
+    ("logo_ocr: barcode", "common.vision.backends", "decode_codes"),
+    ("embed: embedding (crops + search)", "common.embedding.channel", "run_embed_channel"),
+    ("embed: copy verification", "common.copyverify", "copy_signal"),
+    ("embed: · copy's own SIFT pass", "common.copyverify", "sift_features"),
+    ("embed: · copy's geometry checks", "common.copyverify", "_geometry"),
+    ("SIFT pass 1000 px (preprocess or logo)", "common.vision.sift", "candidate_keypoints"),
+)
+
+
+def _cpu_wrapped(fn: Callable[..., Any], totals: dict[str, float], label: str) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        start = time.process_time()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            totals[label] = totals.get(label, 0.0) + (time.process_time() - start) * 1000
+
+    return wrapper
+
+
+def install_cpu_probes(totals: dict[str, float]) -> None:
+    """Every chain step and every CPU_PARTS entry of the measured code accumulates its CPU ms into ``totals``
+    (the chain's own timing records are wall time)."""
+    import dataclasses
+
+    from common import chain
+
+    for step, spec in list(chain.STEPS.items()):
+        chain.STEPS[step] = dataclasses.replace(spec, fn=_cpu_wrapped(spec.fn, totals, f"step {step}"))
+    for label, module_name, attr in CPU_PARTS:
+        owner: Any = importlib.import_module(module_name)
+        *path, name = attr.split(".")
+        for part in path:
+            owner = getattr(owner, part, None)
+        if owner is not None and callable(getattr(owner, name, None)):
+            setattr(owner, name, _cpu_wrapped(getattr(owner, name), totals, label))
+    from common.vision import logo  # imported by name there: the same pass, counted once per call
+
+    sift_label = "SIFT pass 1000 px (preprocess or logo)"
+    if hasattr(logo, "candidate_keypoints"):
+        logo.candidate_keypoints = _cpu_wrapped(logo.candidate_keypoints, totals, sift_label)
+
+
+def child_measure(work: Path, home: Path, paths: list[Path], out: Path) -> None:
+    """One pass over the demo candidates with the code on ``sys.path``: per image, CPU ms of each step and
+    part (``install_cpu_probes``), the chain's wall and CPU, and each verdict's tier (both sides must agree)."""
+    totals: dict[str, float] = {}
+    install_cpu_probes(totals)
+    deps, bus = local_runtime(Settings(home=home))
+    register_brand(deps, work / "demo" / "kit")
+    ingest.ingest_listing(
+        deps, BRAND, Listing(listing_id="warmup", image="x"), paths[0].read_bytes(), "warmup"
+    )
+    bus.drain()
+    rows: list[dict[str, Any]] = []
+    for path in paths:
+        data = path.read_bytes()
+        totals.clear()
+        listing = Listing(listing_id=path.stem, image=str(path), seller_id="bench")
+        key = f"bench:{time.time_ns()}:{path.stem}"
+        wall, cpu, scan_id = timed(
+            lambda listing=listing, data=data, key=key: (
+                ingest.ingest_listing(deps, BRAND, listing, data, key),
+                bus.drain(),
+            )[0]
+        )
+        record = result_record(deps, BRAND, scan_id, path.stem)
+        rows.append(
+            {"image": path.stem, "wall": wall, "cpu": cpu, "tier": record.get("tier"), "parts": dict(totals)}
+        )
+    out.write_text(json.dumps(rows))
+
+
+def compare(work: Path, paths: list[Path], ref: str, repeat: int) -> None:
+    """Before (git ref ``ref``) and after (this checkout), alternating child processes, one pass each."""
+    tree = Path(tempfile.mkdtemp(prefix="bench-pipeline-before-"))
+    tree.rmdir()
+    subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "add", "--detach", "--quiet", str(tree), ref], check=True
+    )
+    sides = {"before": tree, "after": ROOT}
+    runs: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
+    try:
+        for r in range(repeat):
+            for side, code in sides.items():
+                out = work / f"{side}-{r}.json"
+                env = dict(os.environ, BENCH_PIPELINE_CODE=str(code), PYTHONPATH=str(code))
+                subprocess.run(
+                    [sys.executable, str(Path(__file__).resolve()), "--child", str(out), "--work", str(work),
+                     "--home", str(work / f"home-{side}")],
+                    env=env, check=True,
+                )  # fmt: skip
+                runs[side] += json.loads(out.read_text())
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
+        shutil.rmtree(tree, ignore_errors=True)
+    print(
+        f"\nbefore = {ref} ({_rev(ref)}), after = this checkout ({_rev('HEAD')}{_dirty()}); {len(paths)} demo "
+        f"candidates x {repeat} passes per side, alternating processes; CPU ms per image (mean over every scan, "
+        "0 where a part did not run; hash short-circuits included)"
+    )
+    labels = sorted({k for rows in runs.values() for row in rows for k in row["parts"]}, key=_part_order)
+    print(f"{'':<46}{'before':>10}{'after':>10}{'after/before':>14}")
+    for label in labels:
+        b, a = (
+            statistics.fmean(row["parts"].get(label, 0.0) for row in runs[s]) for s in ("before", "after")
+        )
+        print(f"{'  ' + label:<46}{b:>10.1f}{a:>10.1f}{a / b if b else float('nan'):>13.2f}x")
+    for name, key, fn in (("whole chain, CPU ms", "cpu", statistics.fmean),
+                          ("whole chain, CPU ms (median)", "cpu", statistics.median),
+                          ("whole chain, wall ms (median)", "wall", statistics.median)):  # fmt: skip
+        b, a = (fn(row[key] for row in runs[s]) for s in ("before", "after"))
+        print(f"{name:<46}{b:>10.1f}{a:>10.1f}{a / b:>13.2f}x")
+    tiers = {s: {row["image"]: row["tier"] for row in runs[s]} for s in runs}
+    changed = sorted(k for k in tiers["after"] if tiers["after"][k] != tiers["before"].get(k))
+    print(
+        f"verdict tiers: {'identical on every image' if not changed else 'CHANGED on ' + ', '.join(changed)}"
+    )
+    print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (1/5/15 min)")
+
+
+def _part_order(label: str) -> tuple[int, str]:
+    if label.startswith("step "):
+        return (STEPS.index(label[5:]) if label[5:] in STEPS else len(STEPS), label)
+    return (len(STEPS) + 1 + [p[0] for p in CPU_PARTS].index(label), label)
+
+
+def _rev(ref: str) -> str:
+    return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", ref], capture_output=True,
+                          text=True).stdout.strip()  # fmt: skip
+
+
+def _dirty() -> str:
+    status = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+                            capture_output=True, text=True).stdout  # fmt: skip
+    return " + uncommitted changes" if status.strip() else ""
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=3, help="in-process passes over the demo candidates")
@@ -274,12 +435,22 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--batch", type=int, default=3, help="throughput batch = the demo set this many times"
     )
+    parser.add_argument(
+        "--before", metavar="REF", help="CPU per step and part: git ref REF vs this checkout, in one run"
+    )
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)  # a --before side: one pass, JSON here
+    parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--home", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child:
+        child_measure(args.work, args.home, demo_paths(args.work), args.child)
+        return 0
     work = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     load_make_demo().build(work / "demo")
-    paths = sorted(
-        p for p in (work / "demo" / "candidates").glob("*.jpg") if not p.name.startswith("corrupt")
-    )
+    paths = demo_paths(work)
+    if args.before:
+        compare(work, paths, args.before, args.repeat)
+        return 0
     in_process(work, paths, args.repeat)
     ocr_split(paths)
     if args.workers:

@@ -63,12 +63,16 @@ def ratio_test(knn: Iterable[Sequence[Any]], ratio: float = RATIO) -> list[tuple
     ]
 
 
-def fit_homography(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """RANSAC homography mapping ``src`` points onto ``dst`` and its inlier mask (bool, one per pair), or None."""
+def fit_homography(
+    src: np.ndarray, dst: np.ndarray, method: int = cv2.RANSAC
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Robust homography mapping ``src`` points onto ``dst`` and its inlier mask (bool, one per pair), or None.
+    ``method``: OpenCV's RANSAC (logo matching) or one of its USAC estimators (copy verification uses MAGSAC++,
+    ``copyverify.GEOMETRY_METHOD``); both seed their own generator on every call, so answers do not vary."""
     hom, mask = cv2.findHomography(
         src.reshape(-1, 1, 2),
         dst.reshape(-1, 1, 2),
-        cv2.RANSAC,
+        method,
         RANSAC_REPROJ_PX,
         maxIters=RANSAC_MAX_ITERS,
         confidence=RANSAC_CONFIDENCE,

@@ -92,3 +92,38 @@ def test_kd_trees_do_not_depend_on_what_the_process_did_before():
     cv2.randu(np.zeros((64, 64), np.float32), 0, 1)  # anything else drawing from the global RNG
     candidate_features(syn.background(5))
     assert answers() == first
+
+
+def test_best_geometry_skips_only_checks_that_cannot_win(photos):
+    """Groups are checked by match count; one with no more matches than the best fit's inliers cannot beat it,
+    so skipping it gives the answer of checking every one of the top groups."""
+    refs, clutter = photos
+    index = _index(photos)
+    cands = [es.watermark_tiled(refs[name], random.Random(i)) for i, name in enumerate(REFS)] + clutter[:3]
+    for image in cands:
+        cand = cv.sift_features(image)
+        good = index.good_matches(cand[1])
+        order = sorted(good, key=lambda g: (-len(good[g]), g))[: cv.MAX_GEOMETRY_CHECKS]
+        every = [(cv._geometry(good[g], cand, index.groups[g].features), g) for g in order]
+        most = max((r["inliers"] for r, _ in every), default=0)
+        inliers, group, result = cv.best_geometry(index, cand)
+        assert inliers == most
+        if most:
+            first = next((r, g) for r, g in every if r["inliers"] == most)
+            assert (result, group) == (first[0], index.groups[first[1]])
+
+
+def test_copy_geometry_does_not_depend_on_what_the_process_did_before(photos):
+    """MAGSAC++ draws its samples from a generator it seeds itself: the same copy gives the same fit after
+    anything else used OpenCV's global RNG."""
+    import cv2
+    import numpy as np
+
+    refs, _ = photos
+    index = _index(photos)
+    cand = cv.sift_features(es.mirrored_rotated_crop(refs["camera"], random.Random(5)))
+    first = cv.best_geometry(index, cand)
+    cv2.setRNGSeed(99)
+    cv2.randu(np.zeros((64, 64), np.float32), 0, 1)
+    again = cv.best_geometry(index, cand)
+    assert first[0] >= MIN_INLIERS and (first[0], first[1], first[2]) == (again[0], again[1], again[2])

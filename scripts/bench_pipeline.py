@@ -342,9 +342,12 @@ def child_measure(work: Path, home: Path, paths: list[Path], out: Path) -> None:
         deps, BRAND, Listing(listing_id="warmup", image="x"), paths[0].read_bytes(), "warmup"
     )
     bus.drain()
+    pdq = PdqOnlyMatcher(deps)
     rows: list[dict[str, Any]] = []
     for path in paths:
         data = path.read_bytes()
+        floor = timed(lambda data=data: decode(data))
+        hma = timed(lambda data=data: pdq.match(data))
         totals.clear()
         listing = Listing(listing_id=path.stem, image=str(path), seller_id="bench")
         key = f"bench:{time.time_ns()}:{path.stem}"
@@ -356,8 +359,9 @@ def child_measure(work: Path, home: Path, paths: list[Path], out: Path) -> None:
         )
         record = result_record(deps, BRAND, scan_id, path.stem)
         rows.append(
-            {"image": path.stem, "wall": wall, "cpu": cpu, "tier": record.get("tier"), "parts": dict(totals)}
-        )
+            {"image": path.stem, "wall": wall, "cpu": cpu, "tier": record.get("tier"), "parts": dict(totals),
+             "decode": floor[0], "decode_cpu": floor[1], "pdq": hma[0], "pdq_cpu": hma[1]}
+        )  # fmt: skip
     out.write_text(json.dumps(rows))
 
 
@@ -401,6 +405,22 @@ def compare(work: Path, paths: list[Path], ref: str, repeat: int) -> None:
                           ("whole chain, wall ms (median)", "wall", statistics.median)):  # fmt: skip
         b, a = (fn(row[key] for row in runs[s]) for s in ("before", "after"))
         print(f"{name:<46}{b:>10.1f}{a:>10.1f}{a / b:>13.2f}x")
+    med = statistics.median
+    for name, key in (
+        ("decode floor (same loop): wall / CPU ms", "decode"),
+        ("PDQ-only matcher: wall / CPU", "pdq"),
+    ):
+        cells = [f"{med(r[key] for r in runs[s]):.1f} / {med(r[key + '_cpu'] for r in runs[s]):.1f}"
+                 for s in ("before", "after")]  # fmt: skip
+        print(f"{name:<46}{cells[0]:>14}{cells[1]:>14}")
+    for name, num, den in (("whole chain / decode floor, wall (medians)", "wall", "decode"),
+                           ("whole chain / decode floor, CPU (medians)", "cpu", "decode_cpu"),
+                           ("whole chain / PDQ-only matcher, CPU", "cpu", "pdq_cpu")):  # fmt: skip
+        b, a = (
+            med(r[num] for r in runs[s]) / max(med(r[den] for r in runs[s]), 1e-6)
+            for s in ("before", "after")
+        )
+        print(f"{name:<46}{b:>9.0f}x{a:>9.0f}x")
     tiers = {s: {row["image"]: row["tier"] for row in runs[s]} for s in runs}
     changed = sorted(k for k in tiers["after"] if tiers["after"][k] != tiers["before"].get(k))
     print(

@@ -6,6 +6,7 @@ larger ones each channel's own pass as before (``copyverify.shares_candidate_pas
 in the same loop.
 
     .venv/bin/python scripts/bench_sift_once.py [--images DIR] [--side 1024] [--repeat 3]
+    .venv/bin/python scripts/bench_sift_once.py --copy-scale SET   # SET: a bench_detection --keep DIR's set/
 
 Images: the README demo's candidates (``scripts/make_demo.py``) unless ``--images`` names a directory of JPEG/PNG
 files; each is turned into its working copy by ``imaging.preprocess`` (longest side <= 1024 px) and, with
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -87,6 +89,94 @@ def working_copies(folder: Path, side: int | None) -> list[Image.Image]:
     return out
 
 
+# The smallest keypoint a SIFT pass reports, in the pixels it was given: octave -1 (OpenCV doubles the image),
+# the first layer less half a layer of sub-layer interpolation: sigma 1.6 x 2^(0.5/3) = 1.796 (a 640 px pass of the
+# seed 2027 set: 1.79996 smallest).
+SMALLEST_KEYPOINT = 1.6 * 2 ** (0.5 / 3)
+
+
+def size_filtered(image: Image.Image, strongest: bool) -> copyverify.Features:
+    """The 1000 px pass seen at copy verification's 640 px scale: points and sizes rescaled, and (unless
+    ``strongest``) only keypoints at least ``SMALLEST_KEYPOINT`` there; then the ``MAX_FEATURES`` strongest."""
+    from common.vision.sift import CANDIDATE_MAX_FEATURES, CANDIDATE_MAX_SIDE
+
+    gray = np.asarray(image.convert("L"))
+    scale = min(1.0, CANDIDATE_MAX_SIDE / max(gray.shape))
+    if scale < 1.0:
+        gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    kps, desc = cv2.SIFT_create(nfeatures=CANDIDATE_MAX_FEATURES).detectAndCompute(gray, None)  # type: ignore[attr-defined]
+    desc = np.clip(np.rint(desc), 0, 255).astype(np.float32)
+    to640 = copyverify.FEATURE_SIDE / max(image.size) / scale
+    sizes = np.array([k.size for k in kps]) * to640
+    responses = np.array([k.response for k in kps])
+    idx = np.arange(len(kps)) if strongest else np.flatnonzero(sizes >= SMALLEST_KEYPOINT)
+    idx = np.sort(idx[np.argsort(-responses[idx], kind="stable")[: copyverify.MAX_FEATURES]])
+    points = np.array([k.pt for k in kps], np.float32) * np.float32(to640)
+    s640 = copyverify.FEATURE_SIDE / max(image.size)
+    return points[idx], desc[idx], (max(1, round(image.width * s640)), max(1, round(image.height * s640)))
+
+
+def copy_scale(set_dir: Path) -> None:
+    import json
+
+    from common.brands import get_brand, register_brand
+
+    labels = [json.loads(x) for x in (set_dir / "labels.jsonl").read_text().splitlines()]
+    passes = {
+        "own 640 px pass": copyverify.sift_features,
+        "1000 px pass, 1,500 strongest": lambda im: size_filtered(im, strongest=True),
+        "1000 px pass, 640 px scales": lambda im: size_filtered(im, strongest=False),
+    }
+    methods = {"RANSAC": cv2.RANSAC, "MAGSAC++": copyverify.GEOMETRY_METHOD}
+    chosen = copyverify.GEOMETRY_METHOD
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        deps = build_deps(Settings(home=Path(tmp) / "home"))
+        brands: dict[str, Any] = {}
+        for lab in labels:
+            b = lab["brand_id"]
+            if b not in brands:
+                register_brand(deps, set_dir / "kits" / b)
+                brands[b] = get_brand(deps, b)
+            img = working_copies_of([set_dir / "images" / f"{b}-{lab['listing_id']}.jpg"])[0]
+            if copyverify.shares_candidate_pass(img.size):
+                continue
+            index = copyverify.reference_index(deps, brands[b])
+            feats = {name: make(img) for name, make in passes.items()}
+            row = {"id": f"{b} {lab['listing_id']}", "label": lab["label"], "group": lab["group"]}
+            try:
+                for m_name, method in methods.items():
+                    copyverify.GEOMETRY_METHOD = method
+                    for p_name, cand in feats.items():
+                        row[f"{p_name}, {m_name}"] = copyverify.best_geometry(index, cand)[0]
+            finally:
+                copyverify.GEOMETRY_METHOD = chosen
+            rows.append(row)
+    cols = [c for c in rows[0] if c not in ("id", "label", "group")] if rows else []
+    mi = copyverify.MIN_INLIERS
+    print(f"{len(rows)} candidates > {copyverify.FEATURE_SIDE} px; best copy inliers (fires at >= {mi})\n")
+    print("| candidate | label | " + " | ".join(cols) + " |\n|---|---|" + "---:|" * len(cols))
+    for row in rows:
+        print(f"| {row['id']} | {row['label']} | " + " | ".join(str(row[c]) for c in cols) + " |")
+    base = cols[0]
+    print("\n| pass, estimator | copy fired: counterfeit / review | legit (authorized sellers aside) | changed vs "
+          f"{base} | most inliers, legit |\n|---|---:|---:|---|---:|")  # fmt: skip
+    legit = [r for r in rows if r["label"] == "legit" and r["group"] != "authorized"]
+    for c in cols:
+        flagged = sum(r[c] >= mi for r in rows if r["label"] != "legit")
+        changed = [f"{r['id']} {r[base]}->{r[c]}" for r in rows if (r[c] >= mi) != (r[base] >= mi)]
+        print(f"| {c} | {flagged} | {sum(r[c] >= mi for r in legit)} | {', '.join(changed) or 'none'} | "
+              f"{max((r[c] for r in legit), default=0)} |")  # fmt: skip
+
+
+def working_copies_of(paths: list[Path]) -> list[Image.Image]:
+    out = []
+    for path in paths:
+        _, working = preprocess(path.read_bytes(), max_bytes=64 * 1024 * 1024, max_pixels=64 * 1024 * 1024)
+        out.append(open_working(working))
+    return out
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -94,8 +184,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--images", type=Path, help="a directory of candidate images (default: the demo's)")
     parser.add_argument("--side", type=int, help="scale each image to this longest side before preprocess")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--copy-scale", type=Path, metavar="SET", help="copy inliers: own pass vs the 1000 px pass"
+    )
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)
+    if args.copy_scale:
+        copy_scale(args.copy_scale)
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.images
         if folder is None:

@@ -65,6 +65,12 @@ IMAGE_MARKS: dict[str, float] = {"hash": 0.0, "copy": 0.0, "logo": 0.0, "ocr_tex
 # came with an embedding >= 0.5 on a legit listing (highest 0.68, a competitor's mark of the same layout).
 DETECTOR_MARK: dict[str, float] = {"logo": 0.0, "wordmark": 0.90}  # logo: the brand's own fire threshold
 DETECTOR_CONFIRMS: dict[str, float] = {"logo": 0.80}
+# The brand's name printed in an image matches the wordmark in the kit's photos: copy verification then finds
+# "an edited copy" in a photo that shares no pixel with the kit. On tuning seed 14 every such copy — a label with
+# the name on a counterfeiter's own product, 7 of 7 — had 13-20 inliers (score 0.51-0.61), and every copy at or
+# below 0.61 came with OCR reading the brand's name. Up to this score, beside that reading, a copy is the same
+# printed word: it does not corroborate it, and where the name is only cited ("FITS VOLTA") neither counts.
+TEXT_EXPLAINED_COPY = 0.61
 
 # Seed 004 S18: "a genuine secondhand seller has only one unit ... if inventory shows 999 units, the exemption
 # rule should automatically lapse". More than a handful of units is not a private resale.
@@ -83,8 +89,9 @@ def decide(
     ran = scored(signals, listing)
     weak_logo = "logo" in ran and ran["logo"].status != signals["logo"].status  # a discounted detector hit
     references = {k: s.detail["reference_phrase"] for k, s in ran.items() if "reference_phrase" in s.detail}
+    cited_copy = "copy" in ran and "explained_by_text" in ran["copy"].detail
     fired = {k: s for k, s in ran.items() if s.status == "fired"}
-    primary_fired = [k for k in PRIMARY if k in fired]
+    primary_fired = independent(fired)  # "multiple signals": one printed word seen twice counts once
     brand_evidence = any(k in fired for k in BRAND_MARKS)
     reasons: list[str] = [
         s.reason
@@ -157,6 +164,11 @@ def decide(
             reasons.append(
                 f"Auxiliary signals ({', '.join(ignored)}) ignored: no brand evidence to support them."
             )
+    if cited_copy:
+        reasons.append(
+            "The copy of a brand photo is no more than the brand's name printed in the image, which only cites "
+            "it: not scored."
+        )
     for name, phrase in references.items():
         where = "listing" if name == "listing_text" else "image text"
         reasons.append(
@@ -199,7 +211,18 @@ def scored(
             ran[name] = sig.model_copy(
                 update={"status": "clear", "score": 0.0, "detail": sig.detail | {"reference_phrase": phrase}}
             )
+    cited = ran.get("ocr_text")
+    if cited is not None and "reference_phrase" in cited.detail and _text_explained_copy(ran.get("copy")):
+        copy = ran["copy"]
+        ran["copy"] = copy.model_copy(
+            update={"status": "clear", "score": 0.0, "detail": copy.detail | {"explained_by_text": True}}
+        )
     return ran
+
+
+def _text_explained_copy(copy: Signal | None) -> bool:
+    """A fired copy weak enough to be the brand's name printed in the image (``TEXT_EXPLAINED_COPY``)."""
+    return copy is not None and copy.status == "fired" and float(copy.score or 0.0) <= TEXT_EXPLAINED_COPY
 
 
 def _noisy_or(ran: dict[str, Signal], include_aux: bool) -> float:
@@ -284,11 +307,18 @@ def _short_circuit(fired: dict[str, Signal], ran: dict[str, Signal]) -> str | No
 
 
 def corroborating(fired: dict[str, Signal]) -> list[str]:
-    """The independent primary signals that fired, when one of them is a verified brand mark (else none): two
-    of them are seed 004's Tier 1 ("multiple signals fired") whatever their weights sum to. Not independent,
-    so not counted twice: a trained detector's wordmark-class hit beside the wordmark OCR read (the same printed
-    word). The listing's brand name counts only with a price anomaly (seed 002: brand + abnormal price); at
-    a normal price a dealer's listing names the brand too."""
+    """The independent primary signals that fired (``independent``) when one of them is a verified brand mark,
+    else none: two of them are seed 004's Tier 1 ("multiple signals fired") whatever their weights sum to."""
+    kinds = independent(fired)
+    verified = any(k in BRAND_MARKS and (k != "logo" or logo_confirmed(fired[k])) for k in kinds)
+    return kinds if verified else []
+
+
+def independent(fired: dict[str, Signal]) -> list[str]:
+    """The primary signals that fired, each a piece of evidence of its own. Not counted twice: a trained
+    detector's wordmark-class hit, or a copy up to ``TEXT_EXPLAINED_COPY``, beside the wordmark OCR read (the
+    same printed word). The listing's brand name counts only with a price anomaly (seed 002: brand + abnormal
+    price; at a normal price a dealer's listing names the brand too)."""
     kinds = []
     for name in PRIMARY:
         sig = fired.get(name)
@@ -296,9 +326,10 @@ def corroborating(fired: dict[str, Signal]) -> list[str]:
             continue
         if name == "logo" and "ocr_text" in fired and _wordmark_hits_only(sig):
             continue
+        if name == "copy" and "ocr_text" in fired and _text_explained_copy(sig):
+            continue
         kinds.append(name)
-    verified = any(k in BRAND_MARKS and (k != "logo" or logo_confirmed(fired[k])) for k in kinds)
-    return kinds if verified else []
+    return kinds
 
 
 def _wordmark_hits_only(logo: Signal) -> bool:

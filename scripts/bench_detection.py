@@ -66,7 +66,9 @@ class Outcome:
     rule: str | None
     error: str | None
     fired: list[str]
-    primaries: int = 0  # primary signals fusion scored as fired (Tier 1 needs two: seed 004 chapter 8)
+    primaries: int = (
+        0  # independent primary signals fusion scored as fired (Tier 1 needs two: seed 004 ch. 8)
+    )
 
 
 def run_pipeline(code_root: Path, data: Path, home: Path) -> tuple[list[dict[str, Any]], float]:
@@ -118,7 +120,8 @@ def outcomes(
         fired = sorted(k for k, s in (r.get("signals") or {}).items() if s.get("status") == "fired")
         signals = {k: Signal.model_validate(v) for k, v in (r.get("signals") or {}).items()}
         scored = fusion.scored(signals, (listings or {}).get(key))
-        primaries = sum(1 for k in fusion.PRIMARY if k in scored and scored[k].status == "fired")
+        # independent evidence only: a copy or detector window that is the printed wordmark OCR read counts once
+        primaries = len(fusion.independent({k: s for k, s in scored.items() if s.status == "fired"}))
         out.append(
             Outcome(
                 lab["listing_id"],

@@ -142,6 +142,7 @@ def bench_pdq(sizes: list[int], queries: int) -> None:
 
 
 EF_SEARCH = [64, 128, 256]  # HNSW search breadth: recall against query time (--ef)
+RERANK = [50]  # candidates re-ranked exactly by the faiss-pca / faiss-sq8 methods (--rerank)
 HNSW = {"M": 16, "ef_construction": 100}  # graph degree and build breadth (--m, --ef-construction)
 K = 10
 BATCH = 15  # crops of one candidate (common.embedding.regions.candidate_regions: whole, box, 2x2, 3x3)
@@ -293,13 +294,51 @@ def _ann_methods(lib: str, data: np.ndarray, threads: int) -> list[_Method]:
 
             out.append(_Method(f"faiss IndexHNSWFlat M{HNSW['M']} ef{ef}", build, mb, f_query, f_query))
         return out
-    raise SystemExit(f"unknown library {lib!r} (hnswlib, usearch, usearch-i8, faiss)")
+    if lib.startswith("faiss-"):
+        return _reranked_methods(lib, data, threads)
+    raise SystemExit(
+        f"unknown library {lib!r} (hnswlib, usearch, usearch-i8, faiss, faiss-pcaD, faiss-sq8, faiss-pcaD-sq8)"
+    )
+
+
+def _reranked_methods(lib: str, data: np.ndarray, threads: int) -> list[_Method]:
+    """The graph the port ships (common.embedding.ann_graph.RerankedGraph): ``faiss-pca256`` = an HNSW graph
+    over the vectors projected to 256-d, ``faiss-sq8`` = a 1280-d graph of 8-bit codes, ``faiss-pca256-sq8``
+    both; every one re-ranks its top RERANK candidates by the exact inner product with the stored float32
+    vectors. Those vectors are the bench's own array (no copy): the memory column counts them with the graph."""
+    import faiss
+
+    from common.embedding.ann_graph import RerankedGraph
+
+    n, dim = data.shape
+    spec = lib.removeprefix("faiss-").split("-")
+    quantised = "sq8" in spec
+    reduced = next((int(s[3:]) for s in spec if s.startswith("pca")), dim)
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    cpu = time.process_time()
+    graph = RerankedGraph(dim, reduced, quantised, HNSW["M"], HNSW["ef_construction"])
+    graph.add(data)
+    build = time.process_time() - cpu
+    faiss.omp_set_num_threads(threads)
+    mb = graph.nbytes / 2**20 * 1e6 / n  # counted (vectors, graph codes, links): RSS deltas are noise here
+    label = "faiss " + (f"PCA{reduced} " if reduced < dim else "") + ("HNSWSQ8" if quantised else "HNSWFlat")
+    out = []
+    for ef in EF_SEARCH:
+        for depth in RERANK:
+            if depth > ef:
+                continue
+
+            def r_query(q: np.ndarray, ef: int = ef, depth: int = depth) -> np.ndarray:
+                return graph.search(q, K, ef=ef, rerank=depth)[1]
+
+            out.append(_Method(f"{label} ef{ef} rr{depth}", build, mb, r_query, r_query))
+    return out
 
 
 def _available(lib: str) -> bool:
     import importlib.util
 
-    module = "usearch" if lib.startswith("usearch") else lib
+    module = "usearch" if lib.startswith("usearch") else lib.partition("-")[0]
     if importlib.util.find_spec(module) is None:
         print(f"  {lib}: not installed, skipped (pip install '.[dev]' brings every library compared here)")
         return False
@@ -343,7 +382,7 @@ def bench_embed(sizes: list[int], dim: int, queries: int, libs: list[str]) -> No
     )
     libs = [lib for lib in libs if _available(lib)]
     header = (
-        f"{'vectors':>10} {'method':<32}{'build s':>9}{'median ms':>11}{'p95 ms':>9}{'(wall)':>9}"
+        f"{'vectors':>10} {'method':<36}{'build s':>9}{'median ms':>11}{'p95 ms':>9}{'(wall)':>9}"
         f"{'15-crop ms':>12}{'recall@10':>11}{'near copy':>11}{'MB per M':>10}"
     )
     print(header)
@@ -401,7 +440,7 @@ def _report(
             hits += sum(len(set(r.tolist()) & set(t.tolist())) for r, t in rows)
         recall = hits / (K * (len(singles) + BATCH * len(batches)))
         print(
-            f"{n:>10,} {m.name:<32}{m.build_s:>9.1f}{statistics.median(cpu):>11.3f}"
+            f"{n:>10,} {m.name:<36}{m.build_s:>9.1f}{statistics.median(cpu):>11.3f}"
             f"{float(np.percentile(cpu, 95)):>9.3f}{f'({statistics.median(wall):.2f})':>9}"
             f"{statistics.median(batch_ms):>12.2f}{recall:>11.4f}{near_hits / (K * near):>11.4f}"
             f"{m.mb_per_m:>10,.0f}",
@@ -490,9 +529,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--m", type=int, default=16, help="HNSW graph degree (embed)")
     parser.add_argument("--ef-construction", type=int, default=100, help="HNSW build breadth (embed)")
     parser.add_argument("--ef", default="64,128,256", help="HNSW search breadths to try (embed)")
+    parser.add_argument(
+        "--rerank", default="50", help="candidates re-ranked exactly, faiss-pcaD / faiss-sq8 (embed)"
+    )
     args = parser.parse_args(argv)
     HNSW.update(M=args.m, ef_construction=args.ef_construction)
     EF_SEARCH[:] = [int(e) for e in args.ef.split(",")]
+    RERANK[:] = [int(r) for r in args.rerank.split(",")]
     default = {"pdq": "100000,1000000,10000000", "embed": "100000", "port": "3000,30000"}[args.what]
     sizes = [int(s) for s in (args.sizes or default).split(",")]
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")

@@ -4,22 +4,26 @@ Why: the exact index (``LocalVectorIndex``) reads every stored vector per query:
 of 1280-d. An HNSW graph visits a few thousand of them instead. scripts/bench_index.py measured hnswlib 0.8.0,
 usearch 2.26.6 and faiss-cpu 1.15.1 side by side on vectors shaped like the shipped model's (docs/indexes.md);
 FAISS gave the lowest query cost at the same recall, ships manylinux wheels (hnswlib compiles from source with
-``-march=native``) and is maintained by Meta's FAISS team. Below ``ANN_MIN_VECTORS`` the exact scan is cheaper
-than the graph (the measured crossover) and needs nothing built or stored, so small brands keep it.
+``-march=native``) and is maintained by Meta's FAISS team. The graph walks the vectors projected to 128
+dimensions and re-ranks its top candidates exactly against the stored float32 vectors
+(common/embedding/ann_graph.py: a tenth of the work per visited node of the 1280-d graph; measured side by side
+with it, with a 256-d projection and with 8-bit codes in docs/indexes.md). Below ``ANN_MIN_VECTORS`` the exact scan is cheaper than the graph (the measured crossover)
+and needs nothing built or stored, so small brands keep it.
 
 Same answer as ``LocalVectorIndex.nearest``: the best cosine per reference over all query rows and stored views,
 top ``k`` references first. Each query row asks the graph for its ``k * max_views`` nearest rows: a reference in
 the exact top ``k`` has its best (query, view) pair beaten, for that query, only by views of the at most
-``k - 1`` references above it, so with an exact neighbour list this top list is exact; HNSW's recall (>= 0.99
-measured at the default breadth) is the only approximation. Cosines are FAISS's inner products of the stored
-float32 vectors, the same numbers the exact index computes.
+``k - 1`` references above it, so with an exact neighbour list this top list is exact; the graph's recall (>= 0.99
+measured at the default breadth) is the only approximation. Cosines are the re-rank's inner products of the
+stored float32 vectors, the same numbers the exact index computes.
 
 Incremental: rows are appended for added or changed references (HNSW inserts without a rebuild); rows of removed
 or changed references are marked deleted (an ``IDSelectorBitmap`` at search time: they still route the graph but
 are never returned). Once a quarter of the rows are deleted the graph is rebuilt from the live references.
 
 Persisted through the blob port as one object (``paths.vector_index``): a header with a SHA-256 of the body, the
-rows' metadata (brand, model, which reference and view each row holds) and FAISS's own serialisation. A file that
+rows' metadata (brand, model, which reference and view each row holds), the projection, the float32 vectors and
+FAISS's own serialisation of the graph. A file that
 fails the checksum, belongs to another brand or model, or was written by another format/FAISS version is
 discarded and rebuilt from the brand's reference documents (logged): a persisted index is a cache, never the
 source of truth.
@@ -40,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from common.embedding import ann_graph
 from common.embedding.index import reference_views
 from common.ports import Hit
 
@@ -47,19 +52,21 @@ log = logging.getLogger(__name__)
 
 # From this many stored vectors (all views of all references of one model) a brand gets a graph; below, the
 # exact scan. Measured where the channel pays it (scripts/bench_index.py port, a candidate's 15 crops, k = 5,
-# CPU ms on one thread): 3,000 vectors exact 4.9 / graph 7.6 ms; 10,000: 16.5 / 14.0 (docs/indexes.md). A kit of
-# 500 photos (brands.MAX_KIT_FILES) stores ~3,000 views, so today's kits stay exact; bigger catalogues get it.
-ANN_MIN_VECTORS = 8_000
-# HNSW parameters (scripts/bench_index.py: M 16 / efConstruction 100 / efSearch 128 gave recall@10 >= 0.99).
-HNSW_M = 16
-EF_CONSTRUCTION = 100
-EF_SEARCH = 128
+# CPU ms on one thread, the 128-d graph with its re-rank): 2,000 vectors exact 2.6 / graph 2.5 ms; 3,000: 4.3 /
+# 2.9; 10,000: 13.0 / 3.5 (docs/indexes.md). A kit of 500 photos (brands.MAX_KIT_FILES) stores ~3,000 views.
+ANN_MIN_VECTORS = 3_000
+# The graph's parameters (scripts/bench_index.py; docs/indexes.md): dimensions walked, search breadth, candidates
+# re-ranked exactly per query row.
+GRAPH_DIM = ann_graph.GRAPH_DIM
+EF_SEARCH = ann_graph.EF_SEARCH
+RERANK = ann_graph.RERANK
 # Rebuild from the live references once this share of the rows is marked deleted (dead rows cost memory and
 # search breadth).
 COMPACT_AT_DELETED = 0.25
-FORMAT = "counterfeit-ann/1"
-_MAGIC = b"CFANN\x00\x01\n"
-_HEAD = struct.Struct("<8sQQ32s")  # magic, metadata length, index length, sha256 of metadata + index
+FORMAT = "counterfeit-ann/2"  # /1 (a 1280-d IndexHNSWFlat) is refused as stale and rebuilt
+_MAGIC = b"CFANN\x00\x02\n"
+# magic; lengths of the metadata, projection, float32 vectors and FAISS graph; sha256 of the four
+_HEAD = struct.Struct("<8sQQQQ32s")
 
 
 class StaleIndex(ValueError):
@@ -120,17 +127,16 @@ def vector_count(references: Iterable[dict[str, Any]], model: str) -> int:
 
 
 class AnnVectorIndex:
-    """One brand's reference views of one model in a FAISS HNSW graph (inner product of unit vectors)."""
+    """One brand's reference views of one model in a FAISS HNSW graph with an exact re-rank (unit vectors)."""
 
     name = "ann"
 
     def __init__(self, brand_id: str, model: str, dim: int) -> None:
-        faiss = _faiss()
+        _faiss()
         self.brand_id = brand_id
         self.model = model
         self.dim = dim
-        self.graph = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-        self.graph.hnsw.efConstruction = EF_CONSTRUCTION
+        self.graph = ann_graph.RerankedGraph(dim, GRAPH_DIM)
         self.rows = _Rows()
         self._ref_rows: dict[str, list[int]] = {}  # ref_id -> its live rows
         self._ref_index: dict[str, int] = {}  # ref_id -> index into rows.refs of its live entry
@@ -172,7 +178,7 @@ class AnnVectorIndex:
                 vectors.append(vec)
         if vectors:
             with _all_cores():
-                self.graph.add(np.asarray(vectors, np.float32))
+                self.graph.add(np.asarray(vectors, np.float32).reshape(len(vectors), self.dim))
 
     def _remove(self, ref_id: str) -> None:
         self._shape = None
@@ -235,11 +241,12 @@ class AnnVectorIndex:
             if live_rows == 0:
                 return []
             per_query = min(live_rows, k * max_views)
-            params = faiss.SearchParametersHNSW()
-            params.efSearch = max(EF_SEARCH, per_query)
+            selector = None
             if bitmap is not None:  # FAISS holds a raw pointer: the array lives in self._shape meanwhile
-                params.sel = faiss.IDSelectorBitmap(len(self.rows.live), faiss.swig_ptr(bitmap))
-            sims, rows = self.graph.search(queries, per_query, params=params)
+                selector = faiss.IDSelectorBitmap(len(self.rows.live), faiss.swig_ptr(bitmap))
+            sims, rows = self.graph.search(
+                queries, per_query, ef=EF_SEARCH, rerank=max(RERANK, per_query), selector=selector
+            )
         best: dict[int, tuple[float, int, str]] = {}  # owner -> (cosine, query, view)
         for qi in range(len(queries)):
             for sim, row in zip(sims[qi].tolist(), rows[qi].tolist(), strict=True):
@@ -255,6 +262,7 @@ class AnnVectorIndex:
 
     def to_bytes(self) -> bytes:
         faiss = _faiss()
+        graph_meta, projection, vectors, graph = self.graph.to_parts()
         meta = json.dumps(
             {
                 "format": FORMAT,
@@ -262,6 +270,7 @@ class AnnVectorIndex:
                 "brand": self.brand_id,
                 "model": self.model,
                 "dim": self.dim,
+                "graph": graph_meta,
                 "kit_version": self.kit_version,
                 "refs": self.rows.refs,
                 "owners": self.rows.owners,
@@ -270,9 +279,11 @@ class AnnVectorIndex:
             },
             separators=(",", ":"),
         ).encode()
-        graph = faiss.serialize_index(self.graph).tobytes()
-        digest = hashlib.sha256(meta + graph).digest()
-        return _HEAD.pack(_MAGIC, len(meta), len(graph), digest) + meta + graph
+        parts = (meta, projection, vectors, graph)
+        digest = hashlib.sha256()
+        for part in parts:
+            digest.update(part)
+        return b"".join((_HEAD.pack(_MAGIC, *map(len, parts), digest.digest()), *parts))
 
     @classmethod
     def from_bytes(cls, data: bytes, brand_id: str, model: str) -> AnnVectorIndex:
@@ -280,14 +291,18 @@ class AnnVectorIndex:
         faiss = _faiss()
         if len(data) < _HEAD.size:
             raise StaleIndex(f"{len(data)} bytes: shorter than the header")
-        magic, meta_len, graph_len, digest = _HEAD.unpack_from(data)
+        magic, *lengths, digest = _HEAD.unpack_from(data)
         if magic != _MAGIC:
-            raise StaleIndex("not a counterfeit vector index (bad magic)")
-        body = data[_HEAD.size :]
-        if len(body) != meta_len + graph_len or hashlib.sha256(body).digest() != digest:
+            raise StaleIndex("not a counterfeit vector index of this format (bad magic)")
+        body = memoryview(data)[_HEAD.size :]
+        if len(body) != sum(lengths) or hashlib.sha256(body).digest() != digest:
             raise StaleIndex("checksum mismatch (truncated or corrupt)")
+        ends = np.cumsum(lengths).tolist()
+        meta_bytes, projection, vectors, graph = (
+            body[lo:hi] for lo, hi in zip([0, *ends[:-1]], ends, strict=True)
+        )
         try:
-            meta = json.loads(body[:meta_len])
+            meta = json.loads(bytes(meta_bytes))
         except ValueError as exc:
             raise StaleIndex(f"unreadable metadata ({exc})") from exc
         for key, want in (
@@ -299,30 +314,30 @@ class AnnVectorIndex:
             if meta.get(key) != want:
                 raise StaleIndex(f"{key} is {str(meta.get(key))[:80]!r}, expected {want!r}")
         try:
-            graph = faiss.deserialize_index(np.frombuffer(body[meta_len:], np.uint8))
+            reranked = ann_graph.RerankedGraph.from_parts(meta["graph"], projection, vectors, graph)
         except RuntimeError as exc:
             raise StaleIndex(f"FAISS could not read the graph ({str(exc)[:120]})") from exc
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StaleIndex(f"the graph's parts disagree ({exc.__class__.__name__}: {exc})") from exc
         try:
-            return cls._from_parts(brand_id, model, meta, graph)
+            return cls._from_parts(brand_id, model, meta, reranked)
         except (KeyError, IndexError, TypeError, ValueError) as exc:  # a well-formed file never gets here
             raise StaleIndex(
                 f"metadata does not describe the graph ({exc.__class__.__name__}: {exc})"
             ) from exc
 
     @classmethod
-    def _from_parts(cls, brand_id: str, model: str, meta: dict[str, Any], graph: Any) -> AnnVectorIndex:
-        faiss = _faiss()
+    def _from_parts(
+        cls, brand_id: str, model: str, meta: dict[str, Any], graph: ann_graph.RerankedGraph
+    ) -> AnnVectorIndex:
         index = cls(brand_id, model, int(meta["dim"]))
         owners, views = list(meta["owners"]), list(meta["views"])
-        if graph.d != index.dim or graph.ntotal != len(owners) or len(views) != len(owners):
+        if graph.dim != index.dim or len(graph) != len(owners) or len(views) != len(owners):
             raise StaleIndex("graph and metadata disagree on the number or size of rows")
         n_refs, n_rows = len(meta["refs"]), len(owners)
         if not all(0 <= o < n_refs for o in owners) or not all(0 <= d < n_rows for d in meta["dead"]):
             raise StaleIndex("metadata points at rows or references that do not exist")
-        if not isinstance(graph, faiss.IndexHNSWFlat):  # deserialize_index returns the concrete class
-            raise StaleIndex(f"persisted graph is a {type(graph).__name__}, not an IndexHNSWFlat")
         index.graph = graph
-        index.graph.hnsw.efConstruction = EF_CONSTRUCTION
         index.rows = _Rows([(str(r), str(s)) for r, s in meta["refs"]], owners, views, [True] * len(owners))
         for row in meta["dead"]:
             index.rows.live[row] = False

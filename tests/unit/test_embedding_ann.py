@@ -105,13 +105,13 @@ def test_add_and_remove_update_the_graph_in_place() -> None:
     rng = np.random.default_rng(4)
     refs = _refs(rng, 20)
     graph = ann.AnnVectorIndex.build("acme", MODEL, refs[:19], kit_version="v1")
-    rows_before = graph.graph.ntotal
+    rows_before = len(graph.graph)
     changed = dict(refs[5], sha256="new photo", embedding=_unit(rng, 1, 24)[0].tolist(), embedding_crops={})
     kit = [*refs[:5], changed, *refs[7:]]  # r6 removed, r5 changed, r19 added
     added, removed = graph.sync(kit, "v2")
     assert added == sorted([refs[19]["ref_id"], changed["ref_id"]])
     assert removed == [refs[6]["ref_id"]]
-    assert graph.graph.ntotal == rows_before + 6 + 1  # appended, not rebuilt: r19's six views, r5's one
+    assert len(graph.graph) == rows_before + 6 + 1  # appended, not rebuilt: r19's six views, r5's one
     assert len(graph) == 19 * 6 - 6 - 6 + 6 + 1
     exact = LocalVectorIndex.from_references(kit, model=MODEL)
     for queries in (_unit(rng, 15, 24), np.asarray([changed["embedding"]], np.float32)):
@@ -170,7 +170,7 @@ def test_many_removals_rebuild_instead_of_piling_up_deleted_rows(
     _adapter(tmp_path, cache).prepare(_brand(refs), MODEL)
     index = _adapter(tmp_path, cache).index_for(_brand(refs[:10], "v2"), MODEL)
     assert "rows deleted; rebuilding" in caplog.text
-    assert isinstance(index, ann.AnnVectorIndex) and index.deleted_share == 0 and index.graph.ntotal == 60
+    assert isinstance(index, ann.AnnVectorIndex) and index.deleted_share == 0 and len(index.graph) == 60
 
 
 @pytest.mark.parametrize(
@@ -240,27 +240,121 @@ def test_brand_add_builds_and_stores_the_graph(tmp_path: Path, runtime, demo_dir
     )
 
 
-def test_checksummed_but_inconsistent_metadata_is_stale() -> None:
-    """A file with a valid checksum but metadata that does not describe the graph (written by a bug or by
-    someone with access to the bucket) is refused, never half-loaded."""
+def _reseal(data: bytes, meta_change: dict | None = None, parts_change: dict | None = None) -> bytes:
+    """``data`` with its metadata or raw parts changed and a valid checksum again."""
     import hashlib
     import json
 
+    _, *lengths, _ = ann._HEAD.unpack_from(data)
+    ends = np.cumsum(lengths).tolist()
+    body = data[ann._HEAD.size :]
+    parts = [body[lo:hi] for lo, hi in zip([0, *ends[:-1]], ends, strict=True)]
+    if meta_change:
+        parts[0] = json.dumps(dict(json.loads(parts[0]), **meta_change)).encode()
+    for i, value in (parts_change or {}).items():
+        parts[i] = value
+    digest = hashlib.sha256(b"".join(parts)).digest()
+    return ann._HEAD.pack(ann._MAGIC, *map(len, parts), digest) + b"".join(parts)
+
+
+def test_checksummed_but_inconsistent_metadata_is_stale() -> None:
+    """A file with a valid checksum but metadata that does not describe the graph (written by a bug or by
+    someone with access to the bucket) is refused, never half-loaded."""
+    import json
+
     data = ann.AnnVectorIndex.build("acme", MODEL, _refs(np.random.default_rng(11), 3)).to_bytes()
-    _, meta_len, graph_len, _ = ann._HEAD.unpack_from(data)
+    _, meta_len, *_ = ann._HEAD.unpack_from(data)
     meta = json.loads(data[ann._HEAD.size : ann._HEAD.size + meta_len])
-    graph = data[ann._HEAD.size + meta_len :]
-    for key, value in (
-        ("owners", [-1] * len(meta["owners"])),
-        ("dead", [10**6]),
-        ("views", []),
-        ("dim", "x"),
+    assert ann.AnnVectorIndex.from_bytes(_reseal(data), "acme", MODEL)  # resealing alone keeps it valid
+    for change in (
+        {"owners": [-1] * len(meta["owners"])},
+        {"dead": [10**6]},
+        {"views": []},
+        {"dim": "x"},
+        {"graph": dict(meta["graph"], rows=5)},
+        {"graph": dict(meta["graph"], quantised=True)},
+        {"graph": "nothing"},
     ):
-        bad = json.dumps(dict(meta, **{key: value})).encode()
-        blob = (
-            ann._HEAD.pack(ann._MAGIC, len(bad), graph_len, hashlib.sha256(bad + graph).digest())
-            + bad
-            + graph
-        )
         with pytest.raises(ann.StaleIndex):
-            ann.AnnVectorIndex.from_bytes(blob, "acme", MODEL)
+            ann.AnnVectorIndex.from_bytes(_reseal(data, change), "acme", MODEL)
+    for part, value in ((2, b"\0" * 12), (1, b"\0" * 8), (3, b"not a faiss index")):
+        with pytest.raises(ann.StaleIndex):
+            ann.AnnVectorIndex.from_bytes(_reseal(data, parts_change={part: value}), "acme", MODEL)
+
+
+def test_an_index_of_the_previous_format_is_rebuilt(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Graphs persisted before the re-ranked graph (format /1: one 1280-d IndexHNSWFlat) are not read as this
+    format: the magic differs, so the adapter logs and rebuilds."""
+    import struct
+
+    refs = _refs(np.random.default_rng(12), 10)
+    blobs = FileBlobStore(tmp_path / "blobs")
+    meta = b"{" + b" " * 98 + b"}"  # a real /1 file is bigger than this format's header
+    old = struct.pack("<8sQQ32s", b"CFANN\x00\x01\n", len(meta), 0, bytes(32)) + meta
+    blobs.write(BUCKET, paths.vector_index("acme", MODEL), old)
+    caplog.set_level(logging.INFO, logger="common.embedding.local_indexes")
+    index = _adapter(tmp_path).index_for(_brand(refs), MODEL)
+    assert "unusable (not a counterfeit vector index of this format" in caplog.text
+    assert isinstance(index, ann.AnnVectorIndex) and len(index) == 60
+
+
+def _embedding_like(
+    rng: np.random.Generator, products: int, dim: int = 1280, noise: float = 0.02
+) -> np.ndarray:
+    """Vectors with the shape of the model's (scripts/bench_index.py EmbeddingModel, simplified): a shared mean
+    direction, most variance in a few dozen directions, isotropic noise in the rest, six views per product."""
+    mean = np.abs(rng.normal(size=dim)) / np.sqrt(dim)
+    basis = rng.normal(size=(64, dim)) / np.sqrt(dim) * np.linspace(1.5, 0.2, 64)[:, None]
+
+    def offsets(n: int, scale: float) -> np.ndarray:
+        return scale * (rng.normal(size=(n, 64)) @ basis + noise * rng.normal(size=(n, dim)))
+
+    centres = mean + offsets(products, 1.0)
+    views = np.repeat(centres, 6, axis=0) + offsets(products * 6, 0.6)
+    return (views / np.linalg.norm(views, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_reduced_graph_recall_against_exact_search() -> None:
+    """1280-d vectors, so the graph really walks their projection (128-d): recall@10 of the re-ranked answer
+    against exact search, new views of stored products as queries, and cosines equal to the exact ones."""
+    from common.embedding.ann_graph import RerankedGraph
+
+    rng = np.random.default_rng(13)
+    data = _embedding_like(rng, 1000, noise=0.08)  # enough outside the top directions to matter
+    graph = RerankedGraph(1280)
+    graph.add(data[:4000])
+    graph.add(data[4000:])  # incremental: the projection fitted on the first 4,000 serves the rest
+    assert graph.projection is not None and graph.projection.shape == (ann.GRAPH_DIM, 1280) < (1280, 1280)
+    assert len(graph) == 6000
+    picks = rng.integers(0, 1000, 40) * 6
+    queries = data[picks] + 0.3 * (data[picks + 1] - data[picks])
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    sims, rows = graph.search(queries, 10)
+    exact = queries @ data.T
+    truth = np.argsort(-exact, axis=1)[:, :10]
+    recall = np.mean([len(set(r) & set(t)) / 10 for r, t in zip(rows.tolist(), truth.tolist(), strict=True)])
+    assert recall >= 0.98, recall
+    assert np.allclose(sims, np.take_along_axis(exact, rows, 1), atol=1e-5)
+    assert (rows[:, 0] == truth[:, 0]).all()  # the best stored view is always found
+    # ranked by the projected vectors alone (what the graph walks), exactly: it loses neighbours the re-rank finds
+    reduced = graph.vectors @ graph.projection.T
+    by_projection = np.argsort(-(queries @ graph.projection.T) @ reduced.T, axis=1)[:, :10]
+    pairs = zip(by_projection.tolist(), truth.tolist(), strict=True)
+    assert np.mean([len(set(r) & set(t)) / 10 for r, t in pairs]) < recall
+
+
+def test_reduced_graph_round_trip_and_add_after_load() -> None:
+    from common.embedding.ann_graph import RerankedGraph
+
+    rng = np.random.default_rng(14)
+    data = _embedding_like(rng, 300)
+    graph = RerankedGraph(1280, graph_dim=128, quantised=True)
+    graph.add(data[:1200])
+    back = RerankedGraph.from_parts(*graph.to_parts())
+    assert back.projection is not None and np.array_equal(back.projection, graph.projection)
+    queries = data[::97] + 0.01
+    for got, want in zip(back.search(queries, 10), graph.search(queries, 10), strict=True):
+        assert np.array_equal(got, want)
+    back.add(data[1200:])  # the loaded store is read-only: the add copies it into a growable one
+    _, rows = back.search(data[1200:1210], 1)
+    assert rows[:, 0].tolist() == list(range(1200, 1210))  # the new rows are found (each is its own nearest)

@@ -48,20 +48,20 @@ BASELINE_COMMIT = "2fe3365"  # the estimator before the periodic-line search (st
 BASELINE_TAKES_BLUR = False  # set in main(): whether the --baseline estimator takes the blur (then same gate)
 
 
-def _material(rng: random.Random, name: str) -> np.ndarray:
-    seed = rng.randrange(10**6)
-    colour = (rng.uniform(0.2, 0.7), rng.uniform(0.15, 0.5), rng.uniform(0.1, 0.4))
+def _material(params: dict[str, Any]) -> np.ndarray:
+    name, seed, colour = params["material"], params["material_seed"], params["material_colour"]
     if name == "leather":
-        return syn.leather(seed, colour, grain_mm=rng.uniform(0.4, 0.9))
+        return syn.leather(seed, colour, grain_mm=params["material_mm"])
     if name == "canvas":
-        return syn.canvas(seed, colour, weave_mm=rng.uniform(0.4, 1.2))
+        return syn.canvas(seed, colour, weave_mm=params["material_mm"])
     from skimage import data
 
-    return syn.photo_texture(getattr(data, name)(), span_mm=rng.uniform(50, 120))
+    return syn.photo_texture(getattr(data, name)(), span_mm=params["material_mm"])
 
 
-def draw_case(rng: random.Random, groups: list[str]) -> dict[str, Any]:
-    """One photo and its truth."""
+def draw_params(rng: random.Random, groups: list[str]) -> dict[str, Any]:
+    """One photo's conditions and truth, drawn without rendering (the draws in the order they always were, so
+    a seed gives the same photos as before the split)."""
     spi = rng.uniform(3.5, 40.0)
     thread = rng.choice(list(THREADS))
     material = rng.choice([m for g in groups for m in GROUPS[g]])
@@ -69,13 +69,42 @@ def draw_case(rng: random.Random, groups: list[str]) -> dict[str, Any]:
     cam = syn.Camera(tilt_deg=rng.uniform(0, 38), tilt_dir_deg=rng.uniform(0, 360), roll_deg=rng.uniform(0, 360),
                      blur_px=rng.uniform(0, 2.0), gain=rng.uniform(0.45, 1.2), gradient=rng.uniform(0, 0.6),
                      noise=rng.uniform(0.005, 0.03), jpeg_quality=rng.randint(70, 95))  # fmt: skip
-    world = _material(rng, material)
-    syn.draw_seam(world, spi, rng.randrange(10**6), thread=THREADS[thread], angle_deg=rng.uniform(-25, 25),
-                  thread_mm=rng.uniform(0.5, 1.0))  # fmt: skip
-    syn.place_card(world)
-    photo = syn.photograph(world, cam, rng.randrange(10**6))
+    material_seed = rng.randrange(10**6)
+    colour = (rng.uniform(0.2, 0.7), rng.uniform(0.15, 0.5), rng.uniform(0.1, 0.4))
+    lo_hi = {"leather": (0.4, 0.9), "canvas": (0.4, 1.2)}.get(material, (50, 120))
+    material_mm = rng.uniform(*lo_hi)
+    seam_seed = rng.randrange(10**6)
+    angle, thread_mm = rng.uniform(-25, 25), rng.uniform(0.5, 1.0)
     return {"spi": spi, "thread": thread, "group": group, "material": material, "tilt": cam.tilt_deg,
-            "blur": cam.blur_px, "gain": cam.gain, "photo": photo}  # fmt: skip
+            "blur": cam.blur_px, "gain": cam.gain, "camera": cam, "material_seed": material_seed,
+            "material_colour": colour, "material_mm": material_mm, "seam_seed": seam_seed, "angle": angle,
+            "thread_mm": thread_mm, "photo_seed": rng.randrange(10**6)}  # fmt: skip
+
+
+def render(params: dict[str, Any]) -> bytes:
+    """The photo ``draw_params`` describes."""
+    world = _material(params)
+    syn.draw_seam(world, params["spi"], params["seam_seed"], thread=THREADS[params["thread"]],
+                  angle_deg=params["angle"], thread_mm=params["thread_mm"])  # fmt: skip
+    syn.place_card(world)
+    return syn.photograph(world, params["camera"], params["photo_seed"])
+
+
+def draw_case(
+    rng: random.Random, groups: list[str], cache: Path | None = None, key: str = ""
+) -> dict[str, Any]:
+    """One photo and its truth; with ``cache`` the rendered photo is kept there as ``{key}.jpg`` and reused
+    (rendering is about a fifth of a photo's benchmark time)."""
+    params = draw_params(rng, groups)
+    path = cache / f"{key}.jpg" if cache is not None else None
+    if path is not None and path.exists():
+        photo = path.read_bytes()
+    else:
+        photo = render(params)
+        if path is not None:
+            path.write_bytes(photo)
+    keep = ("spi", "thread", "group", "material", "tilt", "blur", "gain")
+    return {k: params[k] for k in keep} | {"photo": photo}
 
 
 def load_baseline(commit: str) -> types.ModuleType | None:
@@ -96,23 +125,28 @@ def takes_blur(module: Any) -> bool:
     return "detection" in inspect.signature(module.measure_spi).parameters
 
 
-def _measure(
-    module: Any, rect: card.Rectified, det: card.CardDetection, blur: float | None
-) -> dict[str, Any]:
+def _measure(module: Any, rect: card.Rectified, det: card.CardDetection, blur: float | None,
+             block: int | None = None) -> dict[str, Any]:  # fmt: skip
+    """One estimator on one photo; ``block`` (the JPEG's block size) for estimators that take it."""
     rms = det.reprojection_mm
+    extra = {"block_px": block} if "block_px" in inspect.signature(module.measure_spi).parameters else {}
     try:
-        m = module.measure_spi(rect, rms) if blur is None else module.measure_spi(rect, rms, blur, det)
+        m = (
+            module.measure_spi(rect, rms)
+            if blur is None
+            else module.measure_spi(rect, rms, blur, det, **extra)
+        )
     except module.SeamNotFound as exc:
         return {"failed": str(exc)}
     return {"est": m.spi, "unc": m.uncertainty}
 
 
 def run(n: int, seed: int, groups: list[str], baseline: types.ModuleType | None,
-        save_dir: Path | None = None) -> list[dict[str, Any]]:  # fmt: skip
+        save_dir: Path | None = None, cache: Path | None = None) -> list[dict[str, Any]]:  # fmt: skip
     rng = random.Random(seed)
     rows = []
     for i in range(n):
-        case = draw_case(rng, groups)
+        case = draw_case(rng, groups, cache, f"seed{seed}-{'+'.join(groups)}-{i:03d}")
         photo = case.pop("photo")
         start = time.perf_counter()
         cap = quality.assess(f"bench-{i}", photo, **LIMITS, max_blur_mm=quality.max_blur_for("spi"))
@@ -122,12 +156,15 @@ def run(n: int, seed: int, groups: list[str], baseline: types.ModuleType | None,
             blur = cap.metrics.get("blur_sigma_mm", 0.0)
             rect = cap.rectified if cap.rectified is not None else card.rectify(cap.rgb, cap.detection)
             cpu = time.process_time()
-            row["new"] = _measure(seam, rect, cap.detection, blur)
+            block = int(cap.metrics["jpeg_block_px"]) if cap.metrics.get("jpeg_block_px") else None
+            row["new"] = _measure(seam, rect, cap.detection, blur, block)
             row["cpu_new"] = time.process_time() - cpu
             row["ms"] = (time.perf_counter() - start) * 1000
             if baseline is not None:
                 cpu = time.process_time()
-                row["old"] = _measure(baseline, rect, cap.detection, blur if takes_blur(baseline) else None)
+                row["old"] = _measure(
+                    baseline, rect, cap.detection, blur if takes_blur(baseline) else None, block
+                )
                 row["cpu_old"] = time.process_time() - cpu
         if save_dir is not None and not cap.retake and not _ok(row, "new"):
             (
@@ -267,20 +304,22 @@ def main() -> None:
     parser.add_argument(
         "--save-misses", type=Path, help="write each accepted photo measured wrong or not at all"
     )
+    parser.add_argument("--cache", type=Path, help="keep rendered photos here and reuse them on the next run")
     parser.add_argument("--seed003", action="store_true", help="print seed 003's 20-trial table from photos")
     args = parser.parse_args()
     if args.seed003:
         seed003_table()
         return
-    if args.save_misses:
-        args.save_misses.mkdir(parents=True, exist_ok=True)
+    for folder in (args.save_misses, args.cache):
+        if folder:
+            folder.mkdir(parents=True, exist_ok=True)
     baseline = load_baseline(args.baseline) if args.baseline else None
     global BASELINE_TAKES_BLUR
     BASELINE_TAKES_BLUR = baseline is not None and takes_blur(baseline)
     if args.baseline and baseline is None:
         print(f"(previous estimator {args.baseline} not readable from git: column left out)", file=sys.stderr)
     groups = list(GROUPS) if args.group == "all" else [args.group]
-    rows = run(args.n, args.seed, groups, baseline, args.save_misses)
+    rows = run(args.n, args.seed, groups, baseline, args.save_misses, args.cache)
     print(f"seed {args.seed}, n {args.n}, groups {groups}, previous estimator: {args.baseline or 'none'}\n")
     report(rows, baseline is not None)
 

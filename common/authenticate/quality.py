@@ -35,6 +35,18 @@ _PAPER_POINTS_MM = np.array([[card.CARD_W_MM / 2, 12.0], [card.CARD_W_MM / 2, ca
                              [30.0, card.CARD_H_MM / 2 - 8], [card.CARD_W_MM - 30.0, card.CARD_H_MM / 2 + 8]])  # fmt: skip
 
 
+def jpeg_block_px(image: object, fmt: str) -> int | None:
+    """The photo's JPEG block size in photo px (None: not a JPEG): 8 px blocks, colour on a coarser grid when
+    subsampled (the header's sampling factors; a phone's 4:2:0 codes colour in 16 px blocks). ``seam`` refuses
+    colour-only periods on this grid's multiples along a seam."""
+    if fmt != "JPEG":
+        return None
+    layer = getattr(image, "layer", None)  # [(component id, h factor, v factor, table)]
+    if not layer:
+        return 16  # unknown sampling (e.g. re-oriented on decode): as a phone's 4:2:0
+    return 8 * max(max(c[1], c[2]) for c in layer)
+
+
 def max_blur_for(check: str) -> float:
     """The blur limit for a region's check (``contract.region_check``)."""
     return SEAM_MAX_BLUR_MM if check == "spi" else MAX_BLUR_MM
@@ -149,6 +161,9 @@ def assess(
         "paper_level": round(paper, 3),
         "card_residual_mm": round(detection.reprojection_mm, 4),
     }
+    block = jpeg_block_px(decoded.image, decoded.format)
+    if block is not None:
+        cap.metrics["jpeg_block_px"] = float(block)
     if paper < MIN_PAPER_LEVEL:
         cap.retake.append(f"too dark: the card's white reads {paper:.2f} of full scale, at least "
                           f"{MIN_PAPER_LEVEL:.2f} needed (more light, no flash glare)")  # fmt: skip

@@ -12,10 +12,14 @@ thin thread) but the one line along which the colour repeats at one period: thre
    frequency, a seam at one and its harmonics); a line adds its tiles' evidence at one frequency;
 2. *refine*: along each of the best few candidate lines the band-passed stitch energy is located across the
    line segment by segment and a line is fitted through it (the search's direction is only good to ~1 degree);
-3. *check*: the profile along the refined line is split in pieces; the seam is accepted only when most pieces
-   show the same period (a texture's chance peak is not repeated along the line) and the period does not
-   repeat on lines beside it (a material's pattern does); the fundamental is the peak or the sub-multiple the
-   pieces agree on, and their spread enters the uncertainty;
+3. *check*: the periods tried on a line are the search's and, when it is no harmonic of that, the whole
+   line's own most prominent one (the search's short tiles can rank a JPEG artefact along a strong seam above
+   the stitches), most prominent first; the profile along the refined line is split in pieces; a period is
+   accepted only when most pieces show it (a texture's chance peak is not repeated along the line) and it does
+   not repeat on lines beside it (a material's pattern does); the fundamental is the peak or the sub-multiple
+   the pieces agree on, and their spread enters the uncertainty. A period carried by colour alone that is a
+   whole multiple of the rate at which the line crosses the JPEG's block grid is refused (BLOCK_TOLERANCE):
+   along a seam, compression makes periods of its own there;
 4. *measure*: the unwrapped phase of the band-passed profile (a linear ramp whose slope is the stitch frequency)
    gives the period well below a frequency bin, independently of thread/background polarity. The uncertainty
    combines the phase fit's residual, the segments' disagreement and the card's scale (corner residual and how
@@ -75,6 +79,11 @@ BESIDE_SHARE = 0.3
 MAX_SUBHARMONIC = 8
 SUBHARMONIC_PEAK = 25.0  # a sub-multiple this far above its spectral neighbourhood is a real period
 CHROMA_FLOOR = 0.1
+# JPEG codes the photo in blocks (8 px; colour in 16 px blocks when subsampled, as a phone's 4:2:0): along a
+# high-contrast seam the blocks' quantisation error repeats at whole multiples of the rate at which the line
+# crosses block columns or rows. On seed 31 every wrong number was one (39.82 = 4.01x, 29.85 = 3.01x, 17.19 =
+# 2.00x the row rate). A period carried by colour alone within this share of such a multiple is refused.
+BLOCK_TOLERANCE = 0.01
 COVERAGE_SIGMAS = 2.0  # reported uncertainty: +- 2 sigma (~95 %)
 # Scale error the corner-noise model (card.length_sigma_rel) does not see (corners shifted alike by blur or
 # perspective): on the tuning seed's (19) correctly found seams relative errors reached 0.2 %; 1 sigma = 0.1 %.
@@ -364,19 +373,21 @@ def _strip(rect: Rectified, line: _Line, half_px: int) -> tuple[np.ndarray, np.n
     return hp.astype(np.float32), valid
 
 
-def _bandpass_energy(strip: np.ndarray, s: float, f0: float) -> np.ndarray:
+def _bandpass_energy(strip: np.ndarray, s: float, f0: float, f_hi: float = math.inf) -> np.ndarray:
     """Energy (across x along) of the strip's rows band-passed at the stitch frequency and its harmonics, each
     colour channel judged against its own level: a channel's energy over its median across the strip (the
     material's level in that band), weighted by how far its strongest row stands above that level. Why: a
     dark thread on dark leather shows in luminance while JPEG's chroma noise is larger; a red thread on grey
     gravel shows in red-green while the gravel's luminance is far stronger. A plain sum follows the loudest
-    channel, not the seam's."""
+    channel, not the seam's. Harmonics above ``f_hi`` (what the blur leaves) are left out: there JPEG's blocks
+    along the seam, not the stitches, carry the energy, and they lie beside the thread as much as on it."""
     n = strip.shape[1]
     spec = np.fft.rfft(strip, axis=1)
     freqs = np.fft.rfftfreq(n, d=1.0 / s)
     keep = np.zeros_like(freqs, bool)
     for k in range(1, HARMONICS + 1):
-        keep |= np.abs(freqs - k * f0) <= 0.06 * f0 * k
+        if k == 1 or k * f0 <= f_hi:  # a harmonic the blur has removed is only noise and JPEG blocks
+            keep |= np.abs(freqs - k * f0) <= 0.06 * f0 * k
     spec[:, ~keep] = 0
     analytic = np.fft.ifft(
         np.concatenate([spec, np.zeros_like(spec[:, : n - spec.shape[1]])], axis=1), axis=1
@@ -390,14 +401,14 @@ def _bandpass_energy(strip: np.ndarray, s: float, f0: float) -> np.ndarray:
     return np.asarray((energy * (weight / level)[None, None, :]).sum(axis=2))
 
 
-def _refine(rect: Rectified, line: _Line, f0: float) -> _Line:
+def _refine(rect: Rectified, line: _Line, f0: float, f_hi: float = math.inf) -> _Line:
     """The line through the stitch energy: located across the strip segment by segment, a weighted straight
     fit through the segments' centres (twice: the second pass on the first's line)."""
     s = rect.px_per_mm
     half = int(round(REFINE_HALF_MM * s))
     for _ in range(2):
         strip, valid = _strip(rect, line, half)
-        energy = _bandpass_energy(strip, s, f0) * valid
+        energy = _bandpass_energy(strip, s, f0, f_hi) * valid
         seg = int(REFINE_SEGMENT_MM * s)
         us, vs, ws = [], [], []
         for u0 in range(0, energy.shape[1] - seg + 1, seg // 2):
@@ -457,10 +468,9 @@ def _channel_weights(colour: np.ndarray, s: float, f0: float) -> np.ndarray:
     return np.asarray(vt[0] * scale)
 
 
-def _profile(rect: Rectified, line: _Line, f0: float, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
-    """(scalar profile along the seam over its longest valid stretch, that stretch's two ends in card mm, the
-    channel weights used): the colour channels of a +-BAND_MM band combined as ``_channel_weights`` finds
-    the period ``f0`` best (or with the ``weights`` given, to compare other lines with the seam's)."""
+def _stretch(rect: Rectified, line: _Line) -> tuple[np.ndarray, np.ndarray]:
+    """(colour channels of a +-BAND_MM band along ``line`` over its longest valid stretch: along x channels,
+    zero mean; that stretch's two ends in card mm)."""
     half = max(1, int(round(BAND_MM * rect.px_per_mm)))
     strip, valid = _strip(rect, line, half)
     ok = valid.all(axis=0)
@@ -469,13 +479,89 @@ def _profile(rect: Rectified, line: _Line, f0: float, weights: np.ndarray | None
         raise SeamNotFound("no seam in the part of the photo outside the card")
     starts, ends = runs[0::2], runs[1::2]
     k = int(np.argmax(ends - starts))
-    colour = strip[:, starts[k] : ends[k]].mean(axis=0)  # along x channels
-    colour = (colour - colour.mean(axis=0)).astype(np.float64)
-    if weights is None:
-        weights = _channel_weights(colour, rect.px_per_mm, f0)
+    colour = strip[:, starts[k] : ends[k]].mean(axis=0)
     m = line.strip_matrix(strip.shape[1], half)
     ends_px = np.array([m @ [starts[k], half, 1.0], m @ [ends[k], half, 1.0]])
-    return colour @ weights, np.asarray(rect.origin_mm) + ends_px / rect.px_per_mm, weights
+    ends_mm = np.asarray(rect.origin_mm) + ends_px / rect.px_per_mm
+    return (colour - colour.mean(axis=0)).astype(np.float64), ends_mm
+
+
+def _profile(rect: Rectified, line: _Line, f0: float, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """(scalar profile along the seam over its longest valid stretch, that stretch's two ends in card mm, the
+    channel weights used): the colour channels of ``_stretch`` combined as ``_channel_weights`` finds the
+    period ``f0`` best (or with the ``weights`` given, to compare other lines with the seam's)."""
+    colour, ends_mm = _stretch(rect, line)
+    if weights is None:
+        weights = _channel_weights(colour, rect.px_per_mm, f0)
+    return colour @ weights, ends_mm, weights
+
+
+def _ring_level(freqs: np.ndarray, power: np.ndarray, f: float, outer: float = 0.4) -> float:
+    """The spectrum's level around ``f`` (median of the power 8 %-``outer`` away from it): what the material
+    and the noise give at that frequency, against which a peak is judged."""
+    ring = (np.abs(freqs - f) > 0.08 * f) & (np.abs(freqs - f) < outer * f)
+    return float(np.median(power[ring])) if np.any(ring) else 0.0
+
+
+def _prominence(profile: np.ndarray, s: float, f: float) -> float:
+    """How far the profile's peak at ``f`` stands above its spectral neighbourhood."""
+    freqs, power = _spectrum(profile, s)
+    return _peak_near(freqs, power, f, 0.02)[1] / max(_ring_level(freqs, power, f), 1e-30)
+
+
+def _dominant_frequency(colour: np.ndarray, s: float, f_lo: float, f_hi: float) -> tuple[float, float]:
+    """(frequency, prominence) of the line's most prominent periodicity in [f_lo, f_hi], in whichever colour
+    channel it stands out most against that channel's own neighbourhood (chroma floored at CHROMA_FLOOR of the
+    grey level). Why: the search ranks a line's periods on short, coarse tiles; along a strong seam JPEG's
+    chroma blocks beat with the stitches into a faint periodicity of their own, which on the tiles can outscore
+    the stitches where the blur has removed the material's contrast. The whole line at full resolution shows
+    which period is the line's own."""
+    n = len(colour)
+    detrended = np.stack([_detrend(colour[:, ch], s) for ch in range(colour.shape[1])], axis=1)
+    spec = np.fft.rfft(detrended * np.hanning(n)[:, None], axis=0)
+    power = spec.real**2 + spec.imag**2  # freqs x channels
+    freqs = np.fft.rfftfreq(n, d=1.0 / s)
+    best = (0.0, 0.0)
+    for i in np.flatnonzero((freqs >= f_lo) & (freqs <= f_hi)):
+        ring = (np.abs(freqs - freqs[i]) > 0.08 * freqs[i]) & (np.abs(freqs - freqs[i]) < 0.4 * freqs[i])
+        if not np.any(ring):
+            continue
+        level = np.median(power[ring], axis=0)
+        level[1:] = np.maximum(level[1:], CHROMA_FLOOR * level[0])
+        ratio = float(np.max(power[i] / np.maximum(level, 1e-30)))
+        if ratio > best[1]:
+            best = (float(freqs[i]), ratio)
+    return best
+
+
+def _block_multiple(colour: np.ndarray, s: float, f: float, angle_deg: float, ends_mm: np.ndarray,
+                    detection: CardDetection | None, block_px: int | None) -> int:  # fmt: skip
+    """k when the period ``f`` is carried by colour alone (luminance shows no clear peak there) and lies within
+    BLOCK_TOLERANCE of k times the rate (per card mm) at which the measured stretch (``ends_mm``, direction
+    ``angle_deg``) crosses the photo's JPEG block columns or rows (at its middle, through the card's
+    homography); else 0."""
+    if detection is None or not block_px or colour.shape[1] == 1:
+        return 0
+    if _prominence(colour[:, 0], s, f) >= SEGMENT_PEAK:
+        return 0
+    a = math.radians(angle_deg)
+    u = np.array([math.cos(a), math.sin(a)])
+    mid = ends_mm.mean(axis=0)
+    card_to_photo = np.linalg.inv(detection.homography)
+    ends = np.array([[*(mid - 0.5 * u), 1.0], [*(mid + 0.5 * u), 1.0]]) @ card_to_photo.T
+    step = ends[1, :2] / ends[1, 2] - ends[0, :2] / ends[0, 2]  # photo px per card mm along the line
+    for rate in np.abs(step) / block_px:
+        k = round(f / max(float(rate), 1e-9))
+        if k >= 1 and abs(f - k * rate) <= BLOCK_TOLERANCE * f:
+            return int(k)
+    return 0
+
+
+def _related(f: float, g: float) -> bool:
+    """One frequency a harmonic of the other (within 2 %): the same stitch pattern seen at two orders."""
+    r = max(f, g) / max(min(f, g), 1e-12)
+    k = round(r)
+    return 1 <= k <= MAX_SUBHARMONIC and abs(r - k) <= 0.02 * k
 
 
 def _beside_share(rect: Rectified, line: _Line, f: float, profile: np.ndarray, weights: np.ndarray) -> float:
@@ -512,8 +598,12 @@ def _refined(profile: np.ndarray, s: float, f_peak: float) -> tuple[float, float
     return f_peak, 1.0 / (length * math.sqrt(12.0))
 
 
+def _detrend(profile: np.ndarray, s: float) -> np.ndarray:
+    return np.asarray(profile - cv2.GaussianBlur(profile.reshape(1, -1), (0, 0), DETREND_MM * s).ravel())
+
+
 def _spectrum(profile: np.ndarray, s: float) -> tuple[np.ndarray, np.ndarray]:
-    detrended = profile - cv2.GaussianBlur(profile.reshape(1, -1), (0, 0), DETREND_MM * s).ravel()
+    detrended = _detrend(profile, s)
     windowed = (detrended - detrended.mean()) * np.hanning(len(detrended))
     pad = 1 << int(math.ceil(math.log2(len(windowed) * 16)))
     return np.fft.rfftfreq(pad, d=1.0 / s), np.abs(np.fft.rfft(windowed, pad)) ** 2
@@ -541,11 +631,31 @@ def _fundamentals(profile: np.ndarray, s: float, f_peak: float, f_lo: float) -> 
         if f_sub < f_lo:
             break
         fs, ps = _peak_near(freqs, power, f_sub, 0.02)
-        ring = (np.abs(freqs - fs) > 0.08 * fs) & (np.abs(freqs - fs) < 0.3 * fs)
-        level = float(np.median(power[ring])) if np.any(ring) else 0.0
+        level = _ring_level(freqs, power, fs, 0.3)
         if ps > SUBHARMONIC_PEAK * max(level, 1e-20) and ps > 0.02 * p0:
             out.append(fs)
     return out
+
+
+def _fundamental(profile: np.ndarray, s: float, f_peak: float, f_lo: float) -> tuple[tuple[float, float, list[float]] | None, str]:  # fmt: skip
+    """((frequency, its standard error, the agreeing pieces' frequencies) or None, why not): which of the peak
+    and its significant sub-multiples is the stitch period: the one whose period the seam's pieces agree on
+    most (a texture crossing the seam may repeat at a sub-multiple too, but not all along it); on a tie the
+    lowest (a harmonic agrees wherever its fundamental does)."""
+    length = len(profile) / s
+    hypotheses = []
+    why = ""
+    for f0 in _fundamentals(profile, s, f_peak, f_lo):
+        if length * f0 < MIN_PERIODS:
+            why = why or f"only {length * f0:.1f} stitches in view: show at least {MIN_PERIODS}"
+            continue
+        f, f_se = _refined(profile, s, f0)
+        agreeing = _agreeing_segments(profile, s, f)
+        hypotheses.append((len(agreeing), -f, f_se, agreeing))
+    if not hypotheses:
+        return None, why
+    _, neg_f, f_se, agreeing = max(hypotheses, key=lambda h: (h[0], h[1]))
+    return (-neg_f, f_se, agreeing), why
 
 
 def _phase_refine(profile: np.ndarray, s: float, f0: float) -> tuple[float, float, float]:
@@ -584,21 +694,21 @@ def _agreeing_segments(profile: np.ndarray, s: float, f: float) -> list[float]:
         piece = profile[i * n : (i + 1) * n]
         freqs, power = _spectrum(piece, s)
         fk, pk = _peak_near(freqs, power, f, 0.15)
-        ring = (np.abs(freqs - f) > 0.08 * f) & (np.abs(freqs - f) < 0.4 * f)
-        level = float(np.median(power[ring])) if np.any(ring) else 0.0
+        level = _ring_level(freqs, power, f)
         if abs(fk - f) <= SEGMENT_AGREE * f and pk >= SEGMENT_PEAK * level:
             out.append(_refined(piece, s, fk)[0])
     return out
 
 
 def measure_spi(rect: Rectified, card_rms_mm: float = 0.0, blur_mm: float = 0.0,
-                detection: CardDetection | None = None) -> SpiMeasurement:  # fmt: skip
+                detection: CardDetection | None = None, block_px: int | None = None) -> SpiMeasurement:  # fmt: skip
     """Stitches per inch of the seam in ``rect``; SeamNotFound (with the reason) when no periodic seam line
     can be measured. ``blur_mm`` (the photo's blur on the card plane, from ``quality``) caps the SPI searched
     for at what the photo can resolve, so a blurred fine seam is a "retake", not a wrong number. With the
     card's ``detection`` the scale's share of the uncertainty is that of the measured stretch's length (the
     homography extrapolated from the card's corners to where the seam lies); without it, the corner residual
-    over the card's diagonal."""
+    over the card's diagonal. ``block_px`` (a JPEG's block size in photo px, from ``quality``; None: not a
+    JPEG) with the ``detection``: colour-only periods on the block grid's multiples are refused."""
     c, s = SEARCH_PX_PER_MM, rect.px_per_mm
     f_lo, f_hi = _band_limits(c, blur_mm)
     hp_c, inner_c = _contrast(rect, c)
@@ -617,35 +727,46 @@ def measure_spi(rect: Rectified, card_rms_mm: float = 0.0, blur_mm: float = 0.0,
             # the tiles' frequency is good to half a bin (c / tile): sharpen it on the whole line first
             freqs, power = _spectrum(_profile(rect, line, f_peak)[0], s)
             f_peak = _peak_near(freqs, power, f_peak, 0.6 * c / (SEARCH_TILE_MM * c) / f_peak)[0]
-            line = _refine(rect, line, f_peak)
-            profile, ends_mm, weights = _profile(rect, line, f_peak)
+            line = _refine(rect, line, f_peak, f_hi)
+            colour, ends_mm = _stretch(rect, line)
         except SeamNotFound as exc:
             reason = reason or str(exc)
             continue
-        length = len(profile) / s
-        # Which of the peak and its significant sub-multiples is the stitch period: the one whose period the
-        # seam's pieces agree on most (a texture crossing the seam may repeat at a sub-multiple too, but not
-        # all along it); on a tie the lowest (a harmonic agrees wherever its fundamental does).
-        hypotheses = []
-        for f0 in _fundamentals(profile, s, f_peak, f_lo):
-            if length * f0 < MIN_PERIODS:
-                reason = reason or f"only {length * f0:.1f} stitches in view: show at least {MIN_PERIODS}"
+        length = len(colour) / s
+        # The search's period and, when it is no harmonic of it, the line's own most prominent one: each with
+        # its sub-multiples is one hypothesis family, tried most prominent first (see _dominant_frequency).
+        heads = [f_peak]
+        f_dom, dom_ratio = _dominant_frequency(colour, s, f_lo, f_hi)
+        if dom_ratio >= SUBHARMONIC_PEAK and not _related(f_dom, f_peak):
+            heads.append(f_dom)
+        families = []
+        for head in heads:
+            weights = _channel_weights(colour, s, head)
+            profile = colour @ weights
+            chosen, why = _fundamental(profile, s, head, f_lo)
+            reason = reason or why
+            if chosen is not None:
+                families.append((_prominence(profile, s, head), chosen, profile, weights))
+        accepted = None
+        for _, (f, f_se, agreeing), profile, weights in sorted(families, key=lambda t: -t[0]):
+            if len(agreeing) < MIN_AGREEING:
+                reason = reason or (f"a periodic line was found but its period is not the same along it "
+                          f"({len(agreeing)} of {SEGMENTS} pieces agree): not a seam, or the seam is broken/curved")  # fmt: skip
                 continue
-            f, f_se = _refined(profile, s, f0)
-            hypotheses.append((len(_agreeing_segments(profile, s, f)), -f, f, f_se))
-        if not hypotheses:
+            k = _block_multiple(colour, s, f, line.angle_deg, ends_mm, detection, block_px)
+            if k:
+                reason = reason or (f"a periodic line was found but its period is {k} times the rate at which it crosses "
+                          "the JPEG's blocks, and only its colour shows it: compression, not stitches")  # fmt: skip
+                continue
+            if _beside_share(rect, line, f, profile, weights) >= BESIDE_SHARE:
+                reason = reason or (f"a periodic line was found but its period repeats {BESIDE_MM[0]:g}-{BESIDE_MM[1]:g} mm "
+                          "beside it: a pattern of the material, not a seam")  # fmt: skip
+                continue
+            accepted = (f, f_se, agreeing)
+            break
+        if accepted is None:
             continue
-        _, _, f, f_se = max(hypotheses)
-        agreeing = _agreeing_segments(profile, s, f)
-        if len(agreeing) < MIN_AGREEING:
-            reason = reason or (f"a periodic line was found but its period is not the same along it "
-                      f"({len(agreeing)} of {SEGMENTS} pieces agree): not a seam, or the seam is broken/curved")  # fmt: skip
-            continue
-        shared = _beside_share(rect, line, f, profile, weights)
-        if shared >= BESIDE_SHARE:
-            reason = reason or (f"a periodic line was found but its period repeats {BESIDE_MM[0]:g}-{BESIDE_MM[1]:g} mm "
-                      "beside it: a pattern of the material, not a seam")  # fmt: skip
-            continue
+        f, f_se, agreeing = accepted
         seg_se = float(np.std(agreeing) / math.sqrt(len(agreeing)))
         spi = f * INCH_MM
         if detection is not None:
@@ -684,4 +805,6 @@ def measure_capture(cap: Capture) -> SpiMeasurement:
     if cap.rectified is None or cap.detection is None:
         raise SeamNotFound("retake: " + ("; ".join(cap.retake) or "the scale card is not in the photo"))
     blur = cap.metrics.get("blur_sigma_mm", 0.0)
-    return measure_spi(cap.rectified, cap.detection.reprojection_mm, blur, cap.detection)
+    block = cap.metrics.get("jpeg_block_px")
+    return measure_spi(cap.rectified, cap.detection.reprojection_mm, blur, cap.detection,
+                       int(block) if block else None)  # fmt: skip

@@ -16,8 +16,8 @@ from tests.unit.test_vision_spi import TRIALS
 LIMITS = {"max_bytes": 50_000_000, "max_pixels": 50_000_000}
 
 
-def measure(data: bytes) -> seam.SpiMeasurement:
-    cap = quality.assess("seam.jpg", data, **LIMITS)
+def measure(data: bytes, max_blur_mm: float = quality.MAX_BLUR_MM) -> seam.SpiMeasurement:
+    cap = quality.assess("seam.jpg", data, **LIMITS, max_blur_mm=max_blur_mm)
     assert cap.usable and cap.rectified is not None and cap.detection is not None, cap.retake
     return seam.measure_capture(cap)
 
@@ -140,6 +140,80 @@ def test_brick_courses_are_periodic_lines_too_declined_never_mismeasured() -> No
         assert "no regular stitch pattern" in str(exc)
     else:
         assert abs(m.spi - 21.0) <= 0.5
+
+
+def _bench_photo(material: str, material_mm: float, spi: float, seam: tuple[int, tuple[float, float, float], float, float],
+                 cam: syn.Camera, photo_seed: int) -> bytes:  # fmt: skip
+    """One of `scripts/bench_authenticate.py --seed 31`'s photos, rebuilt from its drawn conditions:
+    ``material`` a scikit-image texture photo spanning ``material_mm``, ``seam`` (seed, thread colour, angle,
+    thread width)."""
+    from skimage import data
+
+    world = syn.photo_texture(getattr(data, material)(), span_mm=material_mm)
+    seam_seed, thread, angle, thread_mm = seam
+    syn.draw_seam(world, spi, seam_seed, thread=thread, angle_deg=angle, thread_mm=thread_mm)
+    return _photo(world, cam, photo_seed)
+
+
+def _seed31_photo32(roll_deg: float) -> bytes:
+    """Seed 31's photo 32: a tan thread at SPI 21.92 on grass, 1.9 px blur, JPEG 86; ``roll_deg`` 292.3 as
+    drawn."""
+    cam = syn.Camera(tilt_deg=0.3, tilt_dir_deg=217.5, roll_deg=roll_deg, blur_px=1.94, gain=1.2, gradient=0.56,
+                     noise=0.013, jpeg_quality=86)  # fmt: skip
+    return _bench_photo("grass", 78.26, 21.9246, (9770, (0.75, 0.55, 0.3), 11.1, 0.7), cam, 735408)
+
+
+@pytest.mark.parametrize("roll_deg", [292.3, 0.0])
+def test_a_faint_jpeg_periodicity_along_a_strong_seam_is_not_taken_for_its_period(roll_deg: float) -> None:
+    """Seed 31's one wrong number: along a high-contrast seam JPEG's chroma blocks beat with the stitches into
+    faint periodicities of their own (39.8 SPI here; 33.6 SPI with the camera unrolled). Where the blur has
+    removed the grass's contrast they outscore the stitches on the search's coarse tiles, and they are the
+    same all along the seam and absent beside it, so they passed both checks (measured 39.82 +- 0.30 and
+    33.58). The line's own most prominent period on the whole line (the stitches: thousands of times their
+    spectral neighbourhood in luminance) is now tried too, most prominent first."""
+    m = measure(
+        _seed31_photo32(roll_deg), quality.SEAM_MAX_BLUR_MM
+    )  # the gate `authenticate` uses for a seam
+    assert abs(m.spi - 21.9246) <= 0.1, m
+    assert abs(m.spi - 21.9246) <= m.uncertainty, m
+    assert m.segments_agreeing == seam.SEGMENTS
+
+
+def test_a_colour_period_on_the_jpeg_block_grid_is_not_a_seam() -> None:
+    """Seed 31's photo 24: a red thread at SPI 39.2 on grey gravel, JPEG 74. The thread shows only in colour
+    (in luminance the gravel is as dark), and JPEG's colour quantisation has removed its period on the true
+    seam line (the same photo at JPEG 100 shows it 660x its neighbourhood). What is left along the seam is the
+    compression's own: periods at 2x and 4x the rate at which the line crosses the 16 px colour blocks' rows
+    (17.2 and 34.3 SPI), the same all along the seam and absent beside it. Measured 17.2 before; now refused
+    with the reason, and the photo is declined."""
+    cam = syn.Camera(tilt_deg=10.6, tilt_dir_deg=163.0, roll_deg=57.2, blur_px=1.21, gain=0.74, gradient=0.41,
+                     noise=0.029, jpeg_quality=74)  # fmt: skip
+    photo = _bench_photo("gravel", 52.46, 39.1837, (984621, (0.7, 0.1, 0.1), -11.3, 0.99), cam, 902713)
+    cap = quality.assess("red.jpg", photo, **LIMITS, max_blur_mm=quality.SEAM_MAX_BLUR_MM)
+    assert cap.metrics["jpeg_block_px"] == 16  # PIL's default 4:2:0
+    try:
+        m = seam.measure_capture(cap)
+    except seam.SeamNotFound as exc:
+        assert "no regular stitch pattern" in str(exc)
+    else:
+        assert abs(m.spi - 39.1837) <= 0.5, m
+
+
+def test_the_seam_line_is_refitted_on_the_harmonics_the_blur_keeps() -> None:
+    """Seed 31's photo 28 (black thread, SPI 28.6, on grass, 1.4 px blur): the search found the seam's line
+    and period, but the refit located the stitch energy across the line on the 2nd and 3rd harmonics too
+    (57 and 86 SPI), which the blur had removed: what carried that energy was JPEG's blocks beside the thread,
+    and the refitted line slid 1 mm off the seam, where no piece agreed. Harmonics above what the blur keeps
+    are now left out of the refit."""
+    # exact: rounded to 3 digits, this photo's refit happens to stay on the seam
+    cam = syn.Camera(tilt_deg=19.84959371762135, tilt_dir_deg=296.99266261199875, roll_deg=293.6316375454821,
+                     blur_px=1.3933040434867277, gain=1.0716388047705556, gradient=0.5975973215347501,
+                     noise=0.020125871173872323, jpeg_quality=77)  # fmt: skip
+    seam_drawn = (632086, (0.08, 0.07, 0.07), 18.735176277437013, 0.5562614302740021)
+    photo = _bench_photo("grass", 89.99611139098025, 28.569536696678632, seam_drawn, cam, 565090)
+    m = measure(photo, quality.SEAM_MAX_BLUR_MM)
+    assert abs(m.spi - 28.5695) <= m.uncertainty <= 0.5, m
+    assert m.segments_agreeing >= seam.MIN_AGREEING
 
 
 def test_no_seam_is_an_explained_failure_not_a_number() -> None:

@@ -143,6 +143,7 @@ def bench_pdq(sizes: list[int], queries: int) -> None:
 
 EF_SEARCH = [64, 128, 256]  # HNSW search breadth: recall against query time (--ef)
 RERANK = [50]  # candidates re-ranked exactly by the faiss-pca / faiss-sq8 methods (--rerank)
+NPROBE = [32, 64, 128]  # inverted lists probed by the faiss-pcaD-ivfN methods (--nprobe)
 HNSW = {"M": 16, "ef_construction": 100}  # graph degree and build breadth (--m, --ef-construction)
 K = 10
 BATCH = 15  # crops of one candidate (common.embedding.regions.candidate_regions: whole, box, 2x2, 3x3)
@@ -294,6 +295,8 @@ def _ann_methods(lib: str, data: np.ndarray, threads: int) -> list[_Method]:
 
             out.append(_Method(f"faiss IndexHNSWFlat M{HNSW['M']} ef{ef}", build, mb, f_query, f_query))
         return out
+    if lib.startswith("faiss-") and "-ivf" in lib:
+        return _ivf_methods(lib, data, threads)
     if lib.startswith("faiss-"):
         return _reranked_methods(lib, data, threads)
     raise SystemExit(
@@ -332,6 +335,49 @@ def _reranked_methods(lib: str, data: np.ndarray, threads: int) -> list[_Method]
                 return graph.search(q, K, ef=ef, rerank=depth)[1]
 
             out.append(_Method(f"{label} ef{ef} rr{depth}", build, mb, r_query, r_query))
+    return out
+
+
+def _ivf_methods(lib: str, data: np.ndarray, threads: int) -> list[_Method]:
+    """``faiss-pca128-ivf4096``: an inverted file (IndexIVFFlat, that many k-means lists) over the projection the
+    port's graph walks, probing --nprobe lists, with the same exact re-rank of the top RERANK candidates. Not in
+    the port: measured as the next candidate where the graph's recall falls at 1M (docs/indexes.md)."""
+    import faiss
+
+    from common.embedding.ann_graph import fit_projection
+
+    n, dim = data.shape
+    spec = lib.removeprefix("faiss-").split("-")
+    reduced = next(int(s[3:]) for s in spec if s.startswith("pca"))
+    lists = next(int(s[3:]) for s in spec if s.startswith("ivf"))
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    cpu = time.process_time()
+    projection = fit_projection(data, reduced)
+    ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(reduced), reduced, lists, faiss.METRIC_INNER_PRODUCT)
+    sample = data[np.linspace(0, n - 1, min(n, 40 * lists)).astype(np.int64)] @ projection.T
+    ivf.train(np.ascontiguousarray(sample))
+    for lo in range(0, n, 100_000):
+        ivf.add(np.ascontiguousarray(data[lo : lo + 100_000] @ projection.T))
+    build = time.process_time() - cpu
+    faiss.omp_set_num_threads(threads)
+    mb = (data.nbytes + n * (reduced * 4 + 8) + lists * reduced * 4) / 2**20 * 1e6 / n
+    out = []
+    for probes in NPROBE:
+        for depth in RERANK:
+
+            def i_query(q: np.ndarray, probes: int = probes, depth: int = depth) -> np.ndarray:
+                q = np.ascontiguousarray(np.atleast_2d(q), np.float32)
+                params = faiss.SearchParametersIVF()
+                params.nprobe = probes
+                _, cand = ivf.search(np.ascontiguousarray(q @ projection.T), depth, params=params)
+                rows = np.where(cand >= 0, cand, 0)
+                sims = np.matmul(data[rows], q[:, :, None])[:, :, 0]
+                sims[cand < 0] = -np.inf
+                return np.take_along_axis(rows, np.argsort(-sims, axis=1)[:, :K], 1)
+
+            out.append(
+                _Method(f"faiss PCA{reduced} IVF{lists} np{probes} rr{depth}", build, mb, i_query, i_query)
+            )
     return out
 
 
@@ -532,10 +578,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--rerank", default="50", help="candidates re-ranked exactly, faiss-pcaD / faiss-sq8 (embed)"
     )
+    parser.add_argument(
+        "--nprobe", default="32,64,128", help="inverted lists probed, faiss-pcaD-ivfN (embed)"
+    )
     args = parser.parse_args(argv)
     HNSW.update(M=args.m, ef_construction=args.ef_construction)
     EF_SEARCH[:] = [int(e) for e in args.ef.split(",")]
     RERANK[:] = [int(r) for r in args.rerank.split(",")]
+    NPROBE[:] = [int(p) for p in args.nprobe.split(",")]
     default = {"pdq": "100000,1000000,10000000", "embed": "100000", "port": "3000,30000"}[args.what]
     sizes = [int(s) for s in (args.sizes or default).split(",")]
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")

@@ -165,7 +165,9 @@ class RerankedGraph:
         rows that may be returned), ranked again by their exact inner product with the full query."""
         faiss = _faiss()
         queries = np.ascontiguousarray(queries, np.float32)
-        depth = max(1, min(self._n, max(k, rerank)))
+        if self._n == 0:
+            return np.full((len(queries), k), -np.inf, np.float32), np.full((len(queries), k), -1, np.int64)
+        depth = min(self._n, max(k, rerank))
         params = faiss.SearchParametersHNSW()
         params.efSearch = max(ef, depth)
         if selector is not None:

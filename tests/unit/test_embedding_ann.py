@@ -349,6 +349,8 @@ def test_reduced_graph_round_trip_and_add_after_load() -> None:
     rng = np.random.default_rng(14)
     data = _embedding_like(rng, 300)
     graph = RerankedGraph(1280, graph_dim=128, quantised=True)
+    sims, rows = graph.search(data[:2], 3)  # empty: nothing found, no error
+    assert (rows == -1).all() and np.isneginf(sims).all()
     graph.add(data[:1200])
     back = RerankedGraph.from_parts(*graph.to_parts())
     assert back.projection is not None and np.array_equal(back.projection, graph.projection)

@@ -89,3 +89,33 @@ def test_tiny_run_table_and_known_outcomes(bench, tmp_path: Path):
     assert "NOT met" not in table.split("Tier-1 recall >= 0.90")[0].splitlines()[-1]
     deltas = bench.format_deltas(summary, summary)
     assert "+0.0" in deltas
+
+
+def test_corroboration_table_counts_references_as_claims_only_in_its_last_column(bench):
+    """The table behind corroborated_brand_mark: a legit accessory naming the brand as a reference has no
+    corroborating signals as fusion reads it, and two if "compatible with" counted as a claim."""
+    from common.messages import Listing
+
+    def sig(name: str, score: float, **detail) -> dict:
+        return {"name": name, "status": "fired", "score": score, "detail": detail}
+
+    labels = [
+        {"brand_id": "volta", "listing_id": "a", "label": "counterfeit", "group": "wordmark_alone"},
+        {"brand_id": "volta", "listing_id": "b", "label": "legit", "group": "accessory"},
+    ]
+    records = [
+        {"brand_id": "volta", "listing_id": "a",
+         "signals": {"ocr_text": sig("ocr_text", 1.0, text="VOLTA", matched="VOLTA", rule="exact"),
+                     "copy": sig("copy", 0.9)}},
+        {"brand_id": "volta", "listing_id": "b",
+         "signals": {"listing_text": sig("listing_text", 1.0, text="VOLTA", rule="exact"),
+                     "price": sig("price", 0.95), "embedding": sig("embedding", 0.9)}},
+    ]  # fmt: skip
+    listings = {
+        ("volta", "b"): Listing(listing_id="b", image="x.jpg", title="Dust cover compatible with VOLTA")
+    }
+    rows = {
+        line.split()[0]: line.split()[1:]
+        for line in bench.corroboration_table(labels, records, listings).splitlines()[1:]
+    }
+    assert rows == {"copy+ocr_text": ["1", "0", "0", "0"], "embedding+listing_text": ["0", "0", "0", "1"]}

@@ -52,14 +52,18 @@ log = logging.getLogger(__name__)
 
 # From this many stored vectors (all views of all references of one model) a brand gets a graph; below, the
 # exact scan. Measured where the channel pays it (scripts/bench_index.py port, a candidate's 15 crops, k = 5,
-# CPU ms on one thread, the 128-d graph with its re-rank): 2,000 vectors exact 2.6 / graph 2.5 ms; 3,000: 4.3 /
-# 2.9; 10,000: 13.0 / 3.5 (docs/indexes.md). A kit of 500 photos (brands.MAX_KIT_FILES) stores ~3,000 views.
+# CPU ms on one thread, the 128-d M 32 graph with its re-rank): 2,000 vectors exact 2.8 / graph 2.6 ms; 3,000:
+# 3.9 / 2.9; 10,000: 13.0 / 4.2 (docs/indexes.md). A kit of 500 photos (brands.MAX_KIT_FILES) stores ~3,000 views.
 ANN_MIN_VECTORS = 3_000
 # The graph's parameters (scripts/bench_index.py; docs/indexes.md): dimensions walked, search breadth, candidates
 # re-ranked exactly per query row.
 GRAPH_DIM = ann_graph.GRAPH_DIM
 EF_SEARCH = ann_graph.EF_SEARCH
 RERANK = ann_graph.RERANK
+# Past this many rows the graph searches twice as broadly: recall@10 at efSearch 128 was 0.994 at 100k but 0.989
+# at 300k (M 32, 128-d), 0.995 at efSearch 256 for 1.33 ms CPU per crop (docs/indexes.md).
+BROAD_FROM_ROWS = 100_000
+EF_SEARCH_BROAD = 256
 # Rebuild from the live references once this share of the rows is marked deleted (dead rows cost memory and
 # search breadth).
 COMPACT_AT_DELETED = 0.25
@@ -244,8 +248,9 @@ class AnnVectorIndex:
             selector = None
             if bitmap is not None:  # FAISS holds a raw pointer: the array lives in self._shape meanwhile
                 selector = faiss.IDSelectorBitmap(len(self.rows.live), faiss.swig_ptr(bitmap))
+            ef = EF_SEARCH_BROAD if len(self.graph) >= BROAD_FROM_ROWS else EF_SEARCH
             sims, rows = self.graph.search(
-                queries, per_query, ef=EF_SEARCH, rerank=max(RERANK, per_query), selector=selector
+                queries, per_query, ef=ef, rerank=max(RERANK, per_query), selector=selector
             )
         best: dict[int, tuple[float, int, str]] = {}  # owner -> (cosine, query, view)
         for qi in range(len(queries)):

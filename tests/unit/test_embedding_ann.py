@@ -360,3 +360,24 @@ def test_reduced_graph_round_trip_and_add_after_load() -> None:
     back.add(data[1200:])  # the loaded store is read-only: the add copies it into a growable one
     _, rows = back.search(data[1200:1210], 1)
     assert rows[:, 0].tolist() == list(range(1200, 1210))  # the new rows are found (each is its own nearest)
+
+
+def test_big_graphs_search_more_broadly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past ``BROAD_FROM_ROWS`` the graph is searched at ``EF_SEARCH_BROAD``; the answers stay the exact ones."""
+    rng = np.random.default_rng(15)
+    refs = _refs(rng, 20)
+    graph = ann.AnnVectorIndex.build("acme", MODEL, refs)
+    seen: list[int] = []
+    search = graph.graph.search
+
+    def spy(queries, k, ef=ann.EF_SEARCH, rerank=ann.RERANK, selector=None):  # type: ignore[no-untyped-def]
+        seen.append(ef)
+        return search(queries, k, ef=ef, rerank=rerank, selector=selector)
+
+    monkeypatch.setattr(graph.graph, "search", spy)
+    queries = _unit(rng, 15, 24)
+    exact = LocalVectorIndex.from_references(refs, model=MODEL).nearest(queries, 5)
+    _same(graph.nearest(queries, 5), exact)
+    monkeypatch.setattr(ann, "BROAD_FROM_ROWS", len(graph.graph))
+    _same(graph.nearest(queries, 5), exact)
+    assert seen == [ann.EF_SEARCH, ann.EF_SEARCH_BROAD]

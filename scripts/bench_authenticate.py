@@ -3,6 +3,7 @@
     .venv/bin/python scripts/bench_authenticate.py --n 60 --seed 23       # report seed (the estimator was tuned on 19)
     .venv/bin/python scripts/bench_authenticate.py --n 60 --group realistic
     .venv/bin/python scripts/bench_authenticate.py --seed003              # seed 003's 20-trial table from photos
+    .venv/bin/python scripts/bench_authenticate.py --n 40 --seed 59 --baseline 762bfcb --cache /tmp/renders
 
 Each photo draws its conditions at random (seeded): SPI 3.5-40, thread colour (six), material, camera tilt 0-38
 degrees in any direction and any roll, defocus blur 0-2 px, exposure 0.45-1.2 with a lighting gradient up to 0.6,
@@ -14,7 +15,9 @@ The material is drawn uniformly among the groups' (with ``--group all`` the same
 
 Every photo has the card in view. "share of all" counts retakes and "no seam measured" as misses; "of accepted"
 leaves the quality retakes out. The previous estimator (``--baseline``, a commit of common/authenticate/seam.py
-loaded from git) runs on the same photos in the same run. Photos the quality check sends back as "too blurry" are
+loaded from git) runs on the same photos in the same run. ``--cache DIR`` keeps the rendered photos
+(``seed{S}-{groups}-{i}.jpg``) and reuses them: the conditions are drawn without rendering, so a seed gives the
+same photos with or without it. Photos the quality check sends back as "too blurry" are
 also measured (on their rectified plane) to show whether the retake was needed.
 """
 

@@ -84,3 +84,16 @@ def test_no_card_and_far_away_and_undecodable() -> None:
     assert any(r.startswith("too far") for r in far.retake), far.retake
     broken = quality.assess("b.jpg", b"\xff\xd8\xff\xe0not really", **LIMITS)
     assert broken.retake[0].startswith("unreadable image")
+
+
+def test_the_jpeg_block_size_is_read_from_the_header() -> None:
+    """A phone's 4:2:0 JPEG codes colour in 16 px blocks, a 4:4:4 one in 8 px blocks; a PNG has none (the seam
+    estimator refuses colour-only periods on the block grid's multiples only for JPEGs)."""
+    rgb = Image.open(io.BytesIO(syn.seam_photo(12, seed=3))).convert("RGB")
+    sizes = {}
+    for name, kwargs in (("420", {"format": "JPEG", "subsampling": 2}), ("444", {"format": "JPEG", "subsampling": 0}),
+                         ("png", {"format": "PNG"})):  # fmt: skip
+        out = io.BytesIO()
+        rgb.save(out, **kwargs)
+        sizes[name] = quality.assess(name, out.getvalue(), **LIMITS).metrics.get("jpeg_block_px")
+    assert sizes == {"420": 16.0, "444": 8.0, "png": None}

@@ -43,6 +43,12 @@ REFERENCE_MAX_FEATURES = 600
 MIN_AREA_PX2 = 200.0  # COMPONENTS.md: projected outline must cover >= 200 px^2
 MIN_INLIER_SPREAD = 0.15  # inliers' bounding box must cover >= 15% of the logo (not one small patch)
 MAX_SIDE_RATIO = 6.0  # opposite sides of the projected outline may differ at most this much (perspective)
+# Slivers: perspective compresses one axis by cos(tilt) and bends corners away from 90 degrees, but a fit whose
+# outline is stretched over 3x its own width : height (a ~70 degree tilt) or has a corner under 25 degrees is a
+# sliver, not a view of the logo: e.g. a 1:1 synthetic mark fitted as a 443 x 66 px strip with 11 and 18 degree
+# corners across another logo's letters on a cluttered photo (tests/unit/test_vision_logo).
+MAX_ASPECT_CHANGE = 3.0
+MIN_CORNER_DEG = 25.0
 OUTSIDE_MARGIN = (
     0.25  # a mark cropped by the frame may stick out, but not by more than a quarter of the image
 )
@@ -186,9 +192,24 @@ def candidate_features(image: Image.Image, keypoints: Keypoints | None = None) -
     return CandidateFeatures(kp.points / np.float32(kp.scale), kp.descriptors, matcher, size)
 
 
-def _plausible(quad: np.ndarray, image_size: tuple[int, int]) -> bool:
-    """Reject geometrically impossible fits: twisted or concave outlines, tiny or image-dwarfing areas, and
-    extreme foreshortening."""
+def _aspect(quad: np.ndarray) -> float:
+    """Width : height of a four-corner outline, from its mean opposite sides (corner order as the outline's)."""
+    sides = np.linalg.norm(quad - np.roll(quad, -1, axis=0), axis=1)
+    return float((sides[0] + sides[2]) / max(sides[1] + sides[3], 1e-6))
+
+
+def _min_corner_deg(quad: np.ndarray) -> float:
+    """The smallest interior angle of a convex four-corner outline, in degrees."""
+    before, after = np.roll(quad, 1, axis=0) - quad, np.roll(quad, -1, axis=0) - quad
+    cos = (before * after).sum(axis=1) / np.maximum(
+        np.linalg.norm(before, axis=1) * np.linalg.norm(after, axis=1), 1e-9
+    )
+    return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))).min())
+
+
+def _plausible(quad: np.ndarray, image_size: tuple[int, int], outline: np.ndarray | None = None) -> bool:
+    """Reject geometrically impossible fits: twisted or concave outlines, tiny or image-dwarfing areas, extreme
+    foreshortening, and (given the logo's ``outline``) a logo stretched into a sliver."""
     if not np.all(np.isfinite(quad)):
         return False
     contour = quad.reshape(-1, 1, 2).astype(np.float32)
@@ -206,9 +227,16 @@ def _plausible(quad: np.ndarray, image_size: tuple[int, int]) -> bool:
     sides = np.linalg.norm(quad - np.roll(quad, -1, axis=0), axis=1)
     if sides.min() < 4:
         return False
-    return bool(max(sides[0], sides[2]) / min(sides[0], sides[2]) <= MAX_SIDE_RATIO) and bool(
-        max(sides[1], sides[3]) / min(sides[1], sides[3]) <= MAX_SIDE_RATIO
-    )
+    if max(sides[0], sides[2]) / min(sides[0], sides[2]) > MAX_SIDE_RATIO:
+        return False
+    if max(sides[1], sides[3]) / min(sides[1], sides[3]) > MAX_SIDE_RATIO:
+        return False
+    if _min_corner_deg(quad) < MIN_CORNER_DEG:
+        return False
+    if outline is None:
+        return True
+    change = _aspect(quad) / _aspect(outline.reshape(-1, 2))
+    return bool(max(change, 1.0 / change) <= MAX_ASPECT_CHANGE)
 
 
 def _signed_area(quad: np.ndarray) -> float:
@@ -245,7 +273,7 @@ def match_variant(cand: CandidateFeatures, feats: LogoFeatures, variant: LogoVar
     if spread < MIN_INLIER_SPREAD * logo_area:
         return None
     quad = cv2.perspectiveTransform(outline.reshape(-1, 1, 2), hom).reshape(-1, 2)
-    if not _plausible(quad, cand.image_size):
+    if not _plausible(quad, cand.image_size, outline):
         return None
     # The candidate-side inliers must also spread over the projected outline; a fit whose 12 inliers sit in one
     # corner of an image-sized quad is the nonsense RANSAC returns on clutter.

@@ -442,6 +442,20 @@ def _refine(rect: Rectified, line: _Line, f0: float, f_hi: float = math.inf) -> 
     return line
 
 
+def _ring(freqs: np.ndarray, f: float, outer: float = 0.4) -> np.ndarray:
+    """The frequencies 8 %-``outer`` away from ``f``: its spectral neighbourhood, what the material and the noise
+    give there, against which a peak at ``f`` is judged."""
+    return np.asarray((np.abs(freqs - f) > 0.08 * f) & (np.abs(freqs - f) < outer * f))
+
+
+def _channel_levels(power: np.ndarray, ring: np.ndarray) -> np.ndarray:
+    """Per colour channel (``power``: freqs x channels) the median power over ``ring``, chroma floored at
+    CHROMA_FLOOR of the grey level (JPEG keeps little chroma: a faint chroma level would inflate any peak)."""
+    level = np.median(power[ring], axis=0)
+    level[1:] = np.maximum(level[1:], CHROMA_FLOOR * level[0])
+    return np.asarray(level)
+
+
 def _channel_weights(colour: np.ndarray, s: float, f0: float) -> np.ndarray:
     """The combination of colour channels (along x channels) in which the stitch period at ``f0`` stands out
     most against the material: each channel scaled to its own level around ``f0`` (the profile's spectrum
@@ -454,10 +468,13 @@ def _channel_weights(colour: np.ndarray, s: float, f0: float) -> np.ndarray:
     n = len(colour)
     spec = np.fft.rfft(colour * np.hanning(n)[:, None], axis=0)
     freqs = np.fft.rfftfreq(n, d=1.0 / s)
-    ring = (np.abs(freqs - f0) > 0.08 * f0) & (np.abs(freqs - f0) < 0.4 * f0)
+    ring = _ring(freqs, f0)
     power = spec.real**2 + spec.imag**2
-    level = np.median(power[ring], axis=0) if np.any(ring) else power.mean(axis=0)
-    level[1:] = np.maximum(level[1:], CHROMA_FLOOR * level[0])
+    if np.any(ring):
+        level = _channel_levels(power, ring)
+    else:
+        level = power.mean(axis=0)
+        level[1:] = np.maximum(level[1:], CHROMA_FLOOR * level[0])
     scale = 1.0 / np.sqrt(np.maximum(level, 1e-30))
     # The peak's own bins (+-2 around the strongest within 2 % of f0): a wider band would be mostly material,
     # which every channel has, and a weak seam would not steer the direction.
@@ -497,9 +514,8 @@ def _profile(rect: Rectified, line: _Line, f0: float, weights: np.ndarray | None
 
 
 def _ring_level(freqs: np.ndarray, power: np.ndarray, f: float, outer: float = 0.4) -> float:
-    """The spectrum's level around ``f`` (median of the power 8 %-``outer`` away from it): what the material
-    and the noise give at that frequency, against which a peak is judged."""
-    ring = (np.abs(freqs - f) > 0.08 * f) & (np.abs(freqs - f) < outer * f)
+    """The spectrum's level around ``f``: the median power over its ``_ring``."""
+    ring = _ring(freqs, f, outer)
     return float(np.median(power[ring])) if np.any(ring) else 0.0
 
 
@@ -523,11 +539,10 @@ def _dominant_frequency(colour: np.ndarray, s: float, f_lo: float, f_hi: float) 
     freqs = np.fft.rfftfreq(n, d=1.0 / s)
     best = (0.0, 0.0)
     for i in np.flatnonzero((freqs >= f_lo) & (freqs <= f_hi)):
-        ring = (np.abs(freqs - freqs[i]) > 0.08 * freqs[i]) & (np.abs(freqs - freqs[i]) < 0.4 * freqs[i])
+        ring = _ring(freqs, float(freqs[i]))
         if not np.any(ring):
             continue
-        level = np.median(power[ring], axis=0)
-        level[1:] = np.maximum(level[1:], CHROMA_FLOOR * level[0])
+        level = _channel_levels(power, ring)
         ratio = float(np.max(power[i] / np.maximum(level, 1e-30)))
         if ratio > best[1]:
             best = (float(freqs[i]), ratio)

@@ -26,7 +26,6 @@ import io
 import json
 import os
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -56,10 +55,12 @@ HMA_PDQ_THRESHOLD = 31  # HMA's default PDQ match distance (the same as the hash
 BRAND = "acme"
 
 
-def load_make_demo() -> Any:
-    spec = importlib.util.spec_from_file_location("make_demo", ROOT / "scripts" / "make_demo.py")
+def load_script(name: str) -> Any:
+    """Another script of scripts/ as a module (make_demo's set, bench_detection's baseline worktree)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # its dataclasses look their module up
     spec.loader.exec_module(module)
     return module
 
@@ -367,11 +368,8 @@ def child_measure(work: Path, home: Path, paths: list[Path], out: Path) -> None:
 
 def compare(work: Path, paths: list[Path], ref: str, repeat: int) -> None:
     """Before (git ref ``ref``) and after (this checkout), alternating child processes, one pass each."""
-    tree = Path(tempfile.mkdtemp(prefix="bench-pipeline-before-"))
-    tree.rmdir()
-    subprocess.run(
-        ["git", "-C", str(ROOT), "worktree", "add", "--detach", "--quiet", str(tree), ref], check=True
-    )
+    detection = load_script("bench_detection")
+    tree = detection.git_ref_worktree(ref)
     sides = {"before": tree, "after": ROOT}
     runs: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
     try:
@@ -386,8 +384,7 @@ def compare(work: Path, paths: list[Path], ref: str, repeat: int) -> None:
                 )  # fmt: skip
                 runs[side] += json.loads(out.read_text())
     finally:
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
-        shutil.rmtree(tree, ignore_errors=True)
+        detection.remove_worktree(tree)
     print(
         f"\nbefore = {ref} ({_rev(ref)}), after = this checkout ({_rev('HEAD')}{_dirty()}); {len(paths)} demo "
         f"candidates x {repeat} passes per side, alternating processes; CPU ms per image (mean over every scan, "
@@ -466,7 +463,7 @@ def main(argv: list[str]) -> int:
         child_measure(args.work, args.home, demo_paths(args.work), args.child)
         return 0
     work = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
-    load_make_demo().build(work / "demo")
+    load_script("make_demo").build(work / "demo")
     paths = demo_paths(work)
     if args.before:
         compare(work, paths, args.before, args.repeat)

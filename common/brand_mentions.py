@@ -41,34 +41,35 @@ _SEPARATORS = re.compile(r"\s*\|\s*|\s+")  # OCR lines are joined with " | " (co
 def reference_phrase(text: str, span: str, rule: str = "exact") -> str | None:
     """The phrase that makes every occurrence of ``span`` in ``text`` a reference to the brand ("compatible
     with VOLTA"), or None when one of them is a claim, ``span`` is not found, or the spelling is disguised."""
-    if rule not in PLAIN_RULES or not span.strip():
-        return None
-    flat, found = _occurrences(text, span)
-    if not found:
-        return None
-    first: str | None = None
-    for m in found:
-        before = _BEFORE.search(flat[: m.start()])
-        after = _AFTER.match(flat[m.end() :])
-        if before is None and after is None:
-            return None
-        if first is None:
-            around = (before.group(0), "") if before is not None else ("", after.group(0) if after else "")
-            first = f"{around[0]}{m.group(0)}{around[1]}".strip()
-    return first
+    return _reading(text, span, rule)[1]
 
 
 def reference_in(texts: list[str], span: str, rule: str = "exact") -> str | None:
     """``reference_phrase`` over several texts (a title and a description): the phrase when the name occurs in
     at least one of them and every occurrence in every one is a reference."""
-    phrases = [reference_phrase(t, span, rule) if _occurs(t, span) else "" for t in texts if t]
+    phrases = [phrase if occurs else "" for occurs, phrase in (_reading(t, span, rule) for t in texts if t)]
     if not any(phrases) or any(p is None for p in phrases):
         return None
     return next(p for p in phrases if p)
 
 
-def _occurs(text: str, span: str) -> bool:
-    return bool(_occurrences(text, span)[1])
+def _reading(text: str, span: str, rule: str) -> tuple[bool, str | None]:
+    """(whether ``span`` occurs in ``text``, ``reference_phrase``'s answer): one pass over the occurrences."""
+    if not span.strip():
+        return False, None
+    flat, found = _occurrences(text, span)
+    if not found or rule not in PLAIN_RULES:
+        return bool(found), None
+    first: str | None = None
+    for m in found:
+        before = _BEFORE.search(flat[: m.start()])
+        after = _AFTER.match(flat[m.end() :])
+        if before is None and after is None:
+            return True, None
+        if first is None:
+            around = (before.group(0), "") if before is not None else ("", after.group(0) if after else "")
+            first = f"{around[0]}{m.group(0)}{around[1]}".strip()
+    return True, first
 
 
 def _occurrences(text: str, span: str) -> tuple[str, list[re.Match[str]]]:

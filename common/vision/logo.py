@@ -192,9 +192,14 @@ def candidate_features(image: Image.Image, keypoints: Keypoints | None = None) -
     return CandidateFeatures(kp.points / np.float32(kp.scale), kp.descriptors, matcher, size)
 
 
-def _aspect(quad: np.ndarray) -> float:
-    """Width : height of a four-corner outline, from its mean opposite sides (corner order as the outline's)."""
-    sides = np.linalg.norm(quad - np.roll(quad, -1, axis=0), axis=1)
+def _sides(quad: np.ndarray) -> np.ndarray:
+    """Side lengths of a four-corner outline, side i from corner i to corner i + 1."""
+    return np.asarray(np.linalg.norm(quad - np.roll(quad, -1, axis=0), axis=1))
+
+
+def _aspect(sides: np.ndarray) -> float:
+    """Width : height of a four-corner outline from its ``_sides`` (mean opposite sides, corner order as the
+    outline's)."""
     return float((sides[0] + sides[2]) / max(sides[1] + sides[3], 1e-6))
 
 
@@ -207,9 +212,9 @@ def _min_corner_deg(quad: np.ndarray) -> float:
     return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))).min())
 
 
-def _plausible(quad: np.ndarray, image_size: tuple[int, int], outline: np.ndarray | None = None) -> bool:
-    """Reject geometrically impossible fits: twisted or concave outlines, tiny or image-dwarfing areas, extreme
-    foreshortening, and (given the logo's ``outline``) a logo stretched into a sliver."""
+def _plausible(quad: np.ndarray, image_size: tuple[int, int], outline: np.ndarray) -> bool:
+    """Reject geometrically impossible fits of the logo's ``outline``: twisted or concave outlines, tiny or
+    image-dwarfing areas, extreme foreshortening, and the logo stretched into a sliver."""
     if not np.all(np.isfinite(quad)):
         return False
     contour = quad.reshape(-1, 1, 2).astype(np.float32)
@@ -224,7 +229,7 @@ def _plausible(quad: np.ndarray, image_size: tuple[int, int], outline: np.ndarra
         return False
     if (quad[:, 1] < -margin_y).any() or (quad[:, 1] > h + margin_y).any():
         return False
-    sides = np.linalg.norm(quad - np.roll(quad, -1, axis=0), axis=1)
+    sides = _sides(quad)
     if sides.min() < 4:
         return False
     if max(sides[0], sides[2]) / min(sides[0], sides[2]) > MAX_SIDE_RATIO:
@@ -233,9 +238,7 @@ def _plausible(quad: np.ndarray, image_size: tuple[int, int], outline: np.ndarra
         return False
     if _min_corner_deg(quad) < MIN_CORNER_DEG:
         return False
-    if outline is None:
-        return True
-    change = _aspect(quad) / _aspect(outline.reshape(-1, 2))
+    change = _aspect(sides) / _aspect(_sides(outline.reshape(-1, 2)))
     return bool(max(change, 1.0 / change) <= MAX_ASPECT_CHANGE)
 
 

@@ -15,6 +15,7 @@ import os
 import sqlite3
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -238,12 +239,25 @@ class SqliteDocumentStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._wal()
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute(
             "CREATE TABLE IF NOT EXISTS docs (path TEXT PRIMARY KEY, collection TEXT NOT NULL, data TEXT NOT NULL)"
         )
         self._conn.execute("CREATE INDEX IF NOT EXISTS docs_collection ON docs(collection)")
+
+    def _wal(self) -> None:
+        """Switch the file to WAL. SQLite does not call its busy handler for this switch, so two processes
+        opening a new file at once (``scan --workers 2``) can get "database is locked" despite the timeout:
+        retried for up to the same 30 s."""
+        for attempt in range(300):
+            try:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == 299:
+                    raise
+                time.sleep(0.1)
 
     # -- primitive operations, caller holds the lock (and usually a SQLite transaction)
     def _get_locked(self, path: str) -> dict[str, Any] | None:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from common.vision.sift import Keypoints
 
 MAX_TEXT_IN_DETAIL = 2000
+MAX_LINE_BOXES = 20  # where the text lines are, for fusion: a logo match on the cited letters (fusion.scored)
 
 
 def _error(name: str, why: str) -> Signal:
@@ -69,6 +70,7 @@ def logo_signal(result: VisionResult, n_logos: int, detector: dict[str, Any] | N
             "background": h.background,
             "method": h.method,
         }
+        | ({"inlier_box": list(h.inlier_box)} if h.inlier_box is not None else {})
         for h in result.logos
     ]
     how = {
@@ -102,6 +104,7 @@ def ocr_text_signal(result: VisionResult, trademarks: list[str]) -> Signal:
         return Signal(name="ocr_text", status="clear", score=round(score, 4), reason=reason, detail=detail)
     boxes = [list(line.box) for line in result.text if best.text in line.text]
     detail |= {"trademark": best.trademark, "matched": best.text, "rule": best.rule, "boxes": boxes[:5]}
+    detail["line_boxes"] = [list(line.box) for line in result.text][:MAX_LINE_BOXES]  # every line read
     return Signal(
         name="ocr_text",
         status="fired",

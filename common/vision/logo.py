@@ -91,6 +91,9 @@ class LogoHit:
     mirrored: bool
     background: str
     method: str = "sift_homography"
+    # x, y, w, h of the candidate-side RANSAC inliers: where the matched keypoints are, which can be a part of the
+    # projected outline (the wordmark band of a logo file printed as plain letters on a label: fusion.scored)
+    inlier_box: tuple[int, int, int, int] | None = None
 
 
 def _foreground_mask(rgb: np.ndarray) -> np.ndarray:
@@ -297,6 +300,8 @@ def match_variant(cand: CandidateFeatures, feats: LogoFeatures, variant: LogoVar
     x1, y1 = min(w, int(x1)), min(h, int(y1))
     if x1 <= x0 or y1 <= y0:
         return None
+    ix0, iy0 = np.floor(cand_in.min(axis=0)).astype(int)
+    ix1, iy1 = np.ceil(cand_in.max(axis=0)).astype(int)
     return LogoHit(
         ref_id=feats.ref_id,
         confidence=_confidence(n_in, len(good)),
@@ -306,6 +311,7 @@ def match_variant(cand: CandidateFeatures, feats: LogoFeatures, variant: LogoVar
         quad=[[round(float(a), 1), round(float(b), 1)] for a, b in quad],
         mirrored=variant.mirrored,
         background=variant.background,
+        inlier_box=(int(ix0), int(iy0), int(ix1 - ix0), int(iy1 - iy0)),
     )
 
 

@@ -56,6 +56,9 @@ def test_logo_found_with_box_on_generated_images(feats, case, which):
     x, y, w, h = top.box
     cx, cy = x + w / 2, y + h / 2
     assert 150 < cx < 650 and 100 < cy < 500  # centred where it was placed
+    assert top.inlier_box is not None  # where the matched keypoints are: inside the projected outline
+    ix, iy, iw, ih = top.inlier_box
+    assert iw > 0 and ih > 0 and x - 3 <= ix and y - 3 <= iy and ix + iw <= x + w + 3 and iy + ih <= y + h + 3
     assert [h.ref_id for h in hits].count(top.ref_id) == 1
 
 

@@ -10,7 +10,8 @@ Order of decisions, each written into ``Verdict.rule`` and ``reasons``:
    Two independent primary signals, one of them a verified brand mark, are Tier 1 whatever their weights sum to
    (rule ``corroborated_brand_mark``, ``corroborating``): the weights left seed 14's two-signal counterfeits —
    a wordmark on a re-shot brand scene, the brand named at 10 % of the price with a photo like the product, a
-   barcode on a box like the product — at 0.77-0.85 (docs/detection.md).
+   barcode on a box like the product — at 0.77-0.85 (docs/detection.md). A price anomaly is one of them beside a
+   verified brand mark read from the image (seed 002: the brand's logo in the image + a very low price).
 4. Dual track (S17): visual look-alikes without a brand mark, brand text, barcode or copied photo -> at most Tier 3.
    A brand pattern is a brand mark: the trained mark detector reports tiled patterns as ``logo`` hits, so a
    product covered in the brand's pattern is never capped as a look-alike.
@@ -24,7 +25,9 @@ Order of decisions, each written into ``Verdict.rule`` and ``reasons``:
 Brand text that names the brand only as a reference — "compatible with VOLTA", "fits VOLTA", "like KAFFEO", in the
 listing or on a label in the image — is not a brand claim and is scored as clear (``scored``,
 ``common.brand_mentions``): an accessory costs a fraction of the product it fits, so brand + cheap price would
-otherwise flag every accessory.
+otherwise flag every accessory. With it go what the citation explains: the listing's price (an accessory's
+price is no anomaly of the brand's product), and an image match that is only the cited name printed on a label
+(a weak copy; a SIFT logo match whose every inlier lies on the letters OCR read).
 Auxiliary signals (colour, price, SpI) only add weight when a brand mark fired (hash, copy, logo, barcode,
 brand text): a blue product, a cheap price or a cheap look-alike is not evidence of counterfeiting.
 """
@@ -87,9 +90,14 @@ def decide(
 ) -> Verdict:
     """Pure: the same inputs always give the same verdict."""
     ran = scored(signals, listing)
-    weak_logo = "logo" in ran and ran["logo"].status != signals["logo"].status  # a discounted detector hit
+    weak_logo = (  # a discounted detector hit
+        "logo" in ran
+        and ran["logo"].status != signals["logo"].status
+        and "explained_by_text" not in ran["logo"].detail
+    )
     references = {k: s.detail["reference_phrase"] for k, s in ran.items() if "reference_phrase" in s.detail}
     cited_copy = "copy" in ran and "explained_by_text" in ran["copy"].detail
+    cited_logo = "logo" in ran and "explained_by_text" in ran["logo"].detail
     fired = {k: s for k, s in ran.items() if s.status == "fired"}
     primary_fired = independent(fired)  # "multiple signals": one printed word seen twice counts once
     brand_evidence = any(k in fired for k in BRAND_MARKS)
@@ -169,6 +177,16 @@ def decide(
             "The copy of a brand photo is no more than the brand's name printed in the image, which only cites "
             "it: not scored."
         )
+    if cited_logo:
+        reasons.append(
+            "The logo match lies on the letters of the brand's name printed in the image (its wordmark, read as "
+            "a reference), not on the mark: not scored."
+        )
+    if "price" in ran and "explained_by_reference" in ran["price"].detail:
+        reasons.append(
+            "The price is not an anomaly of the brand's product: the listing only cites the brand, so it sells "
+            "something else (an accessory, a part, a dupe)."
+        )
     for name, phrase in references.items():
         where = "listing" if name == "listing_text" else "image text"
         reasons.append(
@@ -212,15 +230,60 @@ def scored(
                 update={"status": "clear", "score": 0.0, "detail": sig.detail | {"reference_phrase": phrase}}
             )
     cited = ran.get("ocr_text")
-    if cited is not None and "reference_phrase" in cited.detail and _text_explained_copy(ran.get("copy")):
-        copy = ran["copy"]
-        ran["copy"] = copy.model_copy(
-            update={"status": "clear", "score": 0.0, "detail": copy.detail | {"explained_by_text": True}}
+    if cited is not None and "reference_phrase" in cited.detail:
+        for name, explained in (("copy", _text_explained_copy), ("logo", _letters_only_logo)):
+            sig = ran.get(name)
+            if sig is not None and explained(sig, cited):
+                ran[name] = sig.model_copy(
+                    update={
+                        "status": "clear",
+                        "score": 0.0,
+                        "detail": sig.detail | {"explained_by_text": True},
+                    }
+                )
+    named = ran.get("listing_text")
+    price = ran.get("price")
+    if (
+        named is not None
+        and "reference_phrase" in named.detail
+        and price is not None
+        and price.status == "fired"
+    ):
+        ran["price"] = price.model_copy(
+            update={
+                "status": "clear",
+                "score": 0.0,
+                "detail": price.detail | {"explained_by_reference": True},
+            }
         )
     return ran
 
 
-def _text_explained_copy(copy: Signal | None) -> bool:
+def _letters_only_logo(logo: Signal, ocr: Signal | None = None) -> bool:
+    """A fired logo whose every counted hit is a SIFT match with all its inliers on the text OCR read (inside the
+    lines' bounding box, grown by half a line's height): the wordmark part of the logo file matched the brand's
+    name printed on a label, not the mark. Only called where OCR read that name as a reference ("FITS
+    KAFFEO"): seed 6161's cup warmer, 22 inliers over its two lines."""
+    if logo.status != "fired" or ocr is None:
+        return False
+    lines = [b for b in ocr.detail.get("line_boxes") or ocr.detail.get("boxes") or [] if len(b) == 4]
+    hits = [h for h in logo.detail.get("hits") or [] if _detector_level(h, DETECTOR_MARK)]
+    return bool(lines and hits) and all(
+        h.get("method") == "sift_homography" and _inside_text(h.get("inlier_box"), lines) for h in hits
+    )
+
+
+def _inside_text(box: Any, lines: list[list[float]]) -> bool:
+    if not box or len(box) != 4:
+        return False
+    x, y, w, h = (float(v) for v in box)
+    m = sorted(float(b[3]) for b in lines)[len(lines) // 2] / 2
+    x0, y0 = min(b[0] for b in lines) - m, min(b[1] for b in lines) - m
+    x1, y1 = max(b[0] + b[2] for b in lines) + m, max(b[1] + b[3] for b in lines) + m
+    return x >= x0 and y >= y0 and x + w <= x1 and y + h <= y1
+
+
+def _text_explained_copy(copy: Signal | None, ocr: Signal | None = None) -> bool:
     """A fired copy weak enough to be the brand's name printed in the image (``TEXT_EXPLAINED_COPY``)."""
     return copy is not None and copy.status == "fired" and float(copy.score or 0.0) <= TEXT_EXPLAINED_COPY
 
@@ -318,7 +381,10 @@ def independent(fired: dict[str, Signal]) -> list[str]:
     """The primary signals that fired, each a piece of evidence of its own. Not counted twice: a trained
     detector's wordmark-class hit, or a copy up to ``TEXT_EXPLAINED_COPY``, beside the wordmark OCR read (the
     same printed word). The listing's brand name counts only with a price anomaly (seed 002: brand + abnormal
-    price; at a normal price a dealer's listing names the brand too)."""
+    price; at a normal price a dealer's listing names the brand too). The price anomaly counts as a signal of its
+    own beside a verified brand mark read from the image (``_image_mark``): seed 002's two characteristics of an
+    online counterfeit, the brand's mark in the image and a very low price, come from two sources (the photo, the
+    seller's price); where the listing only cites the brand ("fits VOLTA"), ``scored`` has cleared the price."""
     kinds = []
     for name in PRIMARY:
         sig = fired.get(name)
@@ -329,7 +395,18 @@ def independent(fired: dict[str, Signal]) -> list[str]:
         if name == "copy" and "ocr_text" in fired and _text_explained_copy(sig):
             continue
         kinds.append(name)
+    if "price" in fired and any(_image_mark(k, fired[k]) for k in kinds):
+        kinds.append("price")
     return kinds
+
+
+def _image_mark(name: str, sig: Signal) -> bool:
+    """A verified brand mark read from the image at the score it needs to stand alone (``IMAGE_MARKS``)."""
+    return (
+        name in IMAGE_MARKS
+        and float(sig.score or 0.0) >= IMAGE_MARKS[name]
+        and (name != "logo" or logo_confirmed(sig))
+    )
 
 
 def _wordmark_hits_only(logo: Signal) -> bool:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from common.brands import Brand
-from common.fusion import decide
+from common.fusion import decide, scored
 from common.listing_signals import price_signal
 from common.messages import Listing, Signal
 
@@ -330,3 +330,64 @@ def test_a_weak_copy_is_the_printed_name_not_a_second_signal():
     assert any("no more than the brand's name printed" in r for r in v.reasons)
     stolen = dict(cited, copy=fired("copy", 0.9))  # a real copy of the brand's photo stays one
     assert run(stolen, title="Dust bag suits ACME boxes").rule == "modified_copy_verified"
+
+
+@pytest.mark.parametrize(
+    "mark",
+    [
+        fired("barcode", 1.0),  # the brand's EAN-13 on a plain box
+        _text("ocr_text", "ACME", ocr_text="ACME"),  # the wordmark on a label of an own product
+        fired("ocr_text", 0.9),  # a leetspeak name read on the label
+        _detector_logo(0.95),  # a logo the trained detector confirms
+    ],
+)  # fmt: skip
+def test_a_brand_mark_in_the_image_at_an_abnormal_price_is_tier1(mark: Signal):
+    """Seed 002's two characteristics of an online counterfeit, from two sources: the brand's mark in the image
+    and a very low price. A mark alone, or the price beside a look-alike photo, stays below Tier 1."""
+    signals = {mark.name: mark, "price": fired("price", 0.7)}
+    v = run(signals, title="Cafe racer, top quality", price=36.0)
+    assert (v.tier, v.rule) == (1, "corroborated_brand_mark")
+    assert run({mark.name: mark}, title="Cafe racer, top quality").tier == 2
+    used = run(signals, title="Used cafe racer, pre-owned", price=36.0, inventory=1)
+    assert used.tier == 2  # a private resale at a used price: a human looks
+    unconfirmed = {"logo": _detector_logo(0.75), "price": fired("price", 0.7)}
+    assert run(unconfirmed).tier == 2  # a detector's hit below its confirmation level is not verified
+
+
+def test_an_accessory_price_is_not_an_anomaly_of_the_brand_it_cites():
+    """An accessory, "cup warmer fits ACME", at 12 % of the reference price: the listing cites the brand, so the product is not
+    the brand's and the price anomaly says nothing (the price is scored as clear); the image's marks decide."""
+    signals = {
+        "listing_text": _text("listing_text", "ACME"),
+        "price": fired("price", 0.9),
+        "barcode": fired("barcode", 1.0),
+    }
+    v = run(signals, title="Cup warmer fits ACME cups", price=14.0)
+    assert (v.tier, v.rule) == (2, "weighted")
+    assert scored(signals, listing(title="Cup warmer fits ACME cups"))["price"].status == "clear"
+    assert run(signals, title="ACME cup warmer, original", price=14.0).tier == 1  # a claim at that price
+
+
+def _sift_logo(inlier_box: list[int]) -> Signal:
+    hit = {"method": "sift_homography", "confidence": 0.81, "inliers": 22, "box": [212, 53, 340, 325],
+           "inlier_box": inlier_box, "ref_id": "logo:acme.png"}  # fmt: skip
+    return Signal(name="logo", status="fired", score=0.81, detail={"hits": [hit]}, reason="logo found")
+
+
+def test_a_logo_match_on_cited_letters_is_the_name_not_the_mark():
+    """Seed 6161: SIFT matched the label's letters "FITS KAFFEO" to the wordmark band of the brand's logo file
+    (22 inliers, 0.81), all of them on the line OCR read. Where OCR reads that name as a reference, such a match
+    is the cited name; a match with inliers off the letters (the emblem) still counts."""
+    ocr = _text("ocr_text", "ACME", ocr_text="FITS | ACME")
+    lines = {"boxes": [[290, 287, 188, 44]], "line_boxes": [[300, 228, 150, 44], [290, 287, 188, 44]]}
+    ocr = ocr.model_copy(update={"detail": ocr.detail | lines})
+    title = {"title": "Cup warmer fits ACME cups", "price": 14.0}
+    cites = {"ocr_text": ocr, "price": fired("price", 0.9), "listing_text": _text("listing_text", "ACME")}
+    v = run(cites | {"logo": _sift_logo([306, 233, 182, 86])}, **title)  # over both lines
+    assert v.tier >= 3 and any("not on the mark" in r for r in v.reasons)
+    assert not any("trained mark detector" in r for r in v.reasons)
+    emblem = cites | {"logo": _sift_logo([230, 70, 300, 260])}
+    assert run(emblem, **title).tier == 2  # the emblem matched: one brand mark, a human looks
+    claimed = _text("ocr_text", "ACME", ocr_text="ACME")
+    claimed = claimed.model_copy(update={"detail": claimed.detail | {"boxes": [[290, 287, 188, 44]]}})
+    assert run({"logo": _sift_logo([296, 290, 170, 36]), "ocr_text": claimed}).tier <= 2

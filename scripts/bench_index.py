@@ -16,7 +16,11 @@ at a time: build CPU seconds, CPU ms per query (median, p95; wall in brackets), 
 against exact (all queries, and near copies alone), memory per million vectors. The vectors are shaped like the
 shipped model's own (``EmbeddingModel``: fitted to its embeddings of the test photos, six views per product);
 queries are near copies of stored views, new views of stored products, unrelated photos, and batches of 15
-crops of one product. Libraries that are not installed are skipped with a line (``pip install '.[dev]'``).
+crops of one product. Recall is also printed per kind of query, for the true neighbours close enough to fire
+the channel (cosine >= FIRING_COSINE) and for the best one (top-1). ``ceiling-pcaD``: no graph, the exact top
+--rerank rows of the D-d projection re-ranked (what the projection alone allows); ``hnswlib-pcaD``: hnswlib's
+graph on the same projection and re-rank; ``--f16``: the faiss-pcaD graphs also re-rank against float16 copies.
+Libraries that are not installed are skipped with a line (``pip install '.[dev]'``).
 The full default run (``embed``: 100k; ``pdq``: 100k / 1M / 10M) takes ~10 minutes of CPU; 1M embeddings at
 1280-d take ~30 CPU minutes per library to build (docs/indexes.md), so they are opt-in: ``--sizes 1000000``.
 Timings share the machine with whatever else runs: read the ratios, and the load average printed first.
@@ -31,6 +35,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 # Every method on one thread, exact numpy included: on 2 shared cores BLAS's second thread mostly spins, and CPU
 # time is the figure these tables report. Set before numpy loads its BLAS.
@@ -144,8 +149,13 @@ def bench_pdq(sizes: list[int], queries: int) -> None:
 EF_SEARCH = [64, 128, 256]  # HNSW search breadth: recall against query time (--ef)
 RERANK = [50]  # candidates re-ranked exactly by the faiss-pca / faiss-sq8 methods (--rerank)
 NPROBE = [32, 64, 128]  # inverted lists probed by the faiss-pcaD-ivfN methods (--nprobe)
+HALF = False  # also re-rank against float16 copies of the vectors, faiss-pcaD methods (--f16)
+HALF_DIFF: list[float] = []  # largest |float16 - float32| cosine of a returned row, per query (--f16)
 HNSW = {"M": 16, "ef_construction": 100}  # graph degree and build breadth (--m, --ef-construction)
 K = 10
+# Raw cosine at which the embedding channel fires with the shipped model (common.embedding.channel.FIRED_SCORE
+# = 0.5 on its logistic: cosine ~0.62): the "firing" column is recall@10 of the true neighbours at least this close.
+FIRING_COSINE = 0.62
 BATCH = 15  # crops of one candidate (common.embedding.regions.candidate_regions: whole, box, 2x2, 3x3)
 COMPONENTS = 128  # principal directions kept from the real embeddings (93 % of their variance)
 
@@ -295,6 +305,15 @@ def _ann_methods(lib: str, data: np.ndarray, threads: int) -> list[_Method]:
 
             out.append(_Method(f"faiss IndexHNSWFlat M{HNSW['M']} ef{ef}", build, mb, f_query, f_query))
         return out
+    if lib.startswith("ceiling-pca"):  # no graph: the projection's exact top candidates, re-ranked
+        from common.embedding.ann_graph import fit_projection
+
+        reduced = int(lib.removeprefix("ceiling-pca"))
+        projection = fit_projection(data, reduced)
+        mb = (data.nbytes + n * reduced * 4) / 2**20 * 1e6 / n
+        return _ceilings(f"PCA{reduced}", lambda x: np.ascontiguousarray(x @ projection.T), data, 0.0, mb)
+    if lib.startswith("hnswlib-pca"):
+        return _hnswlib_reranked(lib, data, threads)
     if lib.startswith("faiss-") and "-ivf" in lib:
         return _ivf_methods(lib, data, threads)
     if lib.startswith("faiss-"):
@@ -326,6 +345,7 @@ def _reranked_methods(lib: str, data: np.ndarray, threads: int) -> list[_Method]
     mb = graph.nbytes / 2**20 * 1e6 / n  # counted (vectors, graph codes, links): RSS deltas are noise here
     label = "faiss " + (f"PCA{reduced} " if reduced < dim else "") + ("HNSWSQ8" if quantised else "HNSWFlat")
     out = []
+    half = data.astype(np.float16) if HALF else None  # the re-rank against float16 copies (memory halved)
     for ef in EF_SEARCH:
         for depth in RERANK:
             if depth > ef:
@@ -335,6 +355,102 @@ def _reranked_methods(lib: str, data: np.ndarray, threads: int) -> list[_Method]
                 return graph.search(q, K, ef=ef, rerank=depth)[1]
 
             out.append(_Method(f"{label} ef{ef} rr{depth}", build, mb, r_query, r_query))
+            if half is not None:
+
+                def h_query(q: np.ndarray, ef: int = ef, depth: int = depth) -> np.ndarray:
+                    return _half_rerank(graph, half, q, ef, depth)
+
+                out.append(_Method(f"{label} ef{ef} rr{depth} f16", build, mb * 0.6, h_query, h_query))
+    return out
+
+
+def _half_rerank(graph: Any, half: np.ndarray, q: np.ndarray, ef: int, depth: int) -> np.ndarray:
+    """The graph's top ``depth`` re-ranked against float16 copies of the vectors; records the largest cosine
+    difference from the float32 re-rank of the rows returned (printed after the table)."""
+    import faiss
+
+    untyped: Any = faiss  # its stubs lack SearchParametersHNSW
+    q = np.ascontiguousarray(np.atleast_2d(q), np.float32)
+    params = untyped.SearchParametersHNSW()
+    params.efSearch = max(ef, depth)
+    _, cand = graph.graph.search(graph._reduce(q), depth, params=params)
+    rows = np.where(cand >= 0, cand, 0)
+    sims = np.matmul(half[rows].astype(np.float32), q[:, :, None])[:, :, 0]
+    sims[cand < 0] = -np.inf
+    top = np.take_along_axis(rows, np.argsort(-sims, axis=1)[:, :K], 1)
+    exact = np.matmul(graph.vectors[top], q[:, :, None])[:, :, 0]
+    approx = np.matmul(half[top].astype(np.float32), q[:, :, None])[:, :, 0]
+    HALF_DIFF.append(float(np.abs(exact - approx).max()))
+    return top
+
+
+def _rerank(data: np.ndarray, q: np.ndarray, cand: np.ndarray) -> np.ndarray:
+    """The top K of the candidate rows by their exact inner product with the full queries."""
+    rows = np.where(cand >= 0, cand, 0)
+    sims = np.matmul(data[rows], q[:, :, None])[:, :, 0]
+    sims[cand < 0] = -np.inf
+    return np.take_along_axis(rows, np.argsort(-sims, axis=1)[:, :K], 1)
+
+
+def _ceilings(
+    label: str, reduce: Callable[[np.ndarray], np.ndarray], data: np.ndarray, build: float, mb: float
+) -> list[_Method]:
+    """What the projection alone allows: the exact top ``depth`` in the projected space (a full scan of the
+    projected vectors, no graph), re-ranked like the graph's candidates. The graph's rows can only fall short of
+    these; the difference is the graph's own loss. Projected in slices (a 1M x 128 float32 copy: 0.5 GB)."""
+    step = 100_000
+    reduced = np.vstack([reduce(data[lo : lo + step]) for lo in range(0, len(data), step)])
+    out = []
+    for depth in RERANK:
+
+        def c_query(q: np.ndarray, depth: int = depth) -> np.ndarray:
+            q = np.ascontiguousarray(np.atleast_2d(q), np.float32)
+            sims = reduce(q) @ reduced.T
+            cand = np.argpartition(-sims, depth, axis=1)[:, :depth]
+            return _rerank(data, q, cand)
+
+        out.append(_Method(f"{label} exact scan rr{depth} (ceiling)", build, mb, c_query, c_query))
+    return out
+
+
+def _hnswlib_reranked(lib: str, data: np.ndarray, threads: int) -> list[_Method]:
+    """``hnswlib-pca128``: hnswlib 0.8.0's graph over the port's projection (fitted the same way), with the same
+    exact re-rank of the top RERANK candidates: the other library on the same reduced vectors, for comparison
+    (the port ships FAISS: docs/indexes.md, 'which library')."""
+    import hnswlib
+
+    from common.embedding.ann_graph import fit_projection
+
+    n, dim = data.shape
+    reduced = int(lib.removeprefix("hnswlib-pca"))
+    cpu = time.process_time()
+    projection = fit_projection(data, reduced)
+    hx = hnswlib.Index(space="ip", dim=reduced)
+    hx.init_index(max_elements=n, M=HNSW["M"], ef_construction=HNSW["ef_construction"])
+    hx.set_num_threads(os.cpu_count() or 1)
+    for lo in range(0, n, 100_000):
+        part = np.ascontiguousarray(data[lo : lo + 100_000] @ projection.T)
+        hx.add_items(part, np.arange(lo, lo + len(part)))
+    build = time.process_time() - cpu
+    hx.set_num_threads(threads)
+    links = n * (
+        2 * HNSW["M"] * 4 + 4 + reduced * 4 + 8 + 8
+    )  # level 0: links, vector, label (upper levels: ~1/M)
+    mb = (data.nbytes + links + projection.nbytes) / 2**20 * 1e6 / n
+    out = []
+    for ef in EF_SEARCH:
+        for depth in RERANK:
+            if depth > ef:
+                continue
+
+            def h_query(q: np.ndarray, ef: int = ef, depth: int = depth) -> np.ndarray:
+                q = np.ascontiguousarray(np.atleast_2d(q), np.float32)
+                hx.set_ef(ef)
+                cand = hx.knn_query(np.ascontiguousarray(q @ projection.T), k=depth)[0].astype(np.int64)
+                return _rerank(data, q, cand)
+
+            name = f"hnswlib PCA{reduced} M{HNSW['M']} ef{ef} rr{depth}"
+            out.append(_Method(name, build, mb, h_query, h_query))
     return out
 
 
@@ -370,10 +486,7 @@ def _ivf_methods(lib: str, data: np.ndarray, threads: int) -> list[_Method]:
                 params = faiss.SearchParametersIVF()
                 params.nprobe = probes
                 _, cand = ivf.search(np.ascontiguousarray(q @ projection.T), depth, params=params)
-                rows = np.where(cand >= 0, cand, 0)
-                sims = np.matmul(data[rows], q[:, :, None])[:, :, 0]
-                sims[cand < 0] = -np.inf
-                return np.take_along_axis(rows, np.argsort(-sims, axis=1)[:, :K], 1)
+                return _rerank(data, q, cand)
 
             out.append(
                 _Method(f"faiss PCA{reduced} IVF{lists} np{probes} rr{depth}", build, mb, i_query, i_query)
@@ -384,6 +497,8 @@ def _ivf_methods(lib: str, data: np.ndarray, threads: int) -> list[_Method]:
 def _available(lib: str) -> bool:
     import importlib.util
 
+    if lib.startswith("ceiling-"):
+        return True
     module = "usearch" if lib.startswith("usearch") else lib.partition("-")[0]
     if importlib.util.find_spec(module) is None:
         print(f"  {lib}: not installed, skipped (pip install '.[dev]' brings every library compared here)")
@@ -429,7 +544,9 @@ def bench_embed(sizes: list[int], dim: int, queries: int, libs: list[str]) -> No
     libs = [lib for lib in libs if _available(lib)]
     header = (
         f"{'vectors':>10} {'method':<36}{'build s':>9}{'median ms':>11}{'p95 ms':>9}{'(wall)':>9}"
-        f"{'15-crop ms':>12}{'recall@10':>11}{'near copy':>11}{'MB per M':>10}"
+        f"{'15-crop ms':>12}{'recall@10':>11}{'near copy':>11}{'new view':>10}{'unrelated':>11}{'15-crop':>9}"
+        f"{'firing':>9}{'top-1':>7}"
+        f"{'MB per M':>10}"
     )
     print(header)
     for n in sizes:
@@ -446,10 +563,10 @@ def bench_embed(sizes: list[int], dim: int, queries: int, libs: list[str]) -> No
         methods = [_Method("exact numpy matmul", 0.0, data.nbytes / 2**20 * 1e6 / n, exact, exact)]
         for lib in libs:
             methods += _ann_methods(lib, data, threads)
-            _report(n, methods, singles, batches, truth, truth_batch)
+            _report(n, data, methods, singles, batches, truth, truth_batch)
             methods = methods[:1]  # free this library's index before building the next one
         if not libs:
-            _report(n, methods, singles, batches, truth, truth_batch)
+            _report(n, data, methods, singles, batches, truth, truth_batch)
         del data, exact
 
 
@@ -458,6 +575,7 @@ _REPORTED: set[tuple[int, str]] = set()
 
 def _report(
     n: int,
+    data: np.ndarray,
     methods: list[_Method],
     singles: np.ndarray,
     batches: list[np.ndarray],
@@ -468,28 +586,41 @@ def _report(
         if (n, m.name) in _REPORTED:
             continue
         _REPORTED.add((n, m.name))
-        cpu, wall, hits, near_hits = [], [], 0, 0
-        near = max(1, len(singles) // 3)  # the first third of the singles are near copies (_queries)
+        cpu, wall = [], []
+        third = max(
+            1, len(singles) // 3
+        )  # near copies, new views, unrelated photos, in that order (_queries)
+        kinds = [0, 0, 0, 0]  # hits of each kind of single query, then of the batches' crops
         for qi, q in enumerate(singles):
             got: list[np.ndarray] = []
             c, w = _cpu_ms(lambda m=m, q=q, got=got: got.append(np.asarray(m.one(q[None]))))
             cpu.append(c)
             wall.append(w)
-            found = len(set(got[0].reshape(-1).tolist()) & set(truth[qi].tolist()))
-            hits += found
-            near_hits += found if qi < near else 0
+            kinds[min(qi // third, 2)] += len(set(got[0].reshape(-1).tolist()) & set(truth[qi].tolist()))
         batch_ms = []
         for bi, b in enumerate(batches):
             got = []
             batch_ms.append(_cpu_ms(lambda m=m, b=b, got=got: got.append(np.asarray(m.batch(b))))[0])
             rows = zip(got[0], truth_batch[bi], strict=True)
-            hits += sum(len(set(r.tolist()) & set(t.tolist())) for r, t in rows)
-        recall = hits / (K * (len(singles) + BATCH * len(batches)))
+            kinds[3] += sum(len(set(r.tolist()) & set(t.tolist())) for r, t in rows)
+        counts = [third, third, len(singles) - 2 * third, BATCH * len(batches)]
+        # the true neighbours that could fire the channel (cosine >= FIRING_COSINE), and the best one
+        firing = [0, 0]
+        top1 = 0
+        for qi, q in enumerate(singles):
+            answer = np.asarray(m.one(q[None])).reshape(-1)
+            strong = truth[qi][data[truth[qi]] @ q >= FIRING_COSINE]
+            firing[0] += len(set(answer.tolist()) & set(strong.tolist()))
+            firing[1] += len(strong)
+            top1 += int(answer[0] == truth[qi][0])
+        recall = sum(kinds) / (K * sum(counts))
+        by_kind = [h / (K * c) if c else float("nan") for h, c in zip(kinds, counts, strict=True)]
         print(
             f"{n:>10,} {m.name:<36}{m.build_s:>9.1f}{statistics.median(cpu):>11.3f}"
             f"{float(np.percentile(cpu, 95)):>9.3f}{f'({statistics.median(wall):.2f})':>9}"
-            f"{statistics.median(batch_ms):>12.2f}{recall:>11.4f}{near_hits / (K * near):>11.4f}"
-            f"{m.mb_per_m:>10,.0f}",
+            f"{statistics.median(batch_ms):>12.2f}{recall:>11.4f}{by_kind[0]:>11.4f}{by_kind[1]:>10.4f}"
+            f"{by_kind[2]:>11.4f}{by_kind[3]:>9.4f}{firing[0] / max(1, firing[1]):>9.4f}"
+            f"{top1 / len(singles):>7.3f}{m.mb_per_m:>10,.0f}",
             flush=True,
         )
 
@@ -581,7 +712,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--nprobe", default="32,64,128", help="inverted lists probed, faiss-pcaD-ivfN (embed)"
     )
+    parser.add_argument("--f16", action="store_true", help="also re-rank against float16 vectors (embed)")
     args = parser.parse_args(argv)
+    global HALF
+    HALF = args.f16
     HNSW.update(M=args.m, ef_construction=args.ef_construction)
     EF_SEARCH[:] = [int(e) for e in args.ef.split(",")]
     RERANK[:] = [int(r) for r in args.rerank.split(",")]
@@ -595,6 +729,10 @@ def main(argv: list[str]) -> int:
         bench_port(sizes, args.dim, args.queries)
     else:
         bench_embed(sizes, args.dim, args.queries, args.libs.split(","))
+    if HALF_DIFF:
+        print(
+            f"float16 re-rank: largest cosine difference {max(HALF_DIFF):.2e}, median {np.median(HALF_DIFF):.2e}"
+        )
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
     return 0
 

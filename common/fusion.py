@@ -260,17 +260,33 @@ def scored(
 
 
 def _letters_only_logo(logo: Signal, ocr: Signal | None = None) -> bool:
-    """A fired logo whose every counted hit is a SIFT match with all its inliers on the text OCR read (inside the
-    lines' bounding box, grown by half a line's height): the wordmark part of the logo file matched the brand's
-    name printed on a label, not the mark. Only called where OCR read that name as a reference ("FITS
-    KAFFEO"): seed 6161's cup warmer, 22 inliers over its two lines."""
+    """A fired logo whose every counted hit is a SIFT match with all its inliers on the lines of the reference
+    phrase OCR read (inside their bounding box, grown by half a line's height): the wordmark part of the logo file
+    matched the brand's name printed on a label, not the mark. Only called where OCR read that name as a
+    reference ("FITS KAFFEO"): seed 6161's cup warmer, 22 inliers over its two lines. Other lines do not count:
+    OCR reads emblems and watermarks as text too ("YALMA" over a VOLTA emblem)."""
     if logo.status != "fired" or ocr is None:
         return False
-    lines = [b for b in ocr.detail.get("line_boxes") or ocr.detail.get("boxes") or [] if len(b) == 4]
+    lines = _phrase_lines(ocr)
     hits = [h for h in logo.detail.get("hits") or [] if _detector_level(h, DETECTOR_MARK)]
     return bool(lines and hits) and all(
         h.get("method") == "sift_homography" and _inside_text(h.get("inlier_box"), lines) for h in hits
     )
+
+
+def _phrase_lines(ocr: Signal) -> list[list[float]]:
+    """Boxes of the OCR lines made only of the reference phrase's words (``line_boxes`` are in the order of the
+    lines in ``text``); the matched lines' ``boxes`` where the signal has no line boxes."""
+    boxes = [b for b in ocr.detail.get("line_boxes") or [] if len(b) == 4]
+    if not boxes:
+        return [b for b in ocr.detail.get("boxes") or [] if len(b) == 4]
+    words = set(re.findall(r"\w+", str(ocr.detail.get("reference_phrase") or "").casefold()))
+    texts = str(ocr.detail.get("text") or "").split(" | ")
+    return [
+        b
+        for b, t in zip(boxes, texts, strict=False)
+        if (w := set(re.findall(r"\w+", t.casefold()))) and w <= words
+    ]
 
 
 def _inside_text(box: Any, lines: list[list[float]]) -> bool:

@@ -388,6 +388,11 @@ def test_a_logo_match_on_cited_letters_is_the_name_not_the_mark():
     assert not any("trained mark detector" in r for r in v.reasons)
     emblem = cites | {"logo": _sift_logo([230, 70, 300, 260])}
     assert run(emblem, **title).tier == 2  # the emblem matched: one brand mark, a human looks
+    # OCR reads emblems as text too: a line over the emblem ("YALMA") is not the cited name's letters.
+    emblem_read = {"boxes": [[290, 287, 188, 44]], "line_boxes": [[300, 228, 150, 44], [290, 287, 188, 44]]}
+    yalma = _text("ocr_text", "ACME", ocr_text="YALMA | FITS ACME")
+    yalma = yalma.model_copy(update={"detail": yalma.detail | emblem_read})
+    assert run(cites | {"ocr_text": yalma, "logo": _sift_logo([306, 233, 182, 86])}, **title).tier == 2
     claimed = _text("ocr_text", "ACME", ocr_text="ACME")
     claimed = claimed.model_copy(update={"detail": claimed.detail | {"boxes": [[290, 287, 188, 44]]}})
     assert run({"logo": _sift_logo([296, 290, 170, 36]), "ocr_text": claimed}).tier <= 2

@@ -95,6 +95,33 @@ SHARP_MTF = 0.15
 
 
 @dataclass(frozen=True)
+class _Grid:
+    """How the periodic-line search cuts each direction: tile length along, band width across, direction step
+    and the slopes followed between steps, the fewest tiles a line needs; ``local``: each tile's spectrum is
+    also judged against its own spectral neighbourhood, and a line takes the colour channel that shows it most
+    (instead of the channels' mean)."""
+
+    tile_mm: float = SEARCH_TILE_MM
+    band_mm: float = SEARCH_BAND_MM
+    step_deg: float = SEARCH_STEP_DEG
+    slopes: tuple[float, ...] = SEARCH_SLOPES
+    min_tiles: int = MIN_TILES
+    local: bool = False
+
+
+# The second search, run only when no line of the first is accepted (seeds 59 and 71: every such photo on
+# canvas and two coarse seams on grass; the seam's line was measurable on each, but not among the first
+# search's candidates). A thin thread on canvas is a quarter of a 1 mm band, shows in luminance alone (a third
+# of the channels' mean) and the canvas' moire lines outscore it; a coarse seam (SPI < 5) has ~5 periods on a
+# 32 mm tile. Tiles twice as long (a seam's prominence grows with its length, a moire's beat does not), bands
+# half as wide, 1 degree steps (a long tile needs the direction closer), the best channel, and each frequency
+# against its spectral neighbourhood (a moire's and the material's slow variation raise all of it).
+FINE_GRID = _Grid(tile_mm=64.0, band_mm=0.5, step_deg=1.0, slopes=(-0.5, 0.0, 0.5), min_tiles=2, local=True)
+RING_INNER, RING_OUTER = 0.08, 0.4  # a frequency's spectral neighbourhood: this share of it away, either side
+MAX_OF_3_MEAN = 1.8333  # mean of the largest of three unit exponentials (1 + 1/2 + 1/3)
+
+
+@dataclass(frozen=True)
 class SpiMeasurement:
     spi: float
     uncertainty: float  # +- COVERAGE_SIGMAS sigma, in SPI
@@ -223,7 +250,7 @@ def _whiten(power: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return white / np.maximum(np.median(white, axis=1, keepdims=True), 1e-9)
 
 
-def _search(hp: np.ndarray, inner: np.ndarray, c: float, f_lo: float, f_hi: float) -> list[tuple[_Line, list[tuple[float, float]]]]:  # fmt: skip
+def _search(hp: np.ndarray, inner: np.ndarray, c: float, f_lo: float, f_hi: float, grid: _Grid = _Grid()) -> list[tuple[_Line, list[tuple[float, float]]]]:  # fmt: skip
     """Candidate seam lines (line in the search grid's px, its (score, peak frequency) pairs, best first),
     most periodic first, distinct.
 
@@ -233,8 +260,8 @@ def _search(hp: np.ndarray, inner: np.ndarray, c: float, f_lo: float, f_hi: floa
     adds its tiles' evidence at one frequency, following small slopes between the directions searched, so a
     thin thread is judged in a band as narrow as itself without needing a fine angle grid."""
     stride = max(1, int(round(SEARCH_STRIDE_MM * c)))
-    per_band = max(1, int(round(SEARCH_BAND_MM / SEARCH_STRIDE_MM)))
-    tile = int(round(SEARCH_TILE_MM * c))
+    per_band = max(1, int(round(grid.band_mm / SEARCH_STRIDE_MM)))
+    tile = int(round(grid.tile_mm * c))
     hop = tile // 2
     window = np.hanning(tile).astype(np.float32)
     freqs = np.fft.rfftfreq(tile, d=1.0 / c)
@@ -246,12 +273,12 @@ def _search(hp: np.ndarray, inner: np.ndarray, c: float, f_lo: float, f_hi: floa
     box = np.array([[xs.min(), ys.min(), 1.0], [xs.max() + 1, ys.min(), 1.0], [xs.min(), ys.max() + 1, 1.0],
                     [xs.max() + 1, ys.max() + 1, 1.0]])  # fmt: skip
     inner_f = inner.astype(np.float32)
-    for angle in np.arange(0.0, 180.0, SEARCH_STEP_DEG):
+    for angle in np.arange(0.0, 180.0, grid.step_deg):
         m, d = _rotation(inner.shape, float(angle))
         # Only the rotated copy's part that holds valid pixels (plus the slopes' reach) is computed: rows and
         # columns cut on the band and tile grids, so every band and tile is the one the whole canvas had.
         corners = box @ m.T
-        reach = int(math.ceil(math.tan(math.radians(max(map(abs, SEARCH_SLOPES)))) * d / 2 / stride)) + 2
+        reach = int(math.ceil(math.tan(math.radians(max(map(abs, grid.slopes)))) * d / 2 / stride)) + 2
         r0 = max(0, (int(corners[:, 1].min()) // stride - reach) * stride)
         r1 = min(d, (int(math.ceil(corners[:, 1].max())) // stride + reach + 1) * stride)
         c0 = max(0, int(corners[:, 0].min()) // hop * hop)
@@ -290,19 +317,23 @@ def _search(hp: np.ndarray, inner: np.ndarray, c: float, f_lo: float, f_hi: floa
         # blocks (8-16 photo px, ~1 mm: SPI 23-27) raise the chroma at every frequency, and a joint level
         # would bury a dark thread's luminance peak under them.
         white /= np.maximum(np.median(white, axis=2, keepdims=True), 1.0)
-        raw = (white / NOISE_MEAN - 1.0).mean(axis=1)  # zero mean on texture
+        if grid.local:
+            white /= np.maximum(_ring_mean(white, freqs[sel]), 1.0)
+            raw = (white / NOISE_MEAN).max(axis=1) - MAX_OF_3_MEAN  # zero mean on texture
+        else:
+            raw = (white / NOISE_MEAN - 1.0).mean(axis=1)  # zero mean on texture
         evidence = np.zeros((nbands, ntiles, len(sel)), np.float32)
         # capped, but the excess breaks ties: a strong seam caps many frequencies of a tile, its own the most
         evidence[bi, ti] = np.minimum(raw, EVIDENCE_CAP) + CAP_TIE_SHARE * np.maximum(raw - EVIDENCE_CAP, 0.0)
         counts = tile_ok.astype(np.float32)
         centre = (c0 + starts + tile / 2 - d / 2) / stride  # tile centres along, in band steps
-        for slope in SEARCH_SLOPES:
+        for slope in grid.slopes:
             shift = np.round(math.tan(math.radians(slope)) * centre).astype(int)
             rows = np.clip(np.arange(nbands)[:, None] + shift[None, :], 0, nbands - 1)
             ev = evidence[rows, np.arange(ntiles)[None, :]].sum(axis=1)  # nbands x freqs
             n = counts[rows, np.arange(ntiles)[None, :]].sum(axis=1)
             score = np.asarray(ev / np.sqrt(np.maximum(n, 1.0)).reshape(-1, 1))
-            score[n < MIN_TILES] = -np.inf
+            score[n < grid.min_tiles] = -np.inf
             best = np.max(score, axis=1)
             inv = cv2.invertAffineTransform(m)
             for b in np.argsort(best)[-4:]:
@@ -322,6 +353,25 @@ def _search(hp: np.ndarray, inner: np.ndarray, c: float, f_lo: float, f_hi: floa
         elif len(same[4]) < FREQS_PER_LINE and all(abs(cand[4] - f) > 0.03 * f for _, f in same[4]):
             same[4].append((cand[0], cand[4]))
     return [(_Line(x, y, angle), peaks) for _, angle, x, y, peaks in picked]
+
+
+def _ring_mean(power: np.ndarray, freqs: np.ndarray) -> np.ndarray:
+    """Along the last axis (``freqs``, evenly spaced) each frequency's mean power over its spectral
+    neighbourhood (RING_INNER-RING_OUTER of it away, either side; cumulative sums, not a loop)."""
+    step = float(freqs[1] - freqs[0]) if len(freqs) > 1 else 1.0
+    n = len(freqs)
+    j = np.arange(n)
+    lo = np.maximum(np.floor(RING_INNER * freqs / step).astype(int) + 1, 1)
+    hi = np.maximum(np.ceil(RING_OUTER * freqs / step).astype(int) - 1, lo)
+    cum = np.concatenate([np.zeros((*power.shape[:-1], 1), power.dtype), np.cumsum(power, axis=-1)], axis=-1)
+
+    def total(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # bins a..b-1, clipped
+        a, b = np.clip(a, 0, n), np.clip(b, 0, n)
+        return cum[..., b] - cum[..., a], (b - a).astype(power.dtype)
+
+    below, nb = total(j - hi, j - lo + 1)
+    above, na = total(j + lo, j + hi + 1)
+    return np.asarray((below + above) / np.maximum(nb + na, 1.0))
 
 
 def _frequency_peaks(score: np.ndarray, freqs: np.ndarray) -> list[tuple[float, float]]:
@@ -729,79 +779,84 @@ def measure_spi(rect: Rectified, card_rms_mm: float = 0.0, blur_mm: float = 0.0,
     hp_c, inner_c = _contrast(rect, c)
     reason = ""  # why the most periodic line was refused
     best: SpiMeasurement | None = None
-    # Strongest first, so the first seam all SEGMENTS pieces agree on is the best by (agreeing, score): the
-    # rest need not be refined.
-    searched = sorted(((score, coarse, f) for coarse, peaks in _search(hp_c, inner_c, c, f_lo, f_hi)
-                         for score, f in peaks), key=lambda h: -h[0])  # fmt: skip
-    for score, coarse, f_peak in searched:
-        if best is not None and best.segments_agreeing >= SEGMENTS:
+    # The second search (FINE_GRID) only when no line of the first is accepted: a photo the first measures is
+    # measured as before. Strongest first, so the first seam all SEGMENTS pieces agree on is the best by
+    # (agreeing, score): the rest need not be refined.
+    for grid in (_Grid(), FINE_GRID):
+        if best is not None:
             break
-        scale = s / c
-        line = _Line(coarse.x * scale, coarse.y * scale, coarse.angle_deg)
-        try:
-            # the tiles' frequency is good to half a bin (c / tile): sharpen it on the whole line first
-            freqs, power = _spectrum(_profile(rect, line, f_peak)[0], s)
-            f_peak = _peak_near(freqs, power, f_peak, 0.6 * c / (SEARCH_TILE_MM * c) / f_peak)[0]
-            line = _refine(rect, line, f_peak, f_hi)
-            colour, ends_mm = _stretch(rect, line)
-        except SeamNotFound as exc:
-            reason = reason or str(exc)
-            continue
-        length = len(colour) / s
-        # The search's period and, when it is no harmonic of it, the line's own most prominent one: each with
-        # its sub-multiples is one hypothesis family, tried most prominent first (see _dominant_frequency).
-        heads = [f_peak]
-        f_dom, dom_ratio = _dominant_frequency(colour, s, f_lo, f_hi)
-        if dom_ratio >= SUBHARMONIC_PEAK and not _related(f_dom, f_peak):
-            heads.append(f_dom)
-        families = []
-        for head in heads:
-            weights = _channel_weights(colour, s, head)
-            profile = colour @ weights
-            chosen, why = _fundamental(profile, s, head, f_lo)
-            reason = reason or why
-            if chosen is not None:
-                families.append((_prominence(profile, s, head), chosen, profile, weights))
-        accepted = None
-        for _, (f, f_se, agreeing), profile, weights in sorted(families, key=lambda t: -t[0]):
-            if len(agreeing) < MIN_AGREEING:
-                reason = reason or (f"a periodic line was found but its period is not the same along it "
-                          f"({len(agreeing)} of {SEGMENTS} pieces agree): not a seam, or the seam is broken/curved")  # fmt: skip
+        searched = sorted(((score, coarse, f) for coarse, peaks in _search(hp_c, inner_c, c, f_lo, f_hi, grid)
+                             for score, f in peaks), key=lambda h: -h[0])  # fmt: skip
+        for score, coarse, f_peak in searched:
+            if best is not None and best.segments_agreeing >= SEGMENTS:
+                break
+            scale = s / c
+            line = _Line(coarse.x * scale, coarse.y * scale, coarse.angle_deg)
+            try:
+                # the tiles' frequency is good to half a bin (c / tile): sharpen it on the whole line first
+                freqs, power = _spectrum(_profile(rect, line, f_peak)[0], s)
+                f_peak = _peak_near(freqs, power, f_peak, 0.6 / grid.tile_mm / f_peak)[0]
+                line = _refine(rect, line, f_peak, f_hi)
+                colour, ends_mm = _stretch(rect, line)
+            except SeamNotFound as exc:
+                reason = reason or str(exc)
                 continue
-            k = _block_multiple(colour, s, f, line.angle_deg, ends_mm, detection, block_px)
-            if k:
-                reason = reason or (f"a periodic line was found but its period is {k} times the rate at which it crosses "
-                          "the JPEG's blocks, and only its colour shows it: compression, not stitches")  # fmt: skip
+            length = len(colour) / s
+            # The search's period and, when it is no harmonic of it, the line's own most prominent one: each with
+            # its sub-multiples is one hypothesis family, tried most prominent first (see _dominant_frequency).
+            heads = [f_peak]
+            f_dom, dom_ratio = _dominant_frequency(colour, s, f_lo, f_hi)
+            if dom_ratio >= SUBHARMONIC_PEAK and not _related(f_dom, f_peak):
+                heads.append(f_dom)
+            families = []
+            for head in heads:
+                weights = _channel_weights(colour, s, head)
+                profile = colour @ weights
+                chosen, why = _fundamental(profile, s, head, f_lo)
+                reason = reason or why
+                if chosen is not None:
+                    families.append((_prominence(profile, s, head), chosen, profile, weights))
+            accepted = None
+            for _, (f, f_se, agreeing), profile, weights in sorted(families, key=lambda t: -t[0]):
+                if len(agreeing) < MIN_AGREEING:
+                    reason = reason or (f"a periodic line was found but its period is not the same along it "
+                              f"({len(agreeing)} of {SEGMENTS} pieces agree): not a seam, or the seam is broken/curved")  # fmt: skip
+                    continue
+                k = _block_multiple(colour, s, f, line.angle_deg, ends_mm, detection, block_px)
+                if k:
+                    reason = reason or (f"a periodic line was found but its period is {k} times the rate at which it crosses "
+                              "the JPEG's blocks, and only its colour shows it: compression, not stitches")  # fmt: skip
+                    continue
+                if _beside_share(rect, line, f, profile, weights) >= BESIDE_SHARE:
+                    reason = reason or (f"a periodic line was found but its period repeats {BESIDE_MM[0]:g}-{BESIDE_MM[1]:g} mm "
+                              "beside it: a pattern of the material, not a seam")  # fmt: skip
+                    continue
+                accepted = (f, f_se, agreeing)
+                break
+            if accepted is None:
                 continue
-            if _beside_share(rect, line, f, profile, weights) >= BESIDE_SHARE:
-                reason = reason or (f"a periodic line was found but its period repeats {BESIDE_MM[0]:g}-{BESIDE_MM[1]:g} mm "
-                          "beside it: a pattern of the material, not a seam")  # fmt: skip
-                continue
-            accepted = (f, f_se, agreeing)
-            break
-        if accepted is None:
-            continue
-        f, f_se, agreeing = accepted
-        seg_se = float(np.std(agreeing) / math.sqrt(len(agreeing)))
-        spi = f * INCH_MM
-        if detection is not None:
-            scale_rel = length_sigma_rel(detection, ends_mm[0], ends_mm[1])
-        else:
-            scale_rel = card_rms_mm / math.hypot(CARD_W_MM, CARD_H_MM)
-        scale_rel = math.hypot(scale_rel, SCALE_FLOOR_REL)
-        sigma = math.sqrt((f_se * INCH_MM) ** 2 + (seg_se * INCH_MM) ** 2 + (spi * scale_rel) ** 2)
-        m = SpiMeasurement(
-            spi=spi,
-            uncertainty=max(COVERAGE_SIGMAS * sigma, 0.01),
-            period_mm=1.0 / f,
-            angle_deg=line.angle_deg % 180.0,
-            length_mm=length,
-            stitches=length * f,
-            peak_ratio=score,
-            segments_agreeing=float(len(agreeing)),
-        )
-        if best is None or (m.segments_agreeing, m.peak_ratio) > (best.segments_agreeing, best.peak_ratio):
-            best = m
+            f, f_se, agreeing = accepted
+            seg_se = float(np.std(agreeing) / math.sqrt(len(agreeing)))
+            spi = f * INCH_MM
+            if detection is not None:
+                scale_rel = length_sigma_rel(detection, ends_mm[0], ends_mm[1])
+            else:
+                scale_rel = card_rms_mm / math.hypot(CARD_W_MM, CARD_H_MM)
+            scale_rel = math.hypot(scale_rel, SCALE_FLOOR_REL)
+            sigma = math.sqrt((f_se * INCH_MM) ** 2 + (seg_se * INCH_MM) ** 2 + (spi * scale_rel) ** 2)
+            m = SpiMeasurement(
+                spi=spi,
+                uncertainty=max(COVERAGE_SIGMAS * sigma, 0.01),
+                period_mm=1.0 / f,
+                angle_deg=line.angle_deg % 180.0,
+                length_mm=length,
+                stitches=length * f,
+                peak_ratio=score,
+                segments_agreeing=float(len(agreeing)),
+            )
+            rank = (m.segments_agreeing, m.peak_ratio)
+            if best is None or rank > (best.segments_agreeing, best.peak_ratio):
+                best = m
     if best is None:
         reason = "no regular stitch pattern found along any line (is the seam in focus and in view?)" + (
             f"; the most periodic line: {reason}" if reason else ""

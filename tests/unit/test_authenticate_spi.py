@@ -216,6 +216,45 @@ def test_the_seam_line_is_refitted_on_the_harmonics_the_blur_keeps() -> None:
     assert m.segments_agreeing >= seam.MIN_AGREEING
 
 
+def _seed71_photo11() -> bytes:
+    """`scripts/bench_authenticate.py --seed 71 --group realistic`'s photo 11, rebuilt from its drawn conditions:
+    a navy thread at SPI 22.38 on canvas (0.94 mm weave), camera tilted 34 degrees."""
+    world = syn.canvas(565199, (0.24568975880390742, 0.18950422478920925, 0.37978003938319926),
+                       weave_mm=0.9368404513083394)  # fmt: skip
+    syn.draw_seam(world, 22.376771400334043, 980169, thread=(0.1, 0.12, 0.35), angle_deg=20.571606283808315,
+                  thread_mm=0.8287781371372611)  # fmt: skip
+    cam = syn.Camera(tilt_deg=34.24555561917305, tilt_dir_deg=91.11467047700546, roll_deg=232.89740165019512,
+                     blur_px=0.1325057471166733, gain=0.6606969192130105, gradient=0.36244367250989135,
+                     noise=0.005028993535354527, jpeg_quality=76)  # fmt: skip
+    return _photo(world, cam, 554526)
+
+
+def test_a_thin_thread_on_canvas_outscored_by_the_weaves_moire_is_found_by_the_second_search() -> None:
+    """Seed 71's photo 11 (declined before): on the true seam line the stitches stand 320x above their spectral
+    neighbourhood in luminance, 4 of 4 pieces agree and nothing repeats beside the line, but the first search
+    never proposed that line: the 0.83 mm thread fills a quarter of its 1 mm bands' weight on 32 mm tiles
+    (whitened power ~15 there), luminance is a third of the channels' mean, and lines of the canvas' moire
+    (3-5 SPI, 140-170 degrees) scored 50-65. The second search (seam.FINE_GRID: 64 mm tiles, 0.5 mm bands,
+    the best channel, each frequency against its neighbourhood) ranks the seam first."""
+    m = measure(_seed71_photo11(), quality.SEAM_MAX_BLUR_MM)
+    assert abs(m.spi - 22.3768) <= min(m.uncertainty, 0.5), m
+    assert m.segments_agreeing == seam.SEGMENTS
+
+
+def test_a_coarse_seam_on_grass_is_found_on_longer_tiles() -> None:
+    """Seed 59's photo 37 (declined before): a cream thread at SPI 3.95 (6.4 mm stitches) on grass. On the
+    first search's 32 mm tiles a stitch period is 5 cycles against the grass's strongest (coarsest) contrast;
+    its 64 mm tiles and local whitening find it."""
+    cam = syn.Camera(tilt_deg=25.026193640206806, tilt_dir_deg=285.39036164969303, roll_deg=200.44057974113622,
+                     blur_px=0.8403226130706714, gain=1.1062422677383816, gradient=0.24152162934890703,
+                     noise=0.020074847621449055, jpeg_quality=94)  # fmt: skip
+    seam_drawn = (993549, (0.92, 0.88, 0.75), 14.103360779067941, 0.519608664365051)
+    photo = _bench_photo("grass", 92.94701141513102, 3.9464549813015304, seam_drawn, cam, 187441)
+    m = measure(photo, quality.SEAM_MAX_BLUR_MM)
+    assert abs(m.spi - 3.9465) <= min(m.uncertainty, 0.5), m
+    assert m.segments_agreeing >= seam.MIN_AGREEING
+
+
 def test_no_seam_is_an_explained_failure_not_a_number() -> None:
     world = syn.leather(11, (0.45, 0.27, 0.15))
     syn.place_card(world)

@@ -245,12 +245,12 @@ def test_a_coarse_seam_on_grass_is_found_on_longer_tiles() -> None:
     """Seed 59's photo 37 (declined before): a cream thread at SPI 3.95 (6.4 mm stitches) on grass. On the
     first search's 32 mm tiles a stitch period is 5 cycles against the grass's strongest (coarsest) contrast;
     its 64 mm tiles and local whitening find it."""
-    cam = syn.Camera(tilt_deg=25.026193640206806, tilt_dir_deg=285.39036164969303, roll_deg=200.44057974113622,
-                     blur_px=0.8403226130706714, gain=1.1062422677383816, gradient=0.24152162934890703,
-                     noise=0.020074847621449055, jpeg_quality=94)  # fmt: skip
+    # the drawn camera (tilt, its direction, roll, blur px, gain, gradient, noise, JPEG quality), exact
+    drawn = (25.026193640206806, 285.39036164969303, 200.44057974113622, 0.8403226130706714, 1.1062422677383816,
+             0.24152162934890703, 0.020074847621449055, 94)  # fmt: skip
     seam_drawn = (993549, (0.92, 0.88, 0.75), 14.103360779067941, 0.519608664365051)
-    photo = _bench_photo("grass", 92.94701141513102, 3.9464549813015304, seam_drawn, cam, 187441)
-    m = measure(photo, quality.SEAM_MAX_BLUR_MM)
+    m = measure(_bench_photo("grass", 92.94701141513102, 3.9464549813015304, seam_drawn, syn.Camera(*drawn), 187441),
+                quality.SEAM_MAX_BLUR_MM)  # fmt: skip
     assert abs(m.spi - 3.9465) <= min(m.uncertainty, 0.5), m
     assert m.segments_agreeing >= seam.MIN_AGREEING
 

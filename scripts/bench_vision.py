@@ -4,6 +4,7 @@
     .venv/bin/python scripts/bench_vision.py --quick    # fewer images
     .venv/bin/python scripts/bench_vision.py --ocr-only # only the OCR model/settings comparison
     .venv/bin/python scripts/bench_vision.py --ocr-gate # where the detector runs, and its session options
+    .venv/bin/python scripts/bench_vision.py --ocr-int8 # the text detector in float32 vs int8, same images
 
 OCR comparison: the shipped PP-OCRv6 (rapidocr 3.10's wheel) at several detector sizes against PP-OCRv4, the
 models of rapidocr-onnxruntime 1.4.4 that this project used before, run through the same rapidocr 3.10 code
@@ -258,9 +259,14 @@ def main() -> None:
         action="store_true",
         help="only the OCR cost comparison: text gate and session options vs the whole frame (same images)",
     )
+    ap.add_argument(
+        "--ocr-int8",
+        action="store_true",
+        help="only the OCR text detector in float32 vs int8 on the channel's path (the --ocr-gate images)",
+    )
     args = ap.parse_args()
-    if args.ocr_gate:
-        gate_comparison(args.quick)
+    if args.ocr_gate or args.ocr_int8:
+        gate_comparison(args.quick, INT8_CONFIGS if args.ocr_int8 else GATE_CONFIGS)
         return
     if args.zoom:
         zoom_comparison(8 if args.quick else 16, 2 if args.quick else 4)
@@ -502,17 +508,31 @@ GATE_CONFIGS = [  # label, RapidOcrEngine keyword arguments; the first is the ba
         "whole frame, ORT default threads, spinning (before)",
         {"gate": False, "threads": None, "spinning": True},
     ),
-    ("whole frame, 1 thread, no spinning", {"gate": False, "threads": 1, "spinning": False}),
-    ("whole frame, 2 threads, no spinning", {"gate": False, "threads": 2, "spinning": False}),
+    (
+        "whole frame, 1 thread, no spinning",
+        {"gate": False, "threads": 1, "spinning": False, "int8_det": False},
+    ),
+    (
+        "whole frame, 2 threads, no spinning",
+        {"gate": False, "threads": 2, "spinning": False, "int8_det": False},
+    ),
     (
         "text gate 320 px, p > 0.1, thread budget, no spinning",
-        {"gate": True, "coarse_side": 320, "coarse_thresh": 0.1},
+        {"gate": True, "coarse_side": 320, "coarse_thresh": 0.1, "int8_det": False},
     ),
     (
         "text gate 480 px, p > 0.03, thread budget, no spinning",
-        {"gate": True, "coarse_side": 480, "coarse_thresh": 0.03},
+        {"gate": True, "coarse_side": 480, "coarse_thresh": 0.03, "int8_det": False},
     ),
-    ("**text gate 480 px, p > 0.1, thread budget, no spinning (shipped)**", {"gate": True}),
+    ("text gate 480 px, p > 0.1, thread budget, no spinning", {"gate": True, "int8_det": False}),
+    ("**text gate 480 px, p > 0.1, int8 detector, float32 coarse look (shipped)**", {"gate": True}),
+]
+# --ocr-int8: the shipped path with the float detector against the int8 one (common.vision.ocr.INT8_DET), with
+# the text gate's coarse look in float32 (shipped) or int8
+INT8_CONFIGS = [
+    ("text gate 480 px, float32 detector (before)", {"gate": True, "int8_det": False}),
+    ("**int8 detector, float32 coarse look (shipped)**", {"gate": True}),
+    ("int8 detector, int8 coarse look too", {"gate": True, "int8_coarse": True}),
 ]
 
 
@@ -560,13 +580,13 @@ def gate_sets(quick: bool) -> list[tuple[str, str, Image.Image, list[str], bool]
     return out
 
 
-def gate_comparison(quick: bool) -> None:
+def gate_comparison(quick: bool, configs: list[tuple[str, dict[str, object]]] = GATE_CONFIGS) -> None:
     """The channel's OCR path (``read_with_zoom``: first pass + zoom) per configuration, round-robin on the same
     images: brand text found per set, what each configuration found that the first did not and the reverse,
     wall and CPU ms per image (CPU: every thread of this process), where the detector ran."""
     items = gate_sets(quick)
     engines = []
-    for label, kwargs in GATE_CONFIGS:
+    for label, kwargs in configs:
         engine = RapidOcrEngine(**kwargs)  # type: ignore[arg-type]
         load_ms, _ = timed(engine.load)
         engines.append((label, engine, load_ms))

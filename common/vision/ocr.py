@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import importlib.util
+import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from common.embedding.manifest import sha256_file
+from common.embedding.manifest import MODELS_DIR, sha256_file
 from common.native_threads import ort_session_options
 from common.vision.ocr_gate import COARSE_SIDE, COARSE_THRESH, OcrScope, plan_scope
 
@@ -40,6 +41,19 @@ DET_LIMIT_SIDE = 960  # longest side the text detector sees
 INPUT_MAX_SIDE = 1280  # shrink before anything else: recognition crops come from this copy
 MIN_TEXT_SCORE = 0.5  # RapidOCR's own default recognition-confidence cut-off
 REINSTALL_FIX = "pip install --force-reinstall --no-deps 'rapidocr==3.10.0'"
+# The text detector quantised to int8 (scripts/quantize_ocr_det.py, from the PP-OCRv6 small detector above):
+# ~3.5x less CPU per pixel than float32 on AVX-512 VNNI, for the text gate's coarse look and the text it reads
+# (regions, whole frames, zoomed crops) alike. Package data of ``common`` like the embedding model, checked
+# against its JSON's SHA-256 (docs/speed.md, "OCR's text detector in int8").
+INT8_DET = "PP-OCRv6_det_small.int8.onnx"
+# The text gate's cut on an int8 coarse look. Quantisation moves faint probabilities (p ~0.1) by a few hundredths
+# either way: at the float look's 0.1 the int8 look keeps 94.6 % of the float look's p > 0.1 pixels of the
+# calibration set (scripts/quantize_ocr_det.py), at 0.05 98.0 % (and 12 % more pixels), and it lost a faint
+# wordmark whose word is p = 0.105 in the float look and 0.071 in int8 (docs/speed.md).
+INT8_COARSE_THRESH = 0.05
+INT8_FIX = (
+    "reinstall this package (common/models/ ships it) or rebuild it: python scripts/quantize_ocr_det.py"
+)
 
 # (ocr_version, task) -> key in rapidocr's default_models.yaml (its sha256 is the expected checksum) and the
 # file name the rapidocr wheel (v6) or the rapidocr-onnxruntime 1.4.4 wheel (v4) ships it under.
@@ -134,13 +148,41 @@ def verify_ocr_models(models: OcrModels) -> None:
             )
 
 
-def _own_sessions(engine: Any, models: OcrModels, threads: int | None) -> None:
+def int8_detector() -> Path:
+    """The shipped int8 text detector, verified: its JSON names the float model it was built from (this
+    install's PP-OCRv6 detector, by the registry's SHA-256) and its own SHA-256."""
+    path = MODELS_DIR / INT8_DET
+    meta_path = path.with_suffix(".json")
+    if not path.is_file() or not meta_path.is_file():
+        raise OcrUnavailable(f"the int8 OCR text detector {path} is missing; fix: {INT8_FIX}")
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    if meta.get("source_sha256") != expected_sha256(DEFAULT_OCR_VERSION, "det"):
+        raise OcrUnavailable(
+            f"the int8 OCR text detector {path} was built from another detector than rapidocr's "
+            f"{DEFAULT_OCR_VERSION} one; fix: {INT8_FIX}"
+        )
+    if sha256_file(path) != meta.get("sha256"):
+        raise OcrUnavailable(f"the int8 OCR text detector {path} is damaged; fix: {INT8_FIX}")
+    return path
+
+
+def _own_sessions(
+    engine: Any, models: OcrModels, threads: int | None, int8_det: bool, int8_coarse: bool
+) -> None:
     """Replace the sessions rapidocr opened with ones under the process's options
     (``native_threads.ort_session_options``: the thread budget, no spinning). rapidocr 3.10 exposes thread counts
-    but not spinning; its ``OrtInferSession`` keeps the onnxruntime session as ``.session``."""
+    but not spinning; its ``OrtInferSession`` keeps the onnxruntime session as ``.session``. ``int8_det``: the
+    detector session runs :func:`int8_detector` (the default model set only); unless ``int8_coarse``, the text
+    gate's coarse look then keeps a float32 session of its own (``engine.coarse_session``)."""
     import onnxruntime as ort
 
-    for holder, path in ((engine.text_det.session, models.det), (engine.text_rec.session, models.rec)):
+    det = int8_detector() if int8_det else models.det
+    engine.coarse_session = None  # None: the coarse look runs on the detector session
+    if int8_det and not int8_coarse:
+        engine.coarse_session = ort.InferenceSession(
+            str(models.det), sess_options=ort_session_options(threads), providers=["CPUExecutionProvider"]
+        )
+    for holder, path in ((engine.text_det.session, det), (engine.text_rec.session, models.rec)):
         if not isinstance(getattr(holder, "session", None), ort.InferenceSession):
             raise OcrUnavailable(
                 f"rapidocr's session layout changed; this code expects rapidocr 3.10 ({holder!r})"
@@ -156,10 +198,15 @@ def build_rapidocr(
     det_limit_type: str = "max",
     threads: int | None = None,
     spinning: bool = False,
+    int8_det: bool = True,
+    int8_coarse: bool = True,
 ) -> Any:
     """A ``rapidocr.RapidOCR`` on onnxruntime that only ever reads ``models`` (verified first). Its sessions
     run ``threads`` intra-op threads (None: the process's budget) without spinning; ``spinning=True`` keeps
-    rapidocr's own sessions (onnxruntime's defaults: a thread per core, spinning; the benchmark's "before")."""
+    rapidocr's own sessions (onnxruntime's defaults: a thread per core, spinning; the benchmark's "before").
+    ``int8_det``: the text detector is the shipped int8 one (:func:`int8_detector`) when ``models`` is the
+    default PP-OCRv6 set; ``False`` (or another set, or ``spinning``) keeps the float detector.
+    ``int8_coarse``: the text gate's coarse look on the int8 detector too (else a float32 session of its own)."""
     verify_ocr_models(models)
     try:
         from rapidocr import EngineType, OCRVersion, RapidOCR
@@ -187,7 +234,8 @@ def build_rapidocr(
         engine._load_det_model()
         engine._load_rec_model()
         if not spinning:
-            _own_sessions(engine, models, threads)
+            int8 = int8_det and _is_default_set(models)
+            _own_sessions(engine, models, threads, int8, int8_coarse)
     except OcrUnavailable:
         raise
     except Exception as exc:  # onnxruntime / rapidocr raise many types for an unreadable model
@@ -195,6 +243,13 @@ def build_rapidocr(
             f"cannot load the OCR {models.version} models ({exc}); fix: {REINSTALL_FIX}"
         ) from exc
     return engine
+
+
+def _is_default_set(models: OcrModels) -> bool:
+    return (
+        models.version == DEFAULT_OCR_VERSION
+        and models.det.name == MODEL_FILES[DEFAULT_OCR_VERSION]["det"][1]
+    )
 
 
 _SHARED: dict[tuple[Any, ...], Any] = {}
@@ -227,15 +282,19 @@ class RapidOcrEngine:
         det_limit_type: str = "max",
         threads: int | None = None,
         spinning: bool = False,
+        int8_det: bool = True,
+        int8_coarse: bool = True,
         gate: bool = True,
         coarse_side: int = COARSE_SIDE,
-        coarse_thresh: float = COARSE_THRESH,
+        coarse_thresh: float | None = None,
     ) -> None:
         self._models = models
-        self._config = (det_limit_side, det_limit_type, threads, spinning)
+        self._config = (det_limit_side, det_limit_type, threads, spinning, int8_det, int8_coarse)
         self.gate = gate
         self.coarse_side = coarse_side
-        self.coarse_thresh = coarse_thresh
+        # the text gate's cut on the coarse look: the float look's, or the int8 look's (INT8_COARSE_THRESH)
+        int8_look = int8_det and int8_coarse and not spinning and (models is None or _is_default_set(models))
+        self.coarse_thresh = coarse_thresh or (INT8_COARSE_THRESH if int8_look else COARSE_THRESH)
         self._engine: Any = None
         self._failure: OcrUnavailable | None = None  # kept: a broken install must not re-hash per image
         self._lock = threading.Lock()
@@ -289,9 +348,13 @@ class RapidOcrEngine:
         ``side`` (rapidocr's own detector pre-processing: multiple of 32, mean/std 0.5)."""
         from rapidocr.ch_ppocr_det.utils import DetPreProcess
 
-        det = self._get().text_det
+        engine = self._get()
+        det = engine.text_det
         batch = DetPreProcess(side, "max", det.mean, det.std)(bgr)
-        return np.asarray(det.session(batch))[0, 0]
+        coarse = getattr(engine, "coarse_session", None)  # float32 beside an int8 detector (INT8_DET)
+        if coarse is None:
+            return np.asarray(det.session(batch))[0, 0]
+        return np.asarray(coarse.run(None, {coarse.get_inputs()[0].name: batch})[0])[0, 0]
 
     def _lines(self, bgr: np.ndarray, scale: float, offset: tuple[int, int]) -> list[OcrLine]:
         """OCR of ``bgr`` (a crop of the input copy at ``offset``), boxes in the caller's image pixels."""

@@ -45,8 +45,12 @@ def test_a_frame_without_text_like_regions_is_detected_whole():
     assert scope.mode == "frame" and scope.share == 1.0 and scope.regions == []
     assert "no text-like region" in scope.reason and "p=0.010" in scope.reason and scope.coarse_ms >= 0
     img, _ = syn.small_wordmark_scene("NORDA", 2)
-    lines, report = read_with_zoom(ENGINE, img, ["NORDA"])
+    # the float look (p = 0.055 at most, under its 0.1 cut) shows no region: the frame is detected whole
+    lines, report = read_with_zoom(RapidOcrEngine(int8_coarse=False), img, ["NORDA"])
     assert report.first_pass.mode == "frame" and has_brand_text(lines, ["NORDA"])
+    # the shipped int8 look, at its own cut (ocr.INT8_COARSE_THRESH), finds the word's region and reads it there
+    lines, report = read_with_zoom(ENGINE, img, ["NORDA"])
+    assert report.first_pass.mode == "regions" and has_brand_text(lines, ["NORDA"])
 
 
 def test_the_backend_reports_where_the_detector_ran():

@@ -229,21 +229,38 @@ def verify_pair(cand: Features, ref: Features) -> dict[str, Any]:
 
 
 def shares_candidate_pass(size: tuple[int, int]) -> bool:
-    """Whether the scan's one SIFT pass (``sift.candidate_keypoints``) serves copy verification for a working copy
-    of ``size``: at or below ``FEATURE_SIDE`` both see the same pixels, and the pass's ``MAX_FEATURES`` strongest
-    keypoints are the ones ``sift_features`` keeps (OpenCV ranks by the same response). A larger candidate is seen
-    at 1000 px by logo matching, and those keypoints against references stored at 640 px lost a borderline copy
-    (12 -> 0 inliers, Tier 1 -> 2) and 10-25 % of the inliers of clear ones on the seed 2027 set, so copy
-    verification keeps its own 640 px pass there (docs/speed.md, "SIFT once per candidate")."""
+    """Whether copy verification sees the same pixels as the scan's one SIFT pass (``sift.candidate_keypoints``)
+    for a working copy of ``size``: at or below ``FEATURE_SIDE``, and then the pass's ``MAX_FEATURES`` strongest
+    keypoints are the ones ``sift_features`` keeps (OpenCV ranks by the same response). Up to this size preprocess
+    stores the pass (on the hash short-circuit's path too, where it costs what copy's own pass would); above it,
+    hash_match does after the short-circuit (``common.pipeline``)."""
     return max(size) <= FEATURE_SIDE
 
 
-def candidate_features(keypoints: Keypoints) -> Features | None:
-    """Copy verification's view of the scan's one SIFT pass, or None where it does not serve."""
-    if not shares_candidate_pass(keypoints.size):
+# The smallest keypoint a SIFT pass reports, in the pixels it was given: octave -1 (OpenCV doubles the image), the
+# first layer less half a layer of sub-layer interpolation: sigma 1.6 x 2^(0.5/3) = 1.796 (a 640 px pass of the
+# seed 2027 set: 1.79996 the smallest).
+SMALLEST_KEYPOINT = 1.6 * 2 ** (0.5 / 3)
+
+
+def candidate_features(keypoints: Keypoints, image_size: tuple[int, int]) -> Features | None:
+    """Copy verification's view of the scan's one SIFT pass over a working copy of ``image_size``, or None where
+    it does not serve (a larger copy's pass stored without keypoint sizes). Above ``FEATURE_SIDE`` the 1000 px
+    pass is seen at 640 px: only its keypoints at least ``SMALLEST_KEYPOINT`` there (the scales a 640 px pass
+    detects), the ``MAX_FEATURES`` strongest of them, points in 640 px pixels. Measured against copy's own pass on
+    the seed 2027 set's 45 candidates > 640 px (``scripts/bench_sift_once.py --copy-scale``, MAGSAC++): every copy
+    the own pass verifies on counterfeit listings, and one more (docs/speed.md, "SIFT once per candidate")."""
+    if shares_candidate_pass(image_size):
+        kp = keypoints.strongest(MAX_FEATURES)
+        return kp.points, kp.descriptors, kp.size
+    if keypoints.sizes is None:
         return None
-    kp = keypoints.strongest(MAX_FEATURES)
-    return kp.points, kp.descriptors, kp.size
+    to640 = FEATURE_SIDE / max(image_size) / keypoints.scale  # 640 px pixels per pixel SIFT saw
+    at640 = keypoints.subset(np.flatnonzero(keypoints.sizes * to640 >= SMALLEST_KEYPOINT))
+    kp = at640.strongest(MAX_FEATURES)
+    s640 = FEATURE_SIDE / max(image_size)
+    size = (max(1, round(image_size[0] * s640)), max(1, round(image_size[1] * s640)))
+    return kp.points * np.float32(to640), kp.descriptors, size
 
 
 def best_geometry(
@@ -274,16 +291,13 @@ def copy_signal(
     embedding: Signal | None,
     keypoints: Callable[[], Keypoints] | None = None,
 ) -> Signal:
-    """``keypoints``: the scan's SIFT pass (``Candidate.keypoints``, read only when the brand has references),
-    used when it serves (``candidate_features``); otherwise, or without it, copy verification's own 640 px pass."""
+    """``keypoints``: the scan's stored SIFT pass (``Candidate.keypoints``, read only when the brand has
+    references), used when it serves (``candidate_features``); otherwise, or without it, copy verification's own
+    640 px pass."""
     index = reference_index(deps, brand)
     if not index.groups:
         return Signal.not_run("copy", "brand has no reference features for copy verification")
-    shared = (
-        candidate_features(keypoints())
-        if keypoints is not None and shares_candidate_pass(image.size)
-        else None
-    )
+    shared = candidate_features(keypoints(), image.size) if keypoints is not None else None
     cand = shared if shared is not None else sift_features(image)
     first = embedding.reference if embedding is not None else None
     inliers, group, result = best_geometry(index, cand, first)

@@ -49,7 +49,7 @@ def preprocess_step(deps: Deps, msg: ScanRequested) -> Outputs:
         working.bucket, working.name, working_bytes, content_type=imaging.WORKING_CONTENT_TYPE
     )
     image = result.to_message(working.model_copy(update={"generation": generation}))
-    image = image.model_copy(update={"keypoints": _store_keypoints(deps, msg, working_bytes)})
+    image = image.model_copy(update={"keypoints": _store_small_keypoints(deps, msg, working_bytes)})
     deps.docs.update(
         scan_path(msg.brand_id, msg.scan_id), {"status": "running", "image": image.model_dump(mode="json")}
     )
@@ -59,24 +59,38 @@ def preprocess_step(deps: Deps, msg: ScanRequested) -> Outputs:
     return [(topics.SCAN_PREPROCESSED, out)]
 
 
-def _store_keypoints(deps: Deps, msg: ScanRequested, working_bytes: bytes) -> BlobRef | None:
-    """The candidate's one SIFT pass, next to its working copy, when one pass serves both logo matching and copy
-    verification (``copyverify.shares_candidate_pass``: working copies up to 640 px); logo_ocr and embed then read
-    it instead of running SIFT twice. Larger candidates store nothing (logo matching runs its 1000 px pass in
-    logo_ocr, copy verification its 640 px pass in embed, as before), so neither the hash short-circuit nor the
-    chain's serial part pays for a pass nobody shares. Computed from the working copy as the channels decode it:
-    the keypoints a channel would have computed itself."""
+def _store_small_keypoints(deps: Deps, msg: ScanRequested, working_bytes: bytes) -> BlobRef | None:
+    """The candidate's one SIFT pass, next to its working copy, for working copies up to 640 px
+    (``copyverify.shares_candidate_pass``), where it is the pass copy verification would run anyway: so the hash
+    short-circuit costs no more than before. Larger copies are left to hash_match, after the short-circuit
+    (``_with_keypoints``). Computed from the working copy as the channels decode it."""
     from common.copyverify import shares_candidate_pass
     from common.imaging import open_working
-    from common.vision.sift import candidate_keypoints
 
     image = open_working(working_bytes)
     if not shares_candidate_pass(image.size):
         return None
+    return _store_keypoints(deps, msg.brand_id, msg.scan_id, image)
+
+
+def _store_keypoints(deps: Deps, brand_id: str, scan_id: str, image: Any) -> BlobRef:
+    """The candidate's one SIFT pass (``sift.candidate_keypoints``), stored in the work bucket: logo_ocr and embed
+    read it instead of each running SIFT (docs/speed.md, "SIFT once per candidate")."""
+    from common.vision.sift import candidate_keypoints
+
     data = candidate_keypoints(image).to_bytes()
-    ref = BlobRef(bucket=deps.settings.work_bucket, name=paths.keypoints(msg.brand_id, msg.scan_id))
+    ref = BlobRef(bucket=deps.settings.work_bucket, name=paths.keypoints(brand_id, scan_id))
     generation = deps.blobs.write(ref.bucket, ref.name, data, content_type="application/x-npz")
     return ref.model_copy(update={"generation": generation})
+
+
+def _with_keypoints(deps: Deps, msg: ScanPreprocessed, candidate: Candidate) -> Preprocessed:
+    """``msg.image`` with the scan's SIFT pass stored: preprocess's (<= 640 px), else computed now, once the hash
+    short-circuit is ruled out, for both expensive channels to read."""
+    if msg.image.keypoints is not None:
+        return msg.image
+    ref = _store_keypoints(deps, msg.brand_id, msg.scan_id, candidate.image)
+    return msg.image.model_copy(update={"keypoints": ref})
 
 
 def _working_image(deps: Deps, image: Preprocessed) -> Any:
@@ -105,7 +119,8 @@ def hash_match_step(deps: Deps, msg: ScanPreprocessed) -> Outputs:
     """The cheap funnel stage: a perceptual-hash match (a brand reference, or an entry of a hash list the brand
     imported) short-circuits the expensive channels (seed 004 ch. 8)."""
     brand = get_brand(deps, msg.brand_id)
-    found = run_channel("hash", deps, brand, _candidate(deps, msg.listing, msg.image))
+    candidate = _candidate(deps, msg.listing, msg.image)
+    found = run_channel("hash", deps, brand, candidate)
     signal = found["hash"]
     if signal.status == "fired":
         return [
@@ -126,7 +141,7 @@ def hash_match_step(deps: Deps, msg: ScanPreprocessed) -> Outputs:
         brand_id=msg.brand_id,
         listing=msg.listing,
         source=msg.source,
-        image=msg.image,
+        image=_with_keypoints(deps, msg, candidate),
         channels=list(topics.EXPENSIVE_CHANNELS),
     )
     done = ChannelCompleted(

@@ -82,7 +82,8 @@ locals {
       trigger      = "pubsub"
       topics       = ["scan-preprocessed"]
       publishes    = ["channels-requested", "channel-completed"]
-      bucket_roles = { work = local.reader, references = local.reader }
+      # work: writes the scan's SIFT pass next to the working copy after the short-circuit (common/pipeline.py)
+      bucket_roles = { work = local.writer, references = local.reader }
       secrets      = {}
       access       = "private"
       ingress      = "ALLOW_INTERNAL_ONLY"

@@ -189,7 +189,10 @@ class EmbedChannel:
 
         image = candidate.image
         signals = dict(run_embed_channel(deps, brand, image, candidate.pre))
-        signals["copy"] = copy_signal(deps, brand, image, signals.get("embedding"), candidate.keypoints)
+        stored = (
+            candidate.keypoints if candidate.load_keypoints is not None else None
+        )  # never a pass of its own
+        signals["copy"] = copy_signal(deps, brand, image, signals.get("embedding"), stored)
         return signals
 
 

@@ -4,11 +4,12 @@
 Why one module: both answer "do these keypoints agree on one planar geometry?", and a threshold tuned in one
 place must hold for the other (COMPONENTS.md measured both with the same ratio and inlier count).
 
-The candidate's side at logo matching's operating point is ``candidate_keypoints``. Where that one pass also
-serves copy verification (working copies up to ``copyverify.FEATURE_SIDE``, whose strongest
-``copyverify.MAX_FEATURES`` keypoints it takes), preprocess computes it once and stores it in the work bucket
-next to the working copy (``common.pipeline``): one SIFT pass instead of two (docs/speed.md, "SIFT once per
-candidate").
+The candidate's side at logo matching's operating point is ``candidate_keypoints``. It also serves copy
+verification (``copyverify.candidate_features``: up to ``copyverify.FEATURE_SIDE`` its strongest
+``copyverify.MAX_FEATURES`` keypoints; above, only the keypoints a 640 px pass would see, by their SIFT size), so
+it is computed once per scan and stored in the work bucket next to the working copy (``common.pipeline``: by
+preprocess up to 640 px, by hash_match after the short-circuit above): one SIFT pass instead of two
+(docs/speed.md, "SIFT once per candidate").
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ MIN_INLIERS = 12
 # The candidate's one SIFT pass: logo matching's operating point (COMPONENTS.md: at 640 px small logos are lost).
 CANDIDATE_MAX_SIDE = 1000
 CANDIDATE_MAX_FEATURES = 5000
-KEYPOINTS_FORMAT = 1
+KEYPOINTS_FORMAT = 2  # 2: with each keypoint's SIFT size (copy verification reads the 640 px scales)
 
 
 def sift(n_features: int) -> Any:
@@ -96,6 +97,9 @@ class Keypoints:
     responses: np.ndarray  # (n,) float32 detector response (the strength SIFT ranks keypoints by)
     size: tuple[int, int]  # width, height of the image SIFT saw
     scale: float  # that image's pixels per pixel of the candidate image
+    sizes: np.ndarray | None = (
+        None  # (n,) float32 keypoint diameters (OpenCV's ``KeyPoint.size``), those pixels
+    )
 
     def strongest(self, n: int) -> Keypoints:
         """The ``n`` keypoints of highest response, in their original order: what ``sift(n)`` keeps of the same
@@ -103,8 +107,13 @@ class Keypoints:
         if len(self.responses) <= n:
             return self
         keep = np.sort(np.argsort(-self.responses, kind="stable")[:n])
+        return self.subset(keep)
+
+    def subset(self, keep: np.ndarray) -> Keypoints:
+        """The keypoints at indices ``keep`` (in that order)."""
+        sizes = None if self.sizes is None else self.sizes[keep]
         return Keypoints(
-            self.points[keep], self.descriptors[keep], self.responses[keep], self.size, self.scale
+            self.points[keep], self.descriptors[keep], self.responses[keep], self.size, self.scale, sizes
         )
 
     def to_bytes(self) -> bytes:
@@ -115,6 +124,7 @@ class Keypoints:
             points=self.points.astype(np.float32),
             descriptors=self.descriptors.astype(np.uint8),
             responses=self.responses.astype(np.float32),
+            sizes=(self.sizes if self.sizes is not None else np.zeros(0)).astype(np.float32),
             size=np.array(self.size, np.int64),
             scale=np.array(self.scale, np.float64),
         )
@@ -124,17 +134,21 @@ class Keypoints:
     def from_bytes(cls, data: bytes) -> Keypoints:
         """Keypoints written by ``to_bytes`` (a blob crossed a bucket: shapes are checked, nothing is unpickled)."""
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
-            if int(z["format"]) != KEYPOINTS_FORMAT:
-                raise ValueError(f"keypoints format {int(z['format'])}, expected {KEYPOINTS_FORMAT}")
+            version = int(z["format"])
+            if version not in (1, KEYPOINTS_FORMAT):
+                raise ValueError(f"keypoints format {version}, expected {KEYPOINTS_FORMAT}")
             points, descriptors, responses = z["points"], z["descriptors"], z["responses"]
+            sizes = z["sizes"] if version >= 2 else None  # a scan stored before sizes were: no 640 px view
             width, height = (int(v) for v in z["size"])
             scale = float(z["scale"])
         n = len(points)
         if points.shape != (n, 2) or descriptors.shape != (n, 128) or responses.shape != (n,):
             raise ValueError("keypoints blob: points, descriptors and responses disagree in shape")
+        if sizes is not None and sizes.shape != (n,):
+            raise ValueError("keypoints blob: sizes disagree in shape with the points")
         return cls(
             points.astype(np.float32), descriptors.astype(np.float32), responses.astype(np.float32),
-            (width, height), scale,
+            (width, height), scale, None if sizes is None else sizes.astype(np.float32),
         )  # fmt: skip
 
 
@@ -148,11 +162,13 @@ def candidate_keypoints(image: Image.Image) -> Keypoints:
     size = (int(gray.shape[1]), int(gray.shape[0]))
     if desc is None or not kps:
         empty = np.zeros((0, 128), np.float32)
-        return Keypoints(np.zeros((0, 2), np.float32), empty, np.zeros(0, np.float32), size, scale)
+        none = np.zeros(0, np.float32)
+        return Keypoints(np.zeros((0, 2), np.float32), empty, none, size, scale, none)
     return Keypoints(
         np.array([k.pt for k in kps], dtype=np.float32),
         np.clip(np.rint(desc), 0, 255).astype(np.float32),
         np.array([k.response for k in kps], dtype=np.float32),
         size,
         scale,
+        np.array([k.size for k in kps], dtype=np.float32),
     )

@@ -56,8 +56,8 @@ def test_blob_store_round_trip_generations_and_preconditions(adapters):
 
 
 def test_scan_keypoints_cross_the_storage_emulator_unchanged(adapters):
-    """Preprocess's SIFT keypoints blob (~0.3-0.7 MB, common.vision.sift) through the real client and emulator:
-    logo_ocr and embed read exactly what preprocess wrote."""
+    """The scan's SIFT keypoints blob (~0.3-0.7 MB, common.vision.sift; preprocess or hash_match writes it)
+    through the real client and emulator: logo_ocr and embed read exactly what was written."""
     from common.vision import synthetic as syn
     from common.vision.sift import Keypoints, candidate_keypoints
 
@@ -68,6 +68,7 @@ def test_scan_keypoints_cross_the_storage_emulator_unchanged(adapters):
     back = Keypoints.from_bytes(blobs.read(settings.work_bucket, name))
     assert len(back.points) == len(kp.points) > 100
     assert (back.points == kp.points).all() and (back.descriptors == kp.descriptors).all()
+    assert back.sizes is not None and kp.sizes is not None and (back.sizes == kp.sizes).all()
     assert (back.size, back.scale) == (kp.size, kp.scale)
 
 

@@ -398,10 +398,14 @@ def test_grants_use_object_roles_on_known_buckets_only() -> None:
         assert set(fn["bucket_roles"].values()) <= {"${local.reader}", "${local.writer}"}, name
     assert LOCALS["reader"] == "roles/storage.objectViewer"
     assert LOCALS["writer"] == "roles/storage.objectUser"
-    # Only the steps that write blobs may write (webhook listing images, working copies, evidence bundles; the
-    # review page adds a confirmed item's takedown notice to its evidence bundle, nothing else).
+    # Only the steps that write blobs may write (webhook listing images, working copies, a scan's SIFT pass,
+    # evidence bundles; the review page adds a confirmed item's takedown notice to its evidence bundle, nothing
+    # else).
     writers = {n for n, fn in FUNCTIONS.items() if "${local.writer}" in fn["bucket_roles"].values()}
-    assert writers == {"ingest_webhook", "preprocess", "evidence", "review", "discover"}
+    assert writers == {"ingest_webhook", "preprocess", "hash_match", "evidence", "review", "discover"}
+    assert [p for p, r in FUNCTIONS["hash_match"]["bucket_roles"].items() if r == "${local.writer}"] == [
+        "work"
+    ]
     assert FUNCTIONS["discover"]["bucket_roles"] == {
         "references": "${local.reader}",
         "candidates": "${local.writer}",

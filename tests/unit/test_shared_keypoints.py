@@ -1,7 +1,7 @@
-"""SIFT once per candidate (common/vision/sift.py Keypoints, stored by preprocess next to the working copy where one
-pass serves both): the blob round-trips and refuses what it is not, copy verification's share is what its own SIFT
-pass keeps, and a scan of a working copy up to 640 px runs SIFT exactly once for logo matching and copy
-verification (a larger one runs each channel's own pass, as before)."""
+"""SIFT once per candidate (common/vision/sift.py Keypoints, stored next to the working copy: by preprocess up to
+640 px, by hash_match after the short-circuit above): the blob round-trips and refuses what it is not, copy
+verification's share is what its own SIFT pass keeps (up to 640 px) or the pass's keypoints at the scales a 640 px
+pass sees (above), and a scan runs SIFT exactly once for logo matching and copy verification."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ def test_round_trip_is_exact_and_bad_blobs_are_refused(photo: Image.Image) -> No
         (kp.points, back.points),
         (kp.descriptors, back.descriptors),
         (kp.responses, back.responses),
+        (kp.sizes, back.sizes),
     ):
         assert np.array_equal(a, b)
     assert (back.size, back.scale) == (kp.size, kp.scale)
@@ -62,12 +63,23 @@ def test_a_large_candidate_is_seen_at_logo_matchings_side(photo: Image.Image) ->
     assert kp.points[:, 0].max() < kp.size[0] and len(kp.points) <= sift_module.CANDIDATE_MAX_FEATURES
 
 
-def test_copy_verification_takes_the_shared_pass_only_at_its_own_scale(photo: Image.Image) -> None:
+def test_copy_verification_takes_the_shared_pass_at_its_own_scale(photo: Image.Image) -> None:
     small = candidate_keypoints(photo.resize((640, 480)))  # the pixels copy verification's own pass sees
-    shared = copyverify.candidate_features(small)
+    shared = copyverify.candidate_features(small, (640, 480))
     assert shared is not None and len(shared[0]) == min(len(small.points), copyverify.MAX_FEATURES)
     assert shared[2] == small.size == (640, 480)
-    assert copyverify.candidate_features(candidate_keypoints(photo)) is None  # 800 px: its own pass
+    big = photo.resize((1600, 1200))  # SIFT sees 1000 px, copy verification 640 px
+    kp = candidate_keypoints(big)
+    points, descriptors, size = copyverify.candidate_features(kp, big.size) or pytest.fail("not shared")
+    assert size == (640, 480) and len(points) == len(descriptors) <= copyverify.MAX_FEATURES
+    assert points[:, 0].max() < 640 and points[:, 1].max() < 480
+    to640 = 640 / 1000
+    assert kp.sizes is not None and (kp.sizes * to640 < copyverify.SMALLEST_KEYPOINT).any()  # some dropped
+    kept = {tuple(p) for p in np.round(points / to640, 3)}
+    small_ones = {tuple(p) for p in np.round(kp.points[kp.sizes * to640 < copyverify.SMALLEST_KEYPOINT], 3)}
+    assert not kept & small_ones
+    old = Keypoints(kp.points, kp.descriptors, kp.responses, kp.size, kp.scale)  # a blob stored without sizes
+    assert copyverify.candidate_features(old, big.size) is None  # copy verification runs its own pass
 
 
 def test_one_sift_pass_per_scan_serves_logo_matching_and_copy_verification(
@@ -90,17 +102,20 @@ def test_one_sift_pass_per_scan_serves_logo_matching_and_copy_verification(
     monkeypatch.setattr(logo_module, "candidate_keypoints", shared_pass)
     monkeypatch.setattr(copyverify, "sift_features", copy_pass)
     verdicts, stored = {}, {}
-    for name, expected in (("s6-composite", ["shared"]), ("s2-mirrored", ["copy's own", "shared"])):
+    cases = (("s6-composite", ["shared"]), ("s2-mirrored", ["shared"]), ("s1-exact", []))
+    for name, expected in cases:
         path = demo_dir / "candidates" / f"{name}.jpg"
         calls.clear()
         item = Listing(listing_id=name, image=str(path))
         scan_id = ingest.ingest_listing(deps, "acme", item, path.read_bytes(), f"t:{name}")
         bus.drain()
-        # 600 px: preprocess's one pass serves both; 741 px: logo_ocr's 1000 px pass and copy's 640 px pass
+        # 600 px: preprocess's one pass serves both; 741 px: hash_match's, after the short-circuit; the exact
+        # copy (741 px) is a hash short-circuit: no SIFT at all
         assert sorted(calls) == expected, (name, calls)
         verdicts[name] = deps.docs.get(pipeline.verdict_path("acme", scan_id))
         stored[name] = deps.blobs.generation(deps.settings.work_bucket, paths.keypoints("acme", scan_id))
-    assert stored["s6-composite"] is not None and stored["s2-mirrored"] is None
+    assert stored["s6-composite"] is not None and stored["s2-mirrored"] is not None
+    assert stored["s1-exact"] is None and verdicts.pop("s1-exact")["rule"] == "hash_short_circuit"
     for verdict in verdicts.values():
         assert verdict["signals"]["copy"]["status"] in ("fired", "clear")
         assert verdict["signals"]["logo"]["status"] in ("fired", "clear")

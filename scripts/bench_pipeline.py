@@ -294,7 +294,7 @@ CPU_PARTS = (
     ("embed: copy verification", "common.copyverify", "copy_signal"),
     ("embed: · copy's own SIFT pass", "common.copyverify", "sift_features"),
     ("embed: · copy's geometry checks", "common.copyverify", "_geometry"),
-    ("SIFT pass 1000 px (preprocess or logo)", "common.vision.sift", "candidate_keypoints"),
+    ("SIFT pass 1000 px (preprocess, hash_match or logo)", "common.vision.sift", "candidate_keypoints"),
 )
 
 
@@ -327,7 +327,7 @@ def install_cpu_probes(totals: dict[str, float]) -> None:
             setattr(owner, name, _cpu_wrapped(getattr(owner, name), totals, label))
     from common.vision import logo  # imported by name there: the same pass, counted once per call
 
-    sift_label = "SIFT pass 1000 px (preprocess or logo)"
+    sift_label = "SIFT pass 1000 px (preprocess, hash_match or logo)"
     if hasattr(logo, "candidate_keypoints"):
         logo.candidate_keypoints = _cpu_wrapped(logo.candidate_keypoints, totals, sift_label)
 

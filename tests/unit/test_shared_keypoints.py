@@ -78,7 +78,10 @@ def test_copy_verification_takes_the_shared_pass_at_its_own_scale(photo: Image.I
     kept = {tuple(p) for p in np.round(points / to640, 3)}
     small_ones = {tuple(p) for p in np.round(kp.points[kp.sizes * to640 < copyverify.SMALLEST_KEYPOINT], 3)}
     assert not kept & small_ones
-    old = Keypoints(kp.points, kp.descriptors, kp.responses, kp.size, kp.scale)  # a blob stored without sizes
+    old = Keypoints.from_bytes(  # a blob stored before keypoint sizes were (format 1)
+        Keypoints(kp.points, kp.descriptors, kp.responses, kp.size, kp.scale).to_bytes()
+    )
+    assert old.sizes is None and len(old.points) == len(kp.points)
     assert copyverify.candidate_features(old, big.size) is None  # copy verification runs its own pass
 
 

@@ -78,10 +78,10 @@ locals {
       timeout      = 120
     }
     hash_match = {
-      description  = "Perceptual hashes against the brand's references; Tier-1 short-circuit or fan-out."
-      trigger      = "pubsub"
-      topics       = ["scan-preprocessed"]
-      publishes    = ["channels-requested", "channel-completed"]
+      description = "Perceptual hashes against the brand's references; Tier-1 short-circuit or fan-out."
+      trigger     = "pubsub"
+      topics      = ["scan-preprocessed"]
+      publishes   = ["channels-requested", "channel-completed"]
       # work: writes the scan's SIFT pass next to the working copy after the short-circuit (common/pipeline.py)
       bucket_roles = { work = local.writer, references = local.reader }
       secrets      = {}

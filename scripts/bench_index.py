@@ -20,6 +20,10 @@ crops of one product. Recall is also printed per kind of query, for the true nei
 the channel (cosine >= FIRING_COSINE) and for the best one (top-1). ``ceiling-pcaD``: no graph, the exact top
 --rerank rows of the D-d projection re-ranked (what the projection alone allows); ``hnswlib-pcaD``: hnswlib's
 graph on the same projection and re-rank; ``--f16``: the faiss-pcaD graphs also re-rank against float16 copies.
+``--cache DIR`` keeps the catalogue (memory-mapped on reuse), its queries and exact answers, and every faiss-pcaD
+graph on disk, so a later run with other --ef / --rerank loads them instead of rebuilding (a 1M graph: ~1,000 CPU
+s); ``--graph-sizes`` builds graphs only at some sizes (exact and ceilings run at all); ``--skip-exact`` leaves out
+the exact scan's timing row (its answers are still the truth).
 Libraries that are not installed are skipped with a line (``pip install '.[dev]'``).
 The full default run (``embed``: 100k; ``pdq``: 100k / 1M / 10M) takes ~10 minutes of CPU; 1M embeddings at
 1280-d take ~30 CPU minutes per library to build (docs/indexes.md), so they are opt-in: ``--sizes 1000000``.
@@ -152,6 +156,15 @@ NPROBE = [32, 64, 128]  # inverted lists probed by the faiss-pcaD-ivfN methods (
 HALF = False  # also re-rank against float16 copies of the vectors, faiss-pcaD methods (--f16)
 HALF_DIFF: list[float] = []  # largest |float16 - float32| cosine of a returned row, per query (--f16)
 HNSW = {"M": 16, "ef_construction": 100}  # graph degree and build breadth (--m, --ef-construction)
+# --cache DIR: the catalogue, queries, exact answers and faiss-pcaD graphs kept on disk, and the current
+# catalogue's key there (its size, dimension and number of queries)
+CACHE: list[Path] = []
+DATA_KEY: list[str] = []
+GRAPH_SIZES: list[
+    int
+] = []  # --graph-sizes: build indexes only at these sizes (exact and ceilings: every size)
+SKIP_EXACT = False  # --skip-exact: no timing row for the exact scan (~0.3 s a query at 1M)
+BUILD_THREADS = [os.cpu_count() or 1]  # --build-threads: FAISS threads for the graph builds
 K = 10
 # Raw cosine at which the embedding channel fires with the shipped model (common.embedding.channel.FIRED_SCORE
 # = 0.5 on its logistic: cosine ~0.62): the "firing" column is recall@10 of the true neighbours at least this close.
@@ -290,7 +303,7 @@ def _ann_methods(lib: str, data: np.ndarray, threads: int) -> list[_Method]:
     if lib == "faiss":
         import faiss
 
-        faiss.omp_set_num_threads(os.cpu_count() or 1)
+        faiss.omp_set_num_threads(BUILD_THREADS[0])
         fx = faiss.IndexHNSWFlat(dim, HNSW["M"], faiss.METRIC_INNER_PRODUCT)
         fx.hnsw.efConstruction = HNSW["ef_construction"]
         fx.add(data)
@@ -336,16 +349,24 @@ def _reranked_methods(lib: str, data: np.ndarray, threads: int) -> list[_Method]
     spec = lib.removeprefix("faiss-").split("-")
     quantised = "sq8" in spec
     reduced = next((int(s[3:]) for s in spec if s.startswith("pca")), dim)
-    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    faiss.omp_set_num_threads(BUILD_THREADS[0])
     cpu = time.process_time()
     graph = RerankedGraph(dim, reduced, quantised, HNSW["M"], HNSW["ef_construction"])
-    graph.add(data)
-    build = time.process_time() - cpu
+    cached = _cached_graph(graph, lib, data)
+    if cached is None:
+        graph.add(data)
+        build = time.process_time() - cpu
+        _store_graph(graph, lib, build)
+    else:
+        build = cached
     faiss.omp_set_num_threads(threads)
     mb = graph.nbytes / 2**20 * 1e6 / n  # counted (vectors, graph codes, links): RSS deltas are noise here
     label = "faiss " + (f"PCA{reduced} " if reduced < dim else "") + ("HNSWSQ8" if quantised else "HNSWFlat")
     out = []
     half = data.astype(np.float16) if HALF else None  # the re-rank against float16 copies (memory halved)
+    half_mb = (
+        mb - data.shape[1] * 2 / 2**20 * 1e6
+    )  # counted: the float32 vectors' half saved, graph unchanged
     for ef in EF_SEARCH:
         for depth in RERANK:
             if depth > ef:
@@ -360,8 +381,51 @@ def _reranked_methods(lib: str, data: np.ndarray, threads: int) -> list[_Method]
                 def h_query(q: np.ndarray, ef: int = ef, depth: int = depth) -> np.ndarray:
                     return _half_rerank(graph, half, q, ef, depth)
 
-                out.append(_Method(f"{label} ef{ef} rr{depth} f16", build, mb * 0.6, h_query, h_query))
+                out.append(_Method(f"{label} ef{ef} rr{depth} f16", build, half_mb, h_query, h_query))
     return out
+
+
+def _graph_path(lib: str) -> Path | None:
+    if not CACHE or not DATA_KEY:
+        return None
+    return CACHE[0] / f"{DATA_KEY[0]}-{lib}-M{HNSW['M']}-efc{HNSW['ef_construction']}"
+
+
+def _cached_graph(graph: Any, lib: str, data: np.ndarray) -> float | None:
+    """Load a graph ``_store_graph`` kept for this catalogue and these parameters into ``graph``: its build CPU
+    seconds, or None when there is none (a 1M build takes ~1,000 CPU s)."""
+    import json
+
+    import faiss
+
+    path = _graph_path(lib)
+    if path is None or not (path / "meta.json").exists():
+        return None
+    meta = json.loads((path / "meta.json").read_text())
+    graph.graph = faiss.read_index(str(path / "graph.faiss"))
+    if graph.graph.ntotal != len(data):
+        raise SystemExit(f"{path}: {graph.graph.ntotal} rows cached for {len(data)} vectors")
+    graph.graph.hnsw.efConstruction = HNSW["ef_construction"]
+    if (path / "projection.npy").exists():
+        graph.projection = np.load(path / "projection.npy")
+    graph._store, graph._n = data, len(data)
+    print(f"  {lib}: graph loaded from {path} (built in {meta['build_s']:.1f} CPU s)", flush=True)
+    return float(meta["build_s"])
+
+
+def _store_graph(graph: Any, lib: str, build: float) -> None:
+    import json
+
+    import faiss
+
+    path = _graph_path(lib)
+    if path is None:
+        return
+    path.mkdir(parents=True, exist_ok=True)
+    faiss.write_index(graph.graph, str(path / "graph.faiss"))
+    if graph.projection is not None:
+        np.save(path / "projection.npy", graph.projection)
+    (path / "meta.json").write_text(json.dumps({"build_s": build}))
 
 
 def _half_rerank(graph: Any, half: np.ndarray, q: np.ndarray, ef: int, depth: int) -> np.ndarray:
@@ -466,7 +530,7 @@ def _ivf_methods(lib: str, data: np.ndarray, threads: int) -> list[_Method]:
     spec = lib.removeprefix("faiss-").split("-")
     reduced = next(int(s[3:]) for s in spec if s.startswith("pca"))
     lists = next(int(s[3:]) for s in spec if s.startswith("ivf"))
-    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    faiss.omp_set_num_threads(BUILD_THREADS[0])
     cpu = time.process_time()
     projection = fit_projection(data, reduced)
     ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(reduced), reduced, lists, faiss.METRIC_INNER_PRODUCT)
@@ -550,24 +614,75 @@ def bench_embed(sizes: list[int], dim: int, queries: int, libs: list[str]) -> No
     )
     print(header)
     for n in sizes:
-        data = gen.catalogue(n)
-        singles, batches = _queries(gen, data, queries)
+        # each size from the same seed: a size's catalogue and queries do not depend on the sizes run before it
+        # (a single-size run draws what it always drew), so a cached one is the one this run would draw
+        gen.rng = np.random.default_rng(dim)
+        DATA_KEY[:] = [f"embed-n{n}-d{dim}-q{queries}"]
+        loaded = _cached_catalogue()
+        if loaded is None:
+            data = gen.catalogue(n)
+            singles, batches = _queries(gen, data, queries)
+        else:
+            data, singles, batches, truth, truth_batch = loaded
 
         def exact(q: np.ndarray, data: np.ndarray = data) -> np.ndarray:
             sims = np.atleast_2d(q) @ data.T
             top = np.argpartition(-sims, K, axis=1)[:, :K]
             return np.take_along_axis(top, np.argsort(-np.take_along_axis(sims, top, 1), axis=1), 1)
 
-        truth = [exact(q[None])[0] for q in singles]
-        truth_batch = [exact(b) for b in batches]
+        if loaded is None:
+            truth = [exact(q[None])[0] for q in singles]
+            truth_batch = [exact(b) for b in batches]
+            _store_catalogue(data, singles, batches, truth, truth_batch)
         methods = [_Method("exact numpy matmul", 0.0, data.nbytes / 2**20 * 1e6 / n, exact, exact)]
+        if SKIP_EXACT:  # its answers are still the truth; only its timing row is left out
+            _REPORTED.add((n, methods[0].name))
         for lib in libs:
+            if GRAPH_SIZES and n not in GRAPH_SIZES and not lib.startswith("ceiling-"):
+                print(f"  {lib}: not built at {n:,} vectors (--graph-sizes)", flush=True)
+                continue
             methods += _ann_methods(lib, data, threads)
             _report(n, data, methods, singles, batches, truth, truth_batch)
             methods = methods[:1]  # free this library's index before building the next one
         if not libs:
             _report(n, data, methods, singles, batches, truth, truth_batch)
         del data, exact
+
+
+def _cached_catalogue() -> tuple[np.ndarray, np.ndarray, list[np.ndarray], list, list] | None:
+    """(vectors, single queries, batches, exact answers of both) kept by ``_store_catalogue``, or None."""
+    if not CACHE:
+        return None
+    path = CACHE[0] / DATA_KEY[0]
+    if not (path / "done").exists():
+        return None
+    # memory-mapped: two runs on one cached catalogue share its pages (1M vectors are 4.9 GB)
+    data = np.load(path / "vectors.npy", mmap_mode="r")
+    batches = np.load(path / "batches.npy")
+    truth_batch = np.load(path / "truth_batch.npy")
+    print(f"  catalogue, queries and exact answers loaded from {path}", flush=True)
+    return (
+        data,
+        np.load(path / "singles.npy"),
+        list(batches),
+        list(np.load(path / "truth.npy")),
+        list(truth_batch),
+    )
+
+
+def _store_catalogue(
+    data: np.ndarray, singles: np.ndarray, batches: list[np.ndarray], truth: list, truth_batch: list
+) -> None:
+    if not CACHE:
+        return
+    path = CACHE[0] / DATA_KEY[0]
+    path.mkdir(parents=True, exist_ok=True)
+    np.save(path / "vectors.npy", data)
+    np.save(path / "singles.npy", singles)
+    np.save(path / "batches.npy", np.stack(batches))
+    np.save(path / "truth.npy", np.stack(truth))
+    np.save(path / "truth_batch.npy", np.stack(truth_batch))
+    (path / "done").write_text("")
 
 
 _REPORTED: set[tuple[int, str]] = set()
@@ -713,7 +828,30 @@ def main(argv: list[str]) -> int:
         "--nprobe", default="32,64,128", help="inverted lists probed, faiss-pcaD-ivfN (embed)"
     )
     parser.add_argument("--f16", action="store_true", help="also re-rank against float16 vectors (embed)")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        help="keep the catalogue, queries, exact answers and faiss-pcaD graphs in this folder and reuse them (embed)",
+    )
+    parser.add_argument(
+        "--build-threads",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="FAISS build threads (embed; default: cores)",
+    )
+    parser.add_argument(
+        "--graph-sizes",
+        help="comma-separated sizes at which indexes are built (embed; default: every size; exact and "
+        "ceiling-pcaD run at every size): a 1M graph takes ~1,000 CPU s",
+    )
+    parser.add_argument("--skip-exact", action="store_true", help="no timing row for the exact scan (embed)")
     args = parser.parse_args(argv)
+    global SKIP_EXACT
+    SKIP_EXACT = args.skip_exact
+    BUILD_THREADS[:] = [args.build_threads]
+    GRAPH_SIZES[:] = [int(s) for s in args.graph_sizes.split(",")] if args.graph_sizes else []
+    if args.cache:
+        CACHE[:] = [args.cache]
     global HALF
     HALF = args.f16
     HNSW.update(M=args.m, ef_construction=args.ef_construction)

@@ -14,7 +14,7 @@ Same answer as ``LocalVectorIndex.nearest``: the best cosine per reference over 
 top ``k`` references first. Each query row asks the graph for its ``k * max_views`` nearest rows: a reference in
 the exact top ``k`` has its best (query, view) pair beaten, for that query, only by views of the at most
 ``k - 1`` references above it, so with an exact neighbour list this top list is exact; the graph's recall (>= 0.99
-measured at the default breadth) is the only approximation. Cosines are the re-rank's inner products of the
+measured to 300k rows with the breadth and re-rank depth of ``SEARCH_TIERS``) is the only approximation. Cosines are the re-rank's inner products of the
 stored float32 vectors, the same numbers the exact index computes.
 
 Incremental: rows are appended for added or changed references (HNSW inserts without a rebuild); rows of removed
@@ -60,10 +60,30 @@ ANN_MIN_VECTORS = 3_000
 GRAPH_DIM = ann_graph.GRAPH_DIM
 EF_SEARCH = ann_graph.EF_SEARCH
 RERANK = ann_graph.RERANK
-# Past this many rows the graph searches twice as broadly: recall@10 at efSearch 128 was 0.994 at 100k but 0.989
-# at 300k (M 32, 128-d), 0.995 at efSearch 256 for 1.33 ms CPU per crop (docs/indexes.md).
-BROAD_FROM_ROWS = 100_000
-EF_SEARCH_BROAD = 256
+# Search breadth (efSearch) and candidates re-ranked exactly per query row, by the graph's rows: the last tier
+# whose first row count the graph has reached. Why (scripts/bench_index.py embed, docs/indexes.md): a bigger
+# catalogue is more crowded, so both the graph and the 128-d projection need to look further for the same
+# recall. The projection alone (its exact top candidates re-ranked, no graph) keeps recall@10 0.998 / 1.000 of the
+# exact answer at 100k with 50 / 100 candidates, but 0.994 / 0.998 / 1.000 at 1M with 50 / 100 / 200; the 100k
+# graph at efSearch 256 gave 0.998 with 50 and 1.000 with 100 (0.95 -> 1.01 ms CPU per crop; 200: 1.15 ms).
+SEARCH_TIERS: tuple[tuple[int, int, int], ...] = (
+    (0, EF_SEARCH, RERANK),
+    (100_000, 256, 100),
+    (500_000, 256, 200),
+)
+
+
+def search_settings(rows: int) -> tuple[int, int]:
+    """(efSearch, candidates re-ranked per query row) for a graph of ``rows`` rows (``SEARCH_TIERS``)."""
+    if rows < 0:
+        raise ValueError(f"{rows} rows")
+    ef, rerank = SEARCH_TIERS[0][1:]
+    for first, tier_ef, tier_rerank in SEARCH_TIERS:
+        if rows >= first:
+            ef, rerank = tier_ef, tier_rerank
+    return ef, rerank
+
+
 # Rebuild from the live references once this share of the rows is marked deleted (dead rows cost memory and
 # search breadth).
 COMPACT_AT_DELETED = 0.25
@@ -248,9 +268,9 @@ class AnnVectorIndex:
             selector = None
             if bitmap is not None:  # FAISS holds a raw pointer: the array lives in self._shape meanwhile
                 selector = faiss.IDSelectorBitmap(len(self.rows.live), faiss.swig_ptr(bitmap))
-            ef = EF_SEARCH_BROAD if len(self.graph) >= BROAD_FROM_ROWS else EF_SEARCH
+            ef, rerank = search_settings(len(self.graph))
             sims, rows = self.graph.search(
-                queries, per_query, ef=ef, rerank=max(RERANK, per_query), selector=selector
+                queries, per_query, ef=ef, rerank=max(rerank, per_query), selector=selector
             )
         best: dict[int, tuple[float, int, str]] = {}  # owner -> (cosine, query, view)
         for qi in range(len(queries)):

@@ -362,22 +362,67 @@ def test_reduced_graph_round_trip_and_add_after_load() -> None:
     assert rows[:, 0].tolist() == list(range(1200, 1210))  # the new rows are found (each is its own nearest)
 
 
-def test_big_graphs_search_more_broadly(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Past ``BROAD_FROM_ROWS`` the graph is searched at ``EF_SEARCH_BROAD``; the answers stay the exact ones."""
+def test_search_settings_grow_with_the_catalogue() -> None:
+    """efSearch and the re-rank depth by graph size: the first tier below 100k rows, then broader and deeper; each
+    tier applies from its first row count on, never searches fewer candidates than it re-ranks, and never less
+    broadly or deeply than the tier before."""
+    assert ann.search_settings(0) == ann.search_settings(99_999) == (ann.EF_SEARCH, ann.RERANK) == (128, 50)
+    assert ann.search_settings(100_000) == ann.search_settings(499_999) == (256, 100)
+    assert ann.search_settings(500_000) == ann.search_settings(10_000_000) == (256, 200)
+    tiers = ann.SEARCH_TIERS
+    assert [t[0] for t in tiers] == sorted({t[0] for t in tiers}) and tiers[0][0] == 0
+    assert all(a[1] <= b[1] and a[2] <= b[2] for a, b in zip(tiers, tiers[1:], strict=False))
+    assert all(ef >= rerank for _, ef, rerank in tiers)
+    with pytest.raises(ValueError, match="-1 rows"):
+        ann.search_settings(-1)
+
+
+def test_big_graphs_search_more_broadly_and_rerank_deeper(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The graph is searched with its size's tier (``search_settings``), the re-rank never shallower than the rows
+    a query needs (k x views); the answers stay the exact ones."""
     rng = np.random.default_rng(15)
     refs = _refs(rng, 20)
     graph = ann.AnnVectorIndex.build("acme", MODEL, refs)
-    seen: list[int] = []
+    seen: list[tuple[int, int]] = []
     search = graph.graph.search
 
     def spy(queries, k, ef=ann.EF_SEARCH, rerank=ann.RERANK, selector=None):  # type: ignore[no-untyped-def]
-        seen.append(ef)
+        seen.append((ef, rerank))
         return search(queries, k, ef=ef, rerank=rerank, selector=selector)
 
     monkeypatch.setattr(graph.graph, "search", spy)
     queries = _unit(rng, 15, 24)
     exact = LocalVectorIndex.from_references(refs, model=MODEL).nearest(queries, 5)
     _same(graph.nearest(queries, 5), exact)
-    monkeypatch.setattr(ann, "BROAD_FROM_ROWS", len(graph.graph))
+    monkeypatch.setattr(ann, "SEARCH_TIERS", ((0, 128, 50), (len(graph.graph), 300, 100)))
     _same(graph.nearest(queries, 5), exact)
-    assert seen == [ann.EF_SEARCH, ann.EF_SEARCH_BROAD]
+    _same(
+        graph.nearest(queries, 20), LocalVectorIndex.from_references(refs, model=MODEL).nearest(queries, 20)
+    )
+    # 20 references x 6 views = 120 rows per query row: more than the tier re-ranks, and every one is re-ranked
+    assert seen == [(128, 50), (300, 100), (300, 120)]
+
+
+def test_a_deeper_rerank_recovers_what_the_projection_ranks_too_low() -> None:
+    """Where the 128-d projection misorders near neighbours (much of the vectors outside its directions), the
+    graph's top 10 alone miss some of the exact top 10; re-ranking its top 100 by the full vectors finds them:
+    why big catalogues re-rank deeper (``SEARCH_TIERS``)."""
+    from common.embedding.ann_graph import RerankedGraph
+
+    rng = np.random.default_rng(16)
+    data = _embedding_like(rng, 1000, noise=0.2)  # 0.905 with the top 10 alone, 1.0 with the top 100
+    graph = RerankedGraph(1280)
+    graph.add(data)
+    picks = rng.integers(0, 1000, 40) * 6
+    queries = data[picks] + 0.3 * (data[picks + 1] - data[picks])
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    truth = np.argsort(-(queries @ data.T), axis=1)[:, :10]
+
+    def recall(rerank: int) -> float:
+        rows = graph.search(queries, 10, ef=256, rerank=rerank)[1]
+        return float(
+            np.mean([len(set(r) & set(t)) / 10 for r, t in zip(rows.tolist(), truth.tolist(), strict=True)])
+        )
+
+    shallow, deep = recall(10), recall(100)
+    assert shallow < 0.95 and deep >= 0.99, (shallow, deep)

@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 class StepSpec:
     message_type: type[Message]
     fn: Callable[[Deps, Any], pipeline.Outputs]
-    after_publish: Callable[[Deps, Any], None] | None = None
+    after_publish: Callable[[Deps, Any, pipeline.Outputs], None] | None = None  # with what was published
     runs_after_verdict: bool = False  # evidence and fuse run when the verdict exists; others are stale then
 
 
@@ -135,7 +135,7 @@ def run_step(
         payload, attrs = out.to_pubsub()
         deps.publisher.publish(topic, payload, attrs)
     if spec.after_publish is not None and outputs:
-        spec.after_publish(deps, msg)
+        spec.after_publish(deps, msg, outputs)
     elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
     deps.docs.set(
         marker,

@@ -41,6 +41,9 @@ class Candidate:
     pre: Preprocessed | None = None
     load_image: Callable[[], Image.Image] | None = None
     load_keypoints: Callable[[], Keypoints] | None = None
+    # False: the logo_ocr channel leaves OCR to the chain's second look (common.funnel), which fuse asks for only
+    # when the image's text could still change the tier
+    read_text: bool = True
     _image: Image.Image | None = field(default=None, repr=False)
     _keypoints: Keypoints | None = field(default=None, repr=False)
 

@@ -280,23 +280,37 @@ class ScanPreprocessed(Message):
     image: Preprocessed
 
 
+class TextLook(BaseModel):
+    """Fuse's request for logo_ocr's second look: read the image's text (``common.funnel``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    # logo_ocr's SIFT hits (x, y, w, h), in the matcher's order: where the OCR zoom looks first, as in one pass
+    logo_boxes: list[tuple[int, int, int, int]] = Field(default_factory=list, max_length=100)
+    why: str = Field(max_length=2_000)  # why the text could still change the tier
+
+
 class ChannelsRequested(Message):
-    """Hash-match found no short-circuit: the expensive channels should run."""
+    """Hash-match found no short-circuit: the expensive channels should run. Each subscriber runs only what
+    ``channels`` names: hash_match asks for ``embed`` and ``logo_ocr``; fuse asks for ``ocr`` alone, logo_ocr's
+    second look, when the image's text could still change the tier (``common.funnel``)."""
 
     KIND: ClassVar[str] = "channels.requested"
     listing: Listing
     source: BlobRef
     image: Preprocessed
     channels: list[str]
+    text_look: TextLook | None = None  # with channels == ["ocr"]
 
 
 class ChannelCompleted(Message):
-    """One channel's signals for fan-in at fuse. ``expected`` lists every channel fuse must wait for."""
+    """One channel's signals for fan-in at fuse. ``expected`` lists every channel fuse must wait for;
+    ``deferred``: signals the channel left to a second look fuse decides on (logo_ocr's "ocr_text")."""
 
     KIND: ClassVar[str] = "channel.completed"
     channel: str
     signals: dict[str, Signal]
     expected: list[str]
+    deferred: list[str] = Field(default_factory=list)
 
 
 class VerdictRecorded(Message):

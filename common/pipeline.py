@@ -27,6 +27,7 @@ from common.messages import (
     ScanPreprocessed,
     ScanRequested,
     Signal,
+    TextLook,
     Verdict,
     VerdictRecorded,
     format_validation_error,
@@ -35,6 +36,7 @@ from common.paths import scan_path, verdict_path
 from common.review.queue_docs import queue_path, with_verdict
 
 Outputs = list[tuple[str, Message]]
+TEXT = "ocr_text"  # the signal logo_ocr leaves to its second look (common.funnel)
 
 
 def preprocess_step(deps: Deps, msg: ScanRequested) -> Outputs:
@@ -155,39 +157,70 @@ def hash_match_step(deps: Deps, msg: ScanPreprocessed) -> Outputs:
 
 
 def embed_step(deps: Deps, msg: ChannelsRequested) -> Outputs:
-    return [(topics.CHANNEL_COMPLETED, _run_expensive(deps, msg, "embed"))]
+    if "embed" not in msg.channels:  # fuse's request for logo_ocr's second look reaches this subscription too
+        return []
+    brand = get_brand(deps, msg.brand_id)
+    signals = run_channel("embed", deps, brand, _candidate(deps, msg.listing, msg.image))
+    return [(topics.CHANNEL_COMPLETED, _completed(msg, "embed", signals))]
 
 
 def logo_ocr_step(deps: Deps, msg: ChannelsRequested) -> Outputs:
-    return [(topics.CHANNEL_COMPLETED, _run_expensive(deps, msg, "logo_ocr"))]
-
-
-def _run_expensive(deps: Deps, msg: ChannelsRequested, channel: str) -> ChannelCompleted:
+    """The first look (logo, mark detector, colour, barcode; OCR too where the vision backend cannot read text
+    apart), or, on fuse's request (``channels == ["ocr"]``), the second look: the image's text."""
+    if topics.TEXT_LOOK in msg.channels:
+        return [(topics.CHANNEL_COMPLETED, _text_look(deps, msg))]
+    if "logo_ocr" not in msg.channels:
+        return []
     brand = get_brand(deps, msg.brand_id)
-    signals = run_channel(channel, deps, brand, _candidate(deps, msg.listing, msg.image))
-    return _completed(msg, channel, signals)
+    apart = deps.vision.reads_text_apart
+    candidate = _candidate(deps, msg.listing, msg.image)
+    candidate.read_text = not apart
+    signals = run_channel("logo_ocr", deps, brand, candidate)
+    return [(topics.CHANNEL_COMPLETED, _completed(msg, "logo_ocr", signals, [TEXT] if apart else []))]
 
 
-def _completed(msg: ChannelsRequested, channel: str, signals: dict[str, Signal]) -> ChannelCompleted:
+def _text_look(deps: Deps, msg: ChannelsRequested) -> ChannelCompleted:
+    from common.vision.channel import text_signal
+
+    if msg.text_look is None:
+        raise BadInput("a second look (channels ['ocr']) needs its text_look")
+    brand = get_brand(deps, msg.brand_id)
+    image = _working_image(deps, msg.image)
+    sig = text_signal(deps, brand, image, msg.image, list(msg.text_look.logo_boxes))
+    sig = sig.model_copy(update={"detail": sig.detail | {"second_look": msg.text_look.why}})
+    return _completed(msg, topics.TEXT_LOOK, {TEXT: sig})
+
+
+def _completed(
+    msg: ChannelsRequested, channel: str, signals: dict[str, Signal], deferred: list[str] | None = None
+) -> ChannelCompleted:
     return ChannelCompleted(
         scan_id=msg.scan_id,
         brand_id=msg.brand_id,
         channel=channel,
         signals=signals,
         expected=["hash", *msg.channels],
+        deferred=deferred or [],
     )
 
 
 def fuse_step(deps: Deps, msg: ChannelCompleted) -> Outputs:
     """Fan-in: record this channel inside a transaction; the invocation that completes the set creates the
-    verdict (``create`` fails if another got there first), so duplicates never make a second verdict."""
+    verdict (``create`` fails if another got there first), so duplicates never make a second verdict.
+
+    A channel may leave a signal to a second look (``deferred``: logo_ocr's "ocr_text"). When the set is
+    complete, fuse asks ``funnel.text_decision`` whether the image's text could still change the tier: if not,
+    the verdict is decided now, its "ocr_text" not_run with the reason; if so, "ocr" joins the expected channels
+    and fuse requests it (``ChannelsRequested(channels=["ocr"])``), announcing it again on a redelivery until
+    the request is marked published, as the verdict is."""
+    from common.funnel import text_decision
     from common.fusion import decide
 
     brand = get_brand(deps, msg.brand_id)
     spath, vpath = scan_path(msg.brand_id, msg.scan_id), verdict_path(msg.brand_id, msg.scan_id)
     channel_doc = {k: v.model_dump(mode="json") for k, v in msg.signals.items()}
 
-    def record(txn: Any) -> Verdict | None | bool:
+    def record(txn: Any) -> Verdict | ChannelsRequested | None | bool:
         scan = txn.get(spath)
         existing = txn.get(vpath)
         if scan is None:
@@ -200,36 +233,38 @@ def fuse_step(deps: Deps, msg: ChannelCompleted) -> Outputs:
         channels = dict(scan.get("channels") or {})
         channels[msg.channel] = channel_doc
         expected = sorted(set(scan.get("expected") or []) | set(msg.expected))
-        if not set(expected) <= set(channels):
-            txn.update(spath, {f"channels.{msg.channel}": channel_doc, "expected": expected})
+        deferred = sorted(set(scan.get("deferred") or []) | set(msg.deferred))
+        fields: dict[str, Any] = {f"channels.{msg.channel}": channel_doc, "expected": expected}
+        if deferred:
+            fields["deferred"] = deferred
+        waiting = set(expected) - set(channels)
+        if waiting:
+            txn.update(spath, fields)
+            if waiting == {topics.TEXT_LOOK} and not scan.get("text_look_announced", False):
+                return _text_look_request(scan, msg, channels)  # requested, never published (crash): again
             return None
         listing = Listing.model_validate(scan["listing"])
-        verdict = decide(
-            brand,
-            listing,
-            _all_signals(deps, brand, listing, channels, expected),
-            scan_id=msg.scan_id,
-            now=deps.clock(),
-        )
+        signals = _all_signals(deps, brand, listing, channels, expected)
+        if TEXT in deferred and topics.TEXT_LOOK not in expected:
+            decision = text_decision(brand, listing, {k: v for k, v in signals.items() if k != TEXT})
+            if not decision.skip:
+                fields |= {"expected": sorted({*expected, topics.TEXT_LOOK}), "text_look": decision.reason}
+                txn.update(spath, fields)
+                return _text_look_request(scan | {"text_look": decision.reason}, msg, channels)
+            signals[TEXT] = Signal.not_run(TEXT, decision.reason)
+        verdict = decide(brand, listing, signals, scan_id=msg.scan_id, now=deps.clock())
         txn.create(vpath, verdict.model_dump(mode="python"))
         row = with_verdict(queued, verdict, raw_listing)  # the listing's review-queue row, same transaction
         if row is not None:
             txn.set(qpath, row)
-        txn.update(
-            spath,
-            {
-                f"channels.{msg.channel}": channel_doc,
-                "expected": expected,
-                "status": "done",
-                "tier": verdict.tier,
-                "finished_at": deps.clock(),
-            },
-        )
+        txn.update(spath, fields | {"status": "done", "tier": verdict.tier, "finished_at": deps.clock()})
         return verdict
 
     result = deps.docs.transaction(record)
     if result is None or result is False:
         return []
+    if isinstance(result, ChannelsRequested):
+        return [(topics.CHANNELS_REQUESTED, result)]
     if result is True:
         stored = Verdict.model_validate(deps.docs.get(vpath))
         return [(topics.VERDICT_RECORDED, _announcement(stored))]
@@ -237,8 +272,38 @@ def fuse_step(deps: Deps, msg: ChannelCompleted) -> Outputs:
     return [(topics.VERDICT_RECORDED, _announcement(result))]
 
 
-def mark_verdict_announced(deps: Deps, msg: ChannelCompleted) -> None:
-    deps.docs.update(scan_path(msg.brand_id, msg.scan_id), {"verdict_announced": True})
+def _text_look_request(
+    scan: dict[str, Any], msg: ChannelCompleted, channels: dict[str, Any]
+) -> ChannelsRequested:
+    """Fuse's request for logo_ocr's second look, from what the scan document holds."""
+    from common.funnel import sift_boxes
+
+    raw_logo = (channels.get("logo_ocr") or {}).get("logo")
+    logo = Signal.model_validate(raw_logo) if raw_logo else None
+    return ChannelsRequested(
+        scan_id=msg.scan_id,
+        brand_id=msg.brand_id,
+        listing=Listing.model_validate(scan["listing"]),
+        source=BlobRef.model_validate(scan["source"]),
+        image=Preprocessed.model_validate(scan["image"]),
+        channels=[topics.TEXT_LOOK],
+        text_look=TextLook(logo_boxes=sift_boxes(logo), why=str(scan.get("text_look") or "requested")),
+    )
+
+
+def mark_verdict_announced(deps: Deps, msg: ChannelCompleted, outputs: Outputs) -> None:
+    """After fuse published: the verdict's announcement, or its request for the second look."""
+    published = {topic for topic, _ in outputs}
+    fields = {
+        flag: True
+        for topic, flag in (
+            (topics.VERDICT_RECORDED, "verdict_announced"),
+            (topics.CHANNELS_REQUESTED, "text_look_announced"),
+        )
+        if topic in published
+    }
+    if fields:
+        deps.docs.update(scan_path(msg.brand_id, msg.scan_id), fields)
 
 
 def _announcement(verdict: Verdict) -> VerdictRecorded:

@@ -45,4 +45,7 @@ SUBSCRIPTIONS: dict[str, str] = {
 
 # Channels that run after hash-match (fan-out); fuse waits for exactly these plus "hash".
 EXPENSIVE_CHANNELS = ("embed", "logo_ocr")
+# logo_ocr's second look, the image's text: fuse requests it on CHANNELS_REQUESTED (channels == [TEXT_LOOK]) only
+# when the text could still change the tier (common.funnel), and then waits for it too.
+TEXT_LOOK = "ocr"
 MAX_DELIVERY_ATTEMPTS = 5

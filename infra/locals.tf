@@ -118,7 +118,7 @@ locals {
       description  = "Records each channel in a transaction; writes the verdict exactly once."
       trigger      = "pubsub"
       topics       = ["channel-completed"]
-      publishes    = ["verdict-recorded"]
+      publishes    = ["verdict-recorded", "channels-requested"] # channels-requested: logo_ocr's second look (OCR)
       bucket_roles = {}
       secrets      = {}
       access       = "private"

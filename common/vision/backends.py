@@ -32,6 +32,7 @@ class LocalVisionBackend:
     """Everything offline: SIFT logo matching, RapidOCR, zxing-cpp QR/barcode decoding."""
 
     name = "local"
+    reads_text_apart = True  # OCR reads only the image and the logo hits' boxes: it can run in a second look
 
     def __init__(self, ocr_zoom: bool = True) -> None:
         self.ocr = RapidOcrEngine()
@@ -68,10 +69,37 @@ class LocalVisionBackend:
         trademarks: Sequence[str],
         product_box: Rect | None = None,
         keypoints: Callable[[], Keypoints] | None = None,
+        read_text: bool = True,
     ) -> VisionResult:
+        """Logos, then (``read_text``) the text, then codes. ``read_text=False`` leaves ``text`` empty: the same
+        reading is ``read_text(image, trademarks, [hit.box for hit in result.logos], product_box)``."""
         result = VisionResult(backend=self.name)
         result.logos = timed_job(result, "logo", lambda: self.detect_logos(image, logos, keypoints)) or []
-        boxes = [hit.box for hit in result.logos]
+        if read_text:
+            self._read_text_into(result, image, trademarks, [hit.box for hit in result.logos], product_box)
+        result.codes = timed_job(result, "barcode", lambda: decode_codes(image)) or []
+        return result
+
+    def read_text(
+        self,
+        image: Image.Image,
+        trademarks: Sequence[str],
+        logo_boxes: Sequence[Rect],
+        product_box: Rect | None = None,
+    ) -> VisionResult:
+        result = VisionResult(backend=self.name)
+        self._read_text_into(result, image, trademarks, logo_boxes, product_box)
+        return result
+
+    def _read_text_into(
+        self,
+        result: VisionResult,
+        image: Image.Image,
+        trademarks: Sequence[str],
+        logo_boxes: Sequence[Rect],
+        product_box: Rect | None,
+    ) -> None:
+        boxes = list(logo_boxes)
         lines, zoom = timed_job(
             result,
             "ocr",
@@ -83,5 +111,3 @@ class LocalVisionBackend:
             result.timings_ms["ocr_coarse"] = zoom.first_pass.coarse_ms
         if zoom.ran:  # the zoom's share of the "ocr" time (benchmark, evidence)
             result.timings_ms["ocr_zoom"] = zoom.ms
-        result.codes = timed_job(result, "barcode", lambda: decode_codes(image)) or []
-        return result

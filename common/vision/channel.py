@@ -122,9 +122,12 @@ def run_logo_ocr_channel(
     pre: Preprocessed,
     listing: Listing | None = None,
     keypoints: Callable[[], Keypoints] | None = None,
+    read_text: bool = True,
 ) -> dict[str, Signal]:
     """Signals "logo", "ocr_text", "color", "barcode" for one candidate (listing text is fusion's job);
-    ``keypoints``: the scan's SIFT pass (``Candidate.keypoints``), None computes it for the logo match."""
+    ``keypoints``: the scan's SIFT pass (``Candidate.keypoints``), None computes it for the logo match.
+    ``read_text=False`` (a backend that ``reads_text_apart``): no OCR and no "ocr_text" signal — the chain's
+    second look (``text_signal``) reads it if fuse finds the text could still change the tier."""
     logo_load_error: str | None = None
     try:
         logos = load_brand_logos(deps, brand)
@@ -132,13 +135,15 @@ def run_logo_ocr_channel(
         logos, logo_load_error = [], f"{type(exc).__name__}: {exc}"
     box = pre.product_box
     product_box = None if box is None else (box.x, box.y, box.w, box.h)
-    result = deps.vision.analyze(image, logos, list(brand.trademarks), product_box, keypoints)
+    result = deps.vision.analyze(
+        image, logos, list(brand.trademarks), product_box, keypoints, read_text=read_text
+    )
     if logo_load_error:
         result.errors["logo"] = f"could not load logo features: {logo_load_error}"
     detector = run_mark_detector(deps, brand, image, result)
     signals = {
         "logo": logo_signal(result, len(logos), detector),
-        "ocr_text": ocr_text_signal(result, list(brand.trademarks)),
+        **({"ocr_text": ocr_text_signal(result, list(brand.trademarks))} if read_text else {}),
         "color": color_signal(list(brand.colors), pre.dominant_colors),
         "barcode": (
             _error("barcode", f"barcode decoding failed: {result.errors['barcode']}")
@@ -149,6 +154,24 @@ def run_logo_ocr_channel(
     for sig in signals.values():
         sig.detail.setdefault("timings_ms", result.timings_ms)
     return signals
+
+
+def text_signal(
+    deps: Deps,
+    brand: Brand,
+    image: Image.Image,
+    pre: Preprocessed,
+    logo_boxes: list[tuple[int, int, int, int]],
+) -> Signal:
+    """The second look: the "ocr_text" signal ``run_logo_ocr_channel`` would have given, read after it ran with
+    ``read_text=False``. ``logo_boxes``: that run's SIFT hits' boxes in their order (``common.funnel.sift_boxes``),
+    where the OCR zoom looks first, as in the one-pass run."""
+    box = pre.product_box
+    product_box = None if box is None else (box.x, box.y, box.w, box.h)
+    result = deps.vision.read_text(image, list(brand.trademarks), logo_boxes, product_box)
+    sig = ocr_text_signal(result, list(brand.trademarks))
+    sig.detail.setdefault("timings_ms", result.timings_ms)
+    return sig
 
 
 def run_mark_detector(
@@ -190,7 +213,13 @@ class LogoOcrChannel:
     def run(self, deps: Deps, brand: Brand, candidate: Candidate) -> dict[str, Signal]:
         assert candidate.pre is not None, "the logo_ocr channel runs on a preprocessed image"
         return run_logo_ocr_channel(
-            deps, brand, candidate.image, candidate.pre, candidate.listing, candidate.keypoints
+            deps,
+            brand,
+            candidate.image,
+            candidate.pre,
+            candidate.listing,
+            candidate.keypoints,
+            read_text=candidate.read_text,
         )
 
 

@@ -109,6 +109,7 @@ def parse_response(
 
 class CloudVisionBackend:
     name = "cloud"
+    reads_text_apart = False  # one annotate request answers logos and text: no second look
 
     def __init__(self, client: Any = None) -> None:
         self._client = client
@@ -136,6 +137,17 @@ class CloudVisionBackend:
             "image_context": {"language_hints": ["en", "zh"]},
         }
 
+    def read_text(
+        self,
+        image: Image.Image,
+        trademarks: Sequence[str],
+        logo_boxes: Sequence[tuple[int, int, int, int]],
+        product_box: tuple[int, int, int, int] | None = None,
+    ) -> VisionResult:
+        raise NotImplementedError(
+            "Cloud Vision reads text in analyze's one request (reads_text_apart is False)"
+        )
+
     def analyze(
         self,
         image: Image.Image,
@@ -143,10 +155,12 @@ class CloudVisionBackend:
         trademarks: Sequence[str],
         product_box: tuple[int, int, int, int] | None = None,
         keypoints: Callable[[], Keypoints] | None = None,
+        read_text: bool = True,
     ) -> VisionResult:
         """``logos`` (reference features) are deliberately unused: nothing derived from references is sent.
         ``product_box`` too: Cloud Vision reads the whole image at its own resolution (no local zoom), and
-        ``keypoints`` (the scan's SIFT pass): Cloud Vision finds logos itself."""
+        ``keypoints`` (the scan's SIFT pass): Cloud Vision finds logos itself. ``read_text`` is ignored: one
+        request reads logos and text together (``reads_text_apart`` is False, so the chain never asks for less)."""
         content = _png_bytes(image)
         scale = min(1.0, MAX_UPLOAD_SIDE / max(image.size))
         holder = VisionResult(backend=self.name)

@@ -40,6 +40,10 @@ class VisionResult:
 
 class VisionBackend(Protocol):
     name: str
+    # True: ``analyze(read_text=False)`` leaves OCR out and ``read_text`` reads it later, at the same result — the
+    # chain's second look (``common.funnel``). False (Cloud Vision: one request reads logos and text together):
+    # ``analyze`` always reads the text and ``read_text`` is never called.
+    reads_text_apart: bool
 
     def analyze(
         self,
@@ -49,6 +53,15 @@ class VisionBackend(Protocol):
         product_box: tuple[int, int, int, int] | None = None,  # x, y, w, h: where small text is likely
         keypoints: Callable[[], Keypoints]
         | None = None,  # the scan's SIFT pass, for a backend that matches locally
+        read_text: bool = True,
+    ) -> VisionResult: ...
+
+    def read_text(
+        self,
+        image: Image.Image,
+        trademarks: Sequence[str],
+        logo_boxes: Sequence[tuple[int, int, int, int]],  # analyze's logo hits (where the zoom looks first)
+        product_box: tuple[int, int, int, int] | None = None,
     ) -> VisionResult: ...
 
 

@@ -114,6 +114,22 @@ def test_upload_to_the_bucket_produces_tiered_verdicts(chain):
     assert copy_scan in evidence
 
 
+def test_ocr_runs_in_a_second_look_only_where_the_text_could_change_the_tier(chain):
+    """Through the real Pub/Sub fan-out: fuse requests logo_ocr's second look on channels-requested (embed's
+    subscription receives it too and acknowledges it) only when the image's text could change the tier."""
+    chain.upload("s2-mirrored.jpg", "acme/e2e/look-mirrored.jpg", {"listing_id": "e2e-look-copy"})
+    chain.upload("s7-text.jpg", "acme/e2e/look-text.jpg", {"listing_id": "e2e-look-text"})
+    fixed = chain.verdict(chain.scan_id_for("acme/e2e/look-mirrored.jpg"))
+    assert fixed["tier"] == 1 and fixed["signals"]["ocr_text"]["status"] == "not_run"
+    assert fixed["signals"]["ocr_text"]["reason"].startswith("skipped: the verdict is Tier 1 whatever")
+    text_scan = chain.scan_id_for("acme/e2e/look-text.jpg")
+    read = chain.verdict(text_scan)
+    assert read["tier"] == 2 and read["signals"]["ocr_text"]["status"] == "fired"
+    assert read["signals"]["ocr_text"]["detail"]["second_look"].startswith("read: the image's text could")
+    scan = chain.deps.docs.get(f"brands/{BRAND}/scans/{text_scan}")
+    assert "ocr" in scan["channels"] and "ocr" in scan["expected"] and scan["text_look_announced"] is True
+
+
 def test_signed_webhook_produces_a_verdict_and_a_block_listing_callback(chain, marketplace):
     image_url = marketplace.bytes_route(
         "/img/s3.jpg", (chain.demo["candidates"] / "s1-exact.jpg").read_bytes()

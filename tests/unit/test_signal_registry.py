@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from common import evaluate, ingest, pipeline
+from common import evaluate, ingest, pipeline, topics
 from common import signals as registry
 from common.brand_model import Brand
 from common.brands import register_brand
@@ -53,7 +53,12 @@ def test_every_registered_signal_is_produced_by_its_channel(scanned) -> None:
         assert signal.name == spec.name
         assert signal.status != "not_run", f"{spec.name}: {signal.reason}"
         if spec.channel != "listing":  # the listing channel runs inside fuse; the others record their output
-            assert spec.name in scan["channels"][spec.channel], f"{spec.name} not recorded by {spec.channel}"
+            recorded = dict(scan["channels"][spec.channel])
+            if spec.channel == "logo_ocr":  # or in its second look, which fuse requested here (common.funnel)
+                recorded |= scan["channels"].get(topics.TEXT_LOOK, {})
+            assert spec.name in recorded, f"{spec.name} not recorded by {spec.channel}"
+    assert "ocr_text" in scan["channels"][topics.TEXT_LOOK]  # this listing's tier depends on its text
+    assert scan["text_look"].startswith("read: the image's text could change the tier")
 
 
 def test_fusion_weighs_each_signal_as_registered() -> None:

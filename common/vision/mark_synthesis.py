@@ -22,7 +22,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1
 
@@ -239,14 +239,33 @@ def _height(mark: Image.Image) -> np.ndarray:
     return np.clip(a * (0.45 + 0.55 * inner / max(float(inner.max()), 1e-3)), 0, 1)
 
 
-def _relief(mark: Image.Image, patch: Image.Image, depth: float) -> Image.Image:
+def _ink_height(mark: Image.Image) -> np.ndarray:
+    """The mark as a die cut from its artwork would press it: the darkness of its ink over white, 0..1."""
+    flat = Image.new("RGBA", mark.size, (255, 255, 255, 255))
+    flat.alpha_composite(mark.convert("RGBA"))
+    return np.asarray(1.0 - np.asarray(flat.convert("L"), np.float32) / 255.0, np.float32)
+
+
+def _relief(
+    mark: Image.Image, patch: Image.Image, depth: float, rng: np.random.Generator | None = None
+) -> Image.Image:
     """Emboss (depth > 0) or deboss (< 0): the mark drawn only as light and shadow on the surface itself, as a
-    stamp in leather or a blind-embossed box shows it."""
-    a = cv2.GaussianBlur(_height(mark), (0, 0), max(0.6, mark.width / 90))
+    stamp in leather or a blind-embossed box shows it. The light comes from any direction (a listing photo is lit
+    from wherever its lamp stood) and, half the time, the shade multiplies the surface as a matte material would
+    (dark products keep dark shadows) instead of adding to it; without ``rng``: top-left light, added shade."""
+    # Half the time a die cut from the printed artwork (the darker the ink, the deeper), else the silhouette.
+    height = _ink_height(mark) if rng is not None and rng.random() < 0.5 else _height(mark)
+    a = cv2.GaussianBlur(height, (0, 0), max(0.6, mark.width / 90))
     gx, gy = cv2.Sobel(a, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(a, cv2.CV_32F, 0, 1, ksize=3)
-    shade = -(gx + gy) * depth * 255.0  # light from the top left
+    azimuth = float(rng.uniform(0, 2 * np.pi)) if rng is not None else 0.25 * np.pi
+    lx, ly = float(np.cos(azimuth)) * np.sqrt(2), float(np.sin(azimuth)) * np.sqrt(2)
+    shade = -(gx * lx + gy * ly) * depth * 255.0  # light from (lx, ly); (1, 1): the top left
     base = np.asarray(patch.convert("RGB"), np.float32)
-    out = np.clip(base + shade[..., None], 0, 255).astype(np.uint8)
+    if rng is not None and rng.random() < 0.5:
+        factor = np.clip(1.0 + shade / 160.0, 0.35, 1.8)  # matte: the surface's own colour, lit or shadowed
+        out = np.clip(base * factor[..., None], 0, 255).astype(np.uint8)
+    else:
+        out = np.clip(base + shade[..., None], 0, 255).astype(np.uint8)
     alpha = np.clip(np.abs(shade) * 4 + _alpha(mark) * 40, 0, 255).astype(np.uint8)
     img = Image.fromarray(out).convert("RGBA")
     img.putalpha(
@@ -270,12 +289,53 @@ def _foil(mark: Image.Image, rng: np.random.Generator) -> Image.Image:
     return img
 
 
+def _colour_parts(mark: Image.Image) -> list[np.ndarray]:
+    """The mark's drawn parts: connected regions of one colour (quantised) with whatever they enclose (a band
+    with its lettering, an emblem with its strokes), 2-50 % of the mark's area, largest first."""
+    arr = np.asarray(mark.convert("RGBA"))
+    solid = arr[..., 3] > 127
+    total = max(1, int(solid.sum()))
+    q = (arr[..., :3] // 48).astype(np.int32)
+    codes = (q[..., 0] * 36 + q[..., 1] * 6 + q[..., 2]) * solid - (~solid)
+    parts = []
+    for code in np.unique(codes[solid]):
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(
+            (codes == code).astype(np.uint8), connectivity=8
+        )
+        for i in range(1, n):
+            if stats[i, cv2.CC_STAT_AREA] < 0.01 * total:
+                continue
+            region = (labels == i).astype(np.uint8)
+            contours, _ = cv2.findContours(region, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+            filled = np.zeros_like(region)
+            cv2.drawContours(filled, contours, -1, 1, thickness=-1)
+            part = (filled > 0) & solid
+            if 0.02 * total <= part.sum() <= 0.5 * total:
+                parts.append(part)
+    return sorted(parts, key=lambda m: -int(m.sum()))
+
+
 def _missing_element(mark: Image.Image, rng: np.random.Generator) -> Image.Image:
-    """A stroke or part removed (seed 004 S4): one connected part of the mark when it has several, else a
-    wedge of it."""
+    """A part removed (seed 004 S4: an emblem left out, a band or a stroke missing): one of the mark's drawn
+    parts (``_colour_parts``) painted over in the colour around it — or cut away where it reaches the mark's
+    outline — else one connected piece of the silhouette, else a wedge of it."""
+    arr = np.asarray(mark.convert("RGBA")).copy()
+    parts = _colour_parts(mark)
+    if parts and rng.random() < 0.75:
+        solid = arr[..., 3] > 127
+        grow = max(3, round(0.03 * max(mark.size)))  # the part's own outline goes with it
+        kernel = np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)
+        part = (cv2.dilate(parts[int(rng.integers(min(len(parts), 4)))].astype(np.uint8), kernel) > 0) & solid
+        ring = (cv2.dilate(part.astype(np.uint8), kernel) > 0) & ~part
+        around, outside = ring & solid, ring & ~solid
+        if outside.sum() > 0.3 * max(1, ring.sum()) or not around.any():
+            arr[part, 3] = 0  # on the outline: the part is cut away
+        else:  # inside: painted over in the commonest colour around it
+            colours, counts = np.unique(arr[around, :3] // 8, axis=0, return_counts=True)
+            arr[part, :3] = (colours[int(np.argmax(counts))] * 8 + 4).astype(np.uint8)
+        return Image.fromarray(arr)
     a = (_alpha(mark) > 0.5).astype(np.uint8)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(a)
-    arr = np.asarray(mark).copy()
     if n > 2:
         sizes = stats[1:, cv2.CC_STAT_AREA]
         candidates = [i + 1 for i, s in enumerate(sizes) if s < 0.5 * sizes.sum()]
@@ -305,6 +365,10 @@ def _stylise(img: Image.Image, kind: str, rng: np.random.Generator) -> Image.Ima
     """Painterly (edge-preserving smoothing with brush-like flattening) or cartoon (flat colours, dark outlines):
     how generated or redrawn product renders look."""
     arr = np.asarray(img.convert("RGB"))
+    if kind == "painterly" and rng.random() < 0.4:  # oil paint: each pixel the commonest colour around it
+        pil = img.convert("RGB").filter(ImageFilter.ModeFilter(int(rng.choice([3, 5, 7]))))
+        pil = pil.filter(ImageFilter.SMOOTH_MORE)
+        return ImageEnhance.Color(pil).enhance(float(rng.uniform(1.0, 1.5)))
     if kind == "painterly":
         out = cv2.stylization(arr, sigma_s=float(rng.uniform(20, 60)), sigma_r=float(rng.uniform(0.3, 0.6)))
     else:
@@ -423,7 +487,7 @@ def compose(
         x = int(rng.integers(0, max(1, size[0] - m.width + 1)))
         y = int(rng.integers(0, max(1, size[1] - m.height + 1)))
         patch = canvas.crop((x, y, x + m.width, y + m.height))
-        relief = _relief(m, patch, float(rng.uniform(0.5, 1.2)) * (1 if variation == "emboss" else -1))
+        relief = _relief(m, patch, float(rng.uniform(0.5, 1.2)) * (1 if variation == "emboss" else -1), rng)
         canvas.paste(relief, (x, y), relief)
         out.boxes.append((float(x), float(y), float(x + m.width), float(y + m.height)))
     else:

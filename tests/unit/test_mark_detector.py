@@ -263,3 +263,21 @@ def test_logo_classes_fire_at_the_cap_wordmarks_at_the_calibrated_threshold() ->
         "acme", names, np.zeros((3, 4), np.float32), np.zeros(3, np.float32), threshold=0.68
     )
     assert fire_threshold(loose, "logo:a.png") == 0.68  # the cap only ever lowers a threshold
+
+
+def test_an_easy_draw_of_held_out_negatives_cannot_set_a_low_threshold() -> None:
+    """The threshold is the highest held-out negative's probability, floored at ``MIN_THRESHOLD``: a draw of
+    negatives the head finds easy (all far below the positives) must not let the brand fire at p 0.55, where a
+    competitor's mark of the same layout scores (docs/detection.md)."""
+    names = ["background", "logo:a.png"]
+    m = DetectorModel("acme", names, np.zeros((2, 4), np.float32), np.zeros(2, np.float32))
+    rng = np.random.default_rng(0)
+    pos, easy = rng.normal(4.0, 1.0, 20), rng.normal(-4.0, 0.5, 30)
+    m.calibrate(pos, easy, mark_training.MAX_FALSE_POSITIVE_RATE, mark_training.MIN_THRESHOLD)
+    assert m.threshold == mark_training.MIN_THRESHOLD == 0.75
+    assert float(m.probability(easy).max()) < 0.5  # the data alone would have allowed a far lower threshold
+    hard = np.concatenate(
+        [easy[:-1], [3.5]]
+    )  # one negative as sure as a positive: the threshold goes above it
+    m.calibrate(pos, hard, mark_training.MAX_FALSE_POSITIVE_RATE, mark_training.MIN_THRESHOLD)
+    assert m.threshold > float(m.probability(3.5)) > 0.75

@@ -195,3 +195,33 @@ def test_sift_boxes_keep_the_matchers_order_without_detector_hits() -> None:
     logo = Signal(name="logo", status="fired", score=0.99, detail={"hits": hits})
     assert sift_boxes(logo) == [(10, 20, 30, 40), (50, 60, 70, 80)]
     assert sift_boxes(None) == [] and sift_boxes(Signal.not_run("logo", "no logos")) == []
+
+
+def test_a_claim_read_over_the_logos_letters_changes_no_tier_the_gate_called_fixed() -> None:
+    """Fusion counts a SIFT logo whose inliers lie on the letters OCR read as the same mark as the text
+    (``fusion._logo_on_read_letters``), a case the random readings above rarely draw (their lines seldom cover the
+    inliers): a claim or a cited name whose lines cover the whole image, at the cut and exactly, must not move a
+    tier the gate called fixed either."""
+    rng = random.Random(29)
+    skipped = 0
+    for _ in range(600):
+        listing, signals = _case(rng)
+        decision = text_decision(BRAND, listing, signals)
+        if not decision.skip:
+            continue
+        skipped += 1
+        tier = int(decision.reason.split("Tier ")[1].split()[0])
+        for score in (OCR_TEXT_FIRE, 1.0):
+            for text in ("ACME", "FITS ACME"):
+                detail = {"text": text, "matched": "ACME", "rule": "exact", "boxes": [[0, 0, W, H]],
+                          "line_boxes": [[0, 0, W, H]]}  # fmt: skip
+                reading = Signal(
+                    name="ocr_text", status="fired", score=score, reference="ACME", detail=detail
+                )
+                trial = signals | {"ocr_text": reading}
+                assert decide(BRAND, listing, trial, scan_id="s", now=NOW).tier == tier, (
+                    listing,
+                    signals,
+                    text,
+                )
+    assert skipped >= 60

@@ -144,9 +144,11 @@ class CloudVisionBackend:
         logo_boxes: Sequence[tuple[int, int, int, int]],
         product_box: tuple[int, int, int, int] | None = None,
     ) -> VisionResult:
-        raise NotImplementedError(
-            "Cloud Vision reads text in analyze's one request (reads_text_apart is False)"
-        )
+        """The port's second look, for completeness: the chain never asks it of this backend
+        (``reads_text_apart`` is False, so ``analyze`` already read the text). Cloud Vision has no cheaper
+        text-only path worth a second request here, so it is ``analyze``'s one request; ``logo_boxes`` guide
+        only the local zoom and are unused."""
+        return self.analyze(image, [], trademarks, product_box)
 
     def analyze(
         self,

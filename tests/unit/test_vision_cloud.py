@@ -149,3 +149,13 @@ def test_unreachable_client_is_an_error_not_a_crash(tmp_path):
 @pytest.mark.parametrize("name", ["nike_shoe.json", "lookalike_leet.json", "chinese_text.json"])
 def test_parse_never_raises_on_stored_payloads(name):
     parse_response(stored(name), (640, 480), ["Nike", "耐克"])
+
+
+def test_read_text_is_one_annotate_request_that_reads_the_text():
+    """Cloud Vision reads logos and text together, so the port's second look is the same one request."""
+    client = ReplayClient("nike_shoe.json")
+    backend = CloudVisionBackend(client=client)
+    assert backend.reads_text_apart is False
+    res = backend.read_text(Image.new("RGB", (640, 480), "white"), ["Nike"], logo_boxes=[(0, 0, 10, 10)])
+    assert len(client.requests) == 1
+    assert [t.text for t in res.text][:2] == ["NIKE", "AIR MAX 90"]
